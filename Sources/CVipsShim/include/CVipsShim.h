@@ -1,0 +1,47 @@
+// Why this shim exists: Swift cannot call C variadic functions (every libvips operation that takes
+// optional arguments is `...`, NULL-terminated), cannot expand function-like macros (VIPS_INIT) and
+// cannot use GObject's cast macros (G_OBJECT, VIPS_AREA). Each function here is a thin, fixed-argument
+// wrapper over exactly one such call, so that the Swift `Imaging` target never needs C varargs.
+// Every function carries the `upscaler_vips_` prefix. Return values follow libvips: 0 on success,
+// -1 on failure with the reason in vips_error_buffer().
+#ifndef UPSCALER_CVIPS_SHIM_H
+#define UPSCALER_CVIPS_SHIM_H
+
+#include <vips/vips.h>
+
+/// VIPS_INIT is a macro (it checks the ABI version before calling vips_init).
+int upscaler_vips_init(const char *argv0);
+
+/// g_object_unref needs a G_OBJECT cast; these keep the Swift side free of untyped pointers.
+void upscaler_vips_image_unref(VipsImage *image);
+void upscaler_vips_source_unref(VipsSource *source);
+
+/// A source over a private copy of `data`, so the source never points into Swift-owned memory.
+/// (vips_source_new_from_memory does not copy, and VIPS_AREA is a cast macro.)
+VipsSource *upscaler_vips_source_new_from_copy(const void *data, size_t length);
+
+/// Loaders with options: lazy (header only until pixels are read), sequential, and `fail_on`
+/// so that truncated or corrupt files fail instead of decoding as grey.
+int upscaler_vips_pngload_source(VipsSource *source, VipsImage **out, VipsFailOn fail_on);
+int upscaler_vips_jpegload_source(VipsSource *source, VipsImage **out, VipsFailOn fail_on);
+int upscaler_vips_webpload_source(VipsSource *source, VipsImage **out, VipsFailOn fail_on);
+
+/// Flattens alpha onto white; white is `max_alpha` in every band (255 for 8-bit, 65535 for 16-bit).
+int upscaler_vips_flatten_white(VipsImage *in, VipsImage **out, double max_alpha);
+int upscaler_vips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space);
+int upscaler_vips_cast_uchar(VipsImage *in, VipsImage **out);
+
+/// Savers. Metadata is stripped: outputs carry pixels only.
+int upscaler_vips_pngsave_buffer(VipsImage *in, void **buf, size_t *len);
+int upscaler_vips_jpegsave_buffer(VipsImage *in, void **buf, size_t *len, int quality);
+int upscaler_vips_webpsave_buffer(VipsImage *in, void **buf, size_t *len, int quality, int lossless);
+
+/// Lanczos3 reduction along one axis by `shrink` >= 1 (libvips 8.14 reduce cannot enlarge).
+int upscaler_vips_reduceh_lanczos3(VipsImage *in, VipsImage **out, double shrink);
+int upscaler_vips_reducev_lanczos3(VipsImage *in, VipsImage **out, double shrink);
+
+/// Geometry fix-ups used to make resize output exact.
+int upscaler_vips_extract_area(VipsImage *in, VipsImage **out, int left, int top, int width, int height);
+int upscaler_vips_embed_copy(VipsImage *in, VipsImage **out, int x, int y, int width, int height);
+
+#endif

@@ -1,0 +1,193 @@
+import CDNNL
+import Foundation
+
+/// Arithmetic precision of the convolutions.
+public enum Precision: String, Sendable, CaseIterable {
+    /// Full fp32: the default, within 1e-4 of the reference kernels.
+    case fp32
+    /// bf16 inputs and weights with fp32 accumulation, on CPUs with AVX512-BF16: faster, with a stated error.
+    case bf16
+}
+
+/// Options that shape how the engine runs.
+public struct EngineOptions: Sendable {
+    /// Worker threads for oneDNN and the engine's own kernels; defaults to every core.
+    public var threads: Int
+    /// Use oneDNN's Winograd convolution where it accepts the layer (3x3, stride 1).
+    public var winograd: Bool
+    public var precision: Precision
+
+    public init(threads: Int = defaultThreadCount, winograd: Bool = true, precision: Precision = .fp32) {
+        self.threads = max(1, threads)
+        self.winograd = winograd
+        self.precision = precision
+    }
+
+    public static var defaultThreadCount: Int { max(1, Int(omp_get_max_threads())) }
+}
+
+/// Runs a network on oneDNN. Planning happens once per input shape; the last plan and its buffers are reused.
+///
+/// Not thread-safe: one engine serves one caller at a time (the tiler), which keeps memory bounded to one plan.
+public final class InferenceEngine {
+    public let network: Network
+    public let options: EngineOptions
+    private let backend: DNNLEngine
+    private var plan: ExecutionPlan?
+
+    public init(network: Network, options: EngineOptions = EngineOptions()) throws {
+        self.network = network
+        self.options = options
+        setBackendThreads(options.threads)
+        backend = try DNNLEngine()
+    }
+
+    /// Runs the network on one input tensor.
+    public func run(_ input: Tensor) throws -> Tensor {
+        guard input.channels == network.inputChannels else {
+            throw InferenceError(.shapeMismatch, "the model expects \(network.inputChannels) input channels, got \(input.channels)")
+        }
+        if plan?.inputShape != input.shape {
+            plan = nil  // free the old buffers before making new ones
+            plan = try ExecutionPlan(network: network, input: input.shape, backend: backend, options: options)
+        }
+        return try plan!.run(input)
+    }
+
+    /// Implementation names oneDNN chose per convolution in the current plan, for benchmarks and diagnostics.
+    public var convolutionImplementations: [String] { plan?.implementations ?? [] }
+
+    /// Seconds per kind of step over all runs of the current plan, when `UPSCALER_PROFILE` is set.
+    public var profile: [String: Double] { plan?.profile ?? [:] }
+
+    /// Bytes held by the current plan's activation buffers.
+    public var planBytes: Int { plan?.bufferBytes ?? 0 }
+}
+
+/// A plan with buffers assigned and primitives created.
+final class ExecutionPlan {
+    enum Step {
+        case convolution(DNNLPrimitive, leakySlope: Float?, output: ViewPointer)
+        case copy(ViewPointer, ViewPointer)
+        case eltwise([ViewPointer], ViewPointer, Eltwise)
+        case binary(ViewPointer, ViewPointer?, ViewPointer, BinaryOperation)
+        case prelu(ViewPointer, ViewPointer, PReLU)
+        case pixelShuffle(ViewPointer, ViewPointer, PixelShuffle)
+        case interpolation(ViewPointer, ViewPointer, InterpolationTaps, InterpolationTaps)
+
+        var kind: String {
+            switch self {
+            case .convolution(_, let slope, _): return slope == nil ? "convolution" : "convolution+leaky"
+            case .copy: return "copy"
+            case .eltwise: return "eltwise"
+            case .binary: return "binary"
+            case .prelu: return "prelu"
+            case .pixelShuffle: return "pixelShuffle"
+            case .interpolation: return "interpolation"
+            }
+        }
+    }
+
+    let inputShape: Shape
+    private let buffers: [AlignedBuffer]
+    private let steps: [Step]
+    private let input: ViewPointer
+    private let output: ViewPointer
+    private let backend: DNNLEngine
+    private let threads: Int
+    let implementations: [String]
+
+    var bufferBytes: Int { buffers.reduce(0) { $0 + $1.count * 4 } }
+
+    init(network: Network, input shape: Shape, backend: DNNLEngine, options: EngineOptions) throws {
+        let logical = try Planner.plan(network, input: shape)
+        let (buffers, storageBuffer) = BufferAssignment.assign(logical)
+        func pointer(_ view: BlobView) -> ViewPointer {
+            ViewPointer(base: buffers[storageBuffer[view.storage]].pointer,
+                        plain: logical.storages[view.storage].plain, view: view)
+        }
+        var steps: [Step] = []
+        var implementations: [String] = []
+        for step in logical.steps {
+            switch step {
+            case .convolution(let layer, let conv, let input, let output, let scale, let sumScale):
+                let made = try ConvolutionFactory.make(
+                    layer: layer, conv: conv, input: pointer(input), output: pointer(output), scale: scale,
+                    sumScale: sumScale, backend: backend, winograd: options.winograd)
+                implementations.append(made.primitive.implementation)
+                steps.append(.convolution(made.primitive, leakySlope: made.leakySlope, output: pointer(output)))
+            case .copy(let from, let to):
+                steps.append(.copy(pointer(from), pointer(to)))
+            case .eltwise(let inputs, let output, let op):
+                steps.append(.eltwise(inputs.map(pointer), pointer(output), op))
+            case .binary(let a, let b, let output, let op):
+                steps.append(.binary(pointer(a), b.map(pointer), pointer(output), op))
+            case .prelu(let input, let output, let op):
+                steps.append(.prelu(pointer(input), pointer(output), op))
+            case .pixelShuffle(let input, let output, let op):
+                steps.append(.pixelShuffle(pointer(input), pointer(output), op))
+            case .interpolation(let input, let output, let op):
+                steps.append(.interpolation(
+                    pointer(input), pointer(output),
+                    InterpolationTaps(kind: op.kind, input: input.height, output: output.height, alignCorners: op.alignCorners),
+                    InterpolationTaps(kind: op.kind, input: input.width, output: output.width, alignCorners: op.alignCorners)))
+            }
+        }
+        self.inputShape = shape
+        self.buffers = buffers
+        self.steps = steps
+        self.input = pointer(logical.inputView)
+        self.output = pointer(logical.outputView)
+        self.backend = backend
+        self.threads = options.threads
+        self.implementations = implementations
+    }
+
+    /// Seconds spent per kind of step, collected only when `UPSCALER_PROFILE` is set (for `upscaler bench`).
+    private(set) var profile: [String: Double] = [:]
+    private let profiling = getenv("UPSCALER_PROFILE") != nil
+
+    func run(_ tensor: Tensor) throws -> Tensor {
+        tensor.data.withUnsafeBufferPointer { input.start.update(from: $0.baseAddress!, count: $0.count) }
+        for step in steps {
+            let started = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            defer {
+                if profiling {
+                    profile["\(step.kind)", default: 0] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                }
+            }
+            switch step {
+            case .convolution(let primitive, let slope, let output):
+                try primitive.execute(on: backend)
+                try backend.wait()
+                if let slope { Kernels.leakyReLU(output, slope: slope, threads: threads) }
+            case .copy(let from, let to):
+                Kernels.copy(from, to, threads: threads)
+            case .eltwise(let inputs, let output, let op):
+                Kernels.eltwise(inputs, output, op, threads: threads)
+            case .binary(let a, let b, let output, let op):
+                Kernels.binary(a, b, output, op, threads: threads)
+            case .prelu(let input, let output, let op):
+                Kernels.prelu(input, output, op, threads: threads)
+            case .pixelShuffle(let input, let output, let op):
+                Kernels.pixelShuffle(input, output, op, threads: threads)
+            case .interpolation(let input, let output, let rows, let columns):
+                Kernels.interpolation(input, output, rows: rows, columns: columns, threads: threads)
+            }
+        }
+        let v = output.view
+        var result = Tensor(channels: v.channels, height: v.height, width: v.width)
+        result.data.withUnsafeMutableBufferPointer { out in
+            if output.plain {
+                out.baseAddress!.update(from: output.start, count: out.count)
+                return
+            }
+            for c in 0..<v.channels {
+                let block = output.start + (c >> 4) * v.plane * 16 + (c & 15)
+                let plane = out.baseAddress! + c * v.plane
+                for p in 0..<v.plane { plane[p] = block[p * 16] }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,217 @@
+/// The memory-bound ops the engine runs itself, over blocked views.
+///
+/// When every view involved is blocked and of one shape, an op is a flat loop over `paddedChannels * H * W` floats
+/// (padding lanes hold zeros, which every op here maps to zero), vectorised 16 lanes at a time and split across
+/// threads. Anything else (the caller's plain input, odd shapes) takes the element-by-element path.
+enum Kernels {
+    typealias Vector = SIMD16<Float>
+
+    @inline(__always)
+    static func flat(_ views: [ViewPointer]) -> Bool {
+        let first = views[0].view
+        return views.allSatisfy {
+            !$0.plain && $0.view.channels == first.channels && $0.view.height == first.height && $0.view.width == first.width
+        }
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> Vector {
+        UnsafeRawPointer(p + i).loadUnaligned(as: Vector.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Vector.self)
+    }
+
+    /// Runs `body(start, end)` over the vectors of a flat range, in parallel.
+    @inline(__always)
+    static func forEachVector(_ view: BlobView, threads: Int, _ body: (Int, Int) -> Void) {
+        let vectors = view.paddedChannels * view.plane / 16
+        parallelChunks(vectors, threads: threads) { range in body(range.lowerBound * 16, range.upperBound * 16) }
+    }
+
+    static func copy(_ from: ViewPointer, _ to: ViewPointer, threads: Int) {
+        if flat([from, to]) {
+            let src = from.start, dst = to.start
+            forEachVector(to.view, threads: threads) { lo, hi in (dst + lo).update(from: src + lo, count: hi - lo) }
+            return
+        }
+        let v = to.view
+        for c in 0..<v.channels {
+            for y in 0..<v.height { for x in 0..<v.width { to.store(from.load(c, y, x), c, y, x) } }
+        }
+        to.zeroPaddingLanes()
+    }
+
+    static func leakyReLU(_ view: ViewPointer, slope: Float, threads: Int) {
+        let p = view.start
+        forEachVector(view.view, threads: threads) { lo, hi in
+            var i = lo
+            while i < hi {
+                let v = load(p, i)
+                store(v.replacing(with: v * slope, where: v .< 0), p, i)
+                i += 16
+            }
+        }
+    }
+
+    static func eltwise(_ inputs: [ViewPointer], _ output: ViewPointer, _ op: Eltwise, threads: Int) {
+        if flat(inputs + [output]) {
+            let sources = inputs.map(\.start), dst = output.start
+            let coefficients = (0..<inputs.count).map { op.coefficient($0) }
+            forEachVector(output.view, threads: threads) { lo, hi in
+                var i = lo
+                while i < hi {
+                    var acc = load(sources[0], i)
+                    if op.kind == .sum { acc *= coefficients[0] }
+                    for k in 1..<sources.count {
+                        let v = load(sources[k], i)
+                        switch op.kind {
+                        case .sum: acc += v * coefficients[k]
+                        case .product: acc *= v
+                        case .maximum: acc = pointwiseMax(acc, v)
+                        }
+                    }
+                    store(acc, dst, i)
+                    i += 16
+                }
+            }
+            return
+        }
+        let v = output.view
+        for c in 0..<v.channels {
+            for y in 0..<v.height {
+                for x in 0..<v.width {
+                    var acc = inputs[0].load(c, y, x) * (op.kind == .sum ? op.coefficient(0) : 1)
+                    for k in 1..<inputs.count {
+                        let value = inputs[k].load(c, y, x)
+                        switch op.kind {
+                        case .sum: acc += value * op.coefficient(k)
+                        case .product: acc *= value
+                        case .maximum: acc = max(acc, value)
+                        }
+                    }
+                    output.store(acc, c, y, x)
+                }
+            }
+        }
+        output.zeroPaddingLanes()
+    }
+
+    static func binary(_ a: ViewPointer, _ b: ViewPointer?, _ output: ViewPointer, _ op: BinaryOperation, threads: Int) {
+        if flat([a, output] + (b.map { [$0] } ?? [])) {
+            let pa = a.start, pb = b?.start, dst = output.start
+            forEachVector(output.view, threads: threads) { lo, hi in
+                var i = lo
+                while i < hi {
+                    let x = load(pa, i)
+                    let y = pb.map { load($0, i) } ?? Vector(repeating: op.scalar ?? 0)
+                    switch op.kind {
+                    case .add: store(x + y, dst, i)
+                    case .subtract: store(x - y, dst, i)
+                    case .multiply: store(x * y, dst, i)
+                    }
+                    i += 16
+                }
+            }
+            // A scalar add would turn zero padding lanes into the scalar; put them back.
+            if op.scalar != nil { output.zeroPaddingLanes() }
+            return
+        }
+        let v = output.view
+        for c in 0..<v.channels {
+            for y in 0..<v.height {
+                for x in 0..<v.width {
+                    output.store(op.apply(a.load(c, y, x), op.scalar ?? b!.load(c, y, x)), c, y, x)
+                }
+            }
+        }
+        output.zeroPaddingLanes()
+    }
+
+    static func prelu(_ input: ViewPointer, _ output: ViewPointer, _ op: PReLU, threads: Int) {
+        if flat([input, output]) {
+            let src = input.start, dst = output.start, plane = input.view.plane
+            let blocks = input.view.paddedChannels / 16
+            let slopes: [Vector] = (0..<blocks).map { b in
+                Vector((0..<16).map { lane in b * 16 + lane < input.view.channels ? op.slope(channel: b * 16 + lane) : 0 })
+            }
+            forEachVector(output.view, threads: threads) { lo, hi in
+                var i = lo
+                while i < hi {
+                    let v = load(src, i)
+                    store(v.replacing(with: v * slopes[i / (plane * 16)], where: v .< 0), dst, i)
+                    i += 16
+                }
+            }
+            return
+        }
+        let v = output.view
+        for c in 0..<v.channels {
+            let slope = op.slope(channel: c)
+            for y in 0..<v.height {
+                for x in 0..<v.width {
+                    let value = input.load(c, y, x)
+                    output.store(value < 0 ? value * slope : value, c, y, x)
+                }
+            }
+        }
+        output.zeroPaddingLanes()
+    }
+
+    static func pixelShuffle(_ input: ViewPointer, _ output: ViewPointer, _ op: PixelShuffle, threads: Int) {
+        let r = op.factor, v = output.view
+        parallelChunks(v.channels, threads: threads) { channels in
+            for c in channels {
+                for y in 0..<v.height {
+                    for x in 0..<v.width {
+                        output.store(input.load(c * r * r + (y % r) * r + x % r, y / r, x / r), c, y, x)
+                    }
+                }
+            }
+        }
+        output.zeroPaddingLanes()
+    }
+
+    static func interpolation(_ input: ViewPointer, _ output: ViewPointer, rows: InterpolationTaps,
+                              columns: InterpolationTaps, threads: Int) {
+        let v = output.view
+        if flat([input]) && !output.plain {
+            // Whole 16-channel blocks at a time.
+            let blocks = v.paddedChannels / 16, inPlane = input.view.plane
+            let src = input.start, dst = output.start, inWidth = input.view.width
+            parallelChunks(blocks * v.height, threads: threads) { range in
+                for item in range {
+                    let block = item / v.height, y = item % v.height
+                    let inBlock = src + block * inPlane * 16
+                    let outRow = dst + (block * v.plane + y * v.width) * 16
+                    for x in 0..<v.width {
+                        var acc = Vector(repeating: 0)
+                        for (iy, wy) in rows.taps(y) {
+                            for (ix, wx) in columns.taps(x) {
+                                acc += load(inBlock, (iy * inWidth + ix) * 16) * (wy * wx)
+                            }
+                        }
+                        store(acc, outRow, x * 16)
+                    }
+                }
+            }
+            return
+        }
+        parallelChunks(v.channels, threads: threads) { channels in
+            for c in channels {
+                for y in 0..<v.height {
+                    for x in 0..<v.width {
+                        var acc: Float = 0
+                        for (iy, wy) in rows.taps(y) {
+                            for (ix, wx) in columns.taps(x) { acc += input.load(c, iy, ix) * wy * wx }
+                        }
+                        output.store(acc, c, y, x)
+                    }
+                }
+            }
+        }
+        output.zeroPaddingLanes()
+    }
+}

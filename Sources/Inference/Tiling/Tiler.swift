@@ -1,0 +1,183 @@
+/// Runs a network over an image tile by tile, so memory follows the tile size rather than the image size.
+///
+/// The image is first extended by `pad` pixels of reflection on every side (the border context ncnn-vulkan's
+/// prepadding and upstream's `pre_pad` provide); tiles are cut from that, run one at a time, blended into a band of
+/// output rows, and rows are handed to `emitRows` as soon as no later tile can touch them. Only one tile row of output
+/// is held at once.
+public struct TilingOptions: Sendable, Equatable {
+    /// Tile edge in input pixels (before padding is added around the image).
+    public var tile: Int
+    /// Minimum overlap between neighbouring tiles, in input pixels.
+    public var overlap: Int
+    /// Reflection padding around the whole image, in input pixels.
+    public var pad: Int
+
+    public init(tile: Int = 192, overlap: Int = 24, pad: Int = 10) {
+        self.tile = tile
+        self.overlap = overlap
+        self.pad = pad
+    }
+}
+
+/// Progress of a tiled run: `completed` of `total` tiles done.
+public struct TileProgress: Sendable {
+    public let completed: Int
+    public let total: Int
+}
+
+public enum Tiler {
+    /// The number of tiles `run` will execute for an image of this size.
+    public static func tileCount(height: Int, width: Int, options: TilingOptions) -> Int {
+        let pad = effectivePad(options.pad, height: height, width: width)
+        return TileAxis(extent: height + 2 * pad, tile: options.tile, overlap: options.overlap).starts.count
+            * TileAxis(extent: width + 2 * pad, tile: options.tile, overlap: options.overlap).starts.count
+    }
+
+    /// Reflection needs at least two pixels and cannot reach further than the image is wide.
+    static func effectivePad(_ pad: Int, height: Int, width: Int) -> Int {
+        max(0, min(pad, height - 1, width - 1))
+    }
+
+    /// Upscales `image` (planar RGB) by the network's integer `scale`.
+    ///
+    /// `emitRows(firstRow, rows)` receives finished output rows in order as a planar tensor of `rows` lines;
+    /// `progress` is called after every tile, and may throw to cancel the run between tiles.
+    public static func run(_ image: Tensor, scale: Int, engine: InferenceEngine, options: TilingOptions,
+                           progress: (TileProgress) throws -> Void = { _ in },
+                           emitRows: (Int, Tensor) throws -> Void) throws {
+        let pad = effectivePad(options.pad, height: image.height, width: image.width)
+        let padded = pad > 0 ? reflectPad(image, by: pad) : image
+        let rows = TileAxis(extent: padded.height, tile: options.tile, overlap: options.overlap)
+        let cols = TileAxis(extent: padded.width, tile: options.tile, overlap: options.overlap)
+        let channels = image.channels
+        let outWidth = image.width * scale
+        let bandHeight = rows.length * scale
+        let tileWidthOut = cols.length * scale
+        let columnWeights = (0..<cols.starts.count).map { cols.weights(tile: $0, scale: scale) }
+        let total = rows.starts.count * cols.starts.count
+        var done = 0
+
+        // `band` accumulates weighted output for padded rows [bandStart, bandStart + bandHeight) (output pixels).
+        var band = Tensor(channels: channels, height: bandHeight, width: outWidth)
+        var bandStart = 0            // first padded output row held in `band`
+        var emittedUntil = 0         // first unpadded output row not yet emitted
+        let padOut = pad * scale
+        let outHeight = image.height * scale
+
+        for (ri, rowStart) in rows.starts.enumerated() {
+            let tileTop = rowStart * scale
+            // Everything above this tile row's top is final: emit it and slide the band down.
+            try flush(upTo: tileTop)
+            let rowWeights = rows.weights(tile: ri, scale: scale)
+            for (ci, colStart) in cols.starts.enumerated() {
+                let tileInput = crop(padded, y: rowStart, x: colStart, height: rows.length, width: cols.length)
+                let out = try engine.run(tileInput)
+                guard out.height == bandHeight, out.width == tileWidthOut, out.channels == channels else {
+                    throw InferenceError(.shapeMismatch, "the network's output is not \(scale)x its input")
+                }
+                let colWeights = columnWeights[ci]
+                let x0 = colStart * scale - padOut           // output column of the tile's first pixel
+                let y0 = tileTop - bandStart
+                band.data.withUnsafeMutableBufferPointer { dst in
+                    out.data.withUnsafeBufferPointer { src in
+                        for c in 0..<channels {
+                            for y in 0..<bandHeight {
+                                let wy = rowWeights[y]
+                                if wy == 0 { continue }
+                                let srcRow = (c * bandHeight + y) * tileWidthOut
+                                let dstRow = (c * bandHeight + y0 + y) * outWidth
+                                let xs = max(0, -x0), xe = min(tileWidthOut, outWidth - x0)
+                                if xs >= xe { continue }
+                                for x in xs..<xe {
+                                    dst[dstRow + x0 + x] += src[srcRow + x] * wy * colWeights[x]
+                                }
+                            }
+                        }
+                    }
+                }
+                done += 1
+                try progress(TileProgress(completed: done, total: total))
+            }
+        }
+        try flush(upTo: padded.height * scale)
+
+        /// Emits finished rows above padded output row `limit` and moves the band so it starts there.
+        func flush(upTo limit: Int) throws {
+            let first = max(emittedUntil + padOut, bandStart)
+            let last = min(limit, padOut + outHeight)
+            if last > first {
+                var rowsOut = Tensor(channels: channels, height: last - first, width: outWidth)
+                for c in 0..<channels {
+                    let src = (c * bandHeight + first - bandStart) * outWidth
+                    let dst = c * (last - first) * outWidth
+                    rowsOut.data.replaceSubrange(dst..<(dst + (last - first) * outWidth),
+                                                 with: band.data[src..<(src + (last - first) * outWidth)])
+                }
+                try emitRows(first - padOut, rowsOut)
+                emittedUntil = last - padOut
+            }
+            // Slide: keep rows [limit, bandStart + bandHeight), zero the rest.
+            let shift = min(max(limit - bandStart, 0), bandHeight)
+            guard shift > 0 else { return }
+            for c in 0..<channels {
+                let base = c * bandHeight * outWidth
+                let keep = (bandHeight - shift) * outWidth
+                if keep > 0 {
+                    band.data.withUnsafeMutableBufferPointer { p in
+                        (p.baseAddress! + base).update(from: p.baseAddress! + base + shift * outWidth, count: keep)
+                    }
+                }
+                for i in (base + keep)..<(base + bandHeight * outWidth) { band.data[i] = 0 }
+            }
+            bandStart += shift
+        }
+    }
+
+    /// Runs the whole image and returns the assembled output (convenient for tests and small images).
+    public static func upscale(_ image: Tensor, scale: Int, engine: InferenceEngine, options: TilingOptions,
+                               progress: (TileProgress) throws -> Void = { _ in }) throws -> Tensor {
+        var result = Tensor(channels: image.channels, height: image.height * scale, width: image.width * scale)
+        try run(image, scale: scale, engine: engine, options: options, progress: progress) { first, rows in
+            for c in 0..<rows.channels {
+                let src = c * rows.height * rows.width
+                let dst = (c * result.height + first) * result.width
+                result.data.replaceSubrange(dst..<(dst + rows.height * rows.width),
+                                            with: rows.data[src..<(src + rows.height * rows.width)])
+            }
+        }
+        return result
+    }
+
+    /// Mirror padding without repeating the edge pixel (PyTorch's and NumPy's "reflect").
+    public static func reflectPad(_ image: Tensor, by pad: Int) -> Tensor {
+        let h = image.height, w = image.width
+        var out = Tensor(channels: image.channels, height: h + 2 * pad, width: w + 2 * pad)
+        func reflect(_ i: Int, _ n: Int) -> Int {
+            var i = i
+            if i < 0 { i = -i }
+            if i >= n { i = 2 * (n - 1) - i }
+            return i
+        }
+        for c in 0..<image.channels {
+            for y in 0..<out.height {
+                let sy = reflect(y - pad, h)
+                for x in 0..<out.width {
+                    out[c, y, x] = image[c, sy, reflect(x - pad, w)]
+                }
+            }
+        }
+        return out
+    }
+
+    static func crop(_ image: Tensor, y: Int, x: Int, height: Int, width: Int) -> Tensor {
+        var out = Tensor(channels: image.channels, height: height, width: width)
+        for c in 0..<image.channels {
+            for row in 0..<height {
+                let src = (c * image.height + y + row) * image.width + x
+                let dst = (c * height + row) * width
+                out.data.replaceSubrange(dst..<(dst + width), with: image.data[src..<(src + width)])
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,45 @@
+public import Imaging
+public import Inference
+
+/// Everything that shapes one upscale, independent of where the image comes from.
+public struct UpscaleOptions: Sendable {
+    /// Canonical model name, e.g. `realesrgan-x4plus`.
+    public var model: String
+    /// Output size relative to the input. `nil` means the model's native scale.
+    public var scale: Double?
+    /// Output format; `nil` means "from the output file name", falling back to PNG.
+    public var format: ImageFormat?
+    /// JPEG and WebP quality, 1...100.
+    public var quality: Int
+    public var tiling: TilingOptions
+    public var threads: Int
+    public var precision: Precision
+    public var limits: ImageLimits
+
+    public init(model: String = ModelCatalog.defaultModel, scale: Double? = nil, format: ImageFormat? = nil,
+                quality: Int = 95, tiling: TilingOptions = TilingOptions(),
+                threads: Int = EngineOptions.defaultThreadCount, precision: Precision = .fp32,
+                limits: ImageLimits = .default) {
+        self.model = model
+        self.scale = scale
+        self.format = format
+        self.quality = quality
+        self.tiling = tiling
+        self.threads = threads
+        self.precision = precision
+        self.limits = limits
+    }
+
+    /// Checks option values that do not depend on the image, before any expensive work.
+    public func validate() throws {
+        func bad(_ message: String) -> UpscaleError { UpscaleError(.invalidOption, message) }
+        if let scale, !(scale > 0 && scale <= 16) { throw bad("scale must be between 0 and 16, got \(scale)") }
+        guard (1...100).contains(quality) else { throw bad("quality must be 1...100, got \(quality)") }
+        guard tiling.tile >= 16 else { throw bad("tile must be at least 16 pixels, got \(tiling.tile)") }
+        guard tiling.overlap >= 0, tiling.overlap * 2 <= tiling.tile else {
+            throw bad("tile overlap must be between 0 and half the tile (\(tiling.tile / 2)), got \(tiling.overlap)")
+        }
+        guard tiling.pad >= 0, tiling.pad <= 64 else { throw bad("pad must be 0...64, got \(tiling.pad)") }
+        guard threads >= 1 else { throw bad("threads must be at least 1") }
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import Inference
+import UpscaleCore
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the engine against the ncnn package on the same input, in one run.",
+        discussion: """
+        Prints the median, minimum and maximum wall time per run, output megapixels per second, and the ratio
+        ncnn/upscaler. With --tiles, instead times the whole tiled upscale of a larger image for several tile sizes
+        and reports speed and peak memory, to choose the default tile size.
+        """)
+
+    @Option(help: "Model name.") var model: String = ModelCatalog.defaultModel
+    @Option(help: "Input edge in pixels (square input).") var size: Int = 128
+    @Option(help: "Threads for both engines.") var threads: Int = 2
+    @Option(help: "Timed runs per engine (after one warm-up).") var runs: Int = 3
+    @Option(help: "Convolution precision for our engine: fp32 or bf16.") var precision: Precision = .fp32
+    @Flag(name: .customLong("no-reference"), help: "Skip the ncnn reference run.") var noReference = false
+    @Option(name: .customLong("reference-script"), help: "Path to tools/ncnn_reference.py (default: found next to the repository).")
+    var referenceScript: String?
+    @Option(help: "Comma-separated tile sizes to sweep through the tiled pipeline (e.g. 128,192,256).")
+    var tiles: String?
+    @OptionGroup var models: ModelDirectoryOption
+
+    func run() throws {
+        do {
+            let files = try models.store.locate(model)
+            let network = try Network(paramFile: files.param, binFile: files.bin)
+            if let tiles {
+                try sweepTiles(network, sizes: tiles.split(separator: ",").compactMap { Int($0) })
+                return
+            }
+            let engine = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
+            let input = Benchmark.syntheticImage(height: size, width: size)
+            let scale = try network.scaleFactor()
+            let outputMegapixels = Double(size * size * scale * scale) / 1e6
+            print("model \(model), input \(size)x\(size), \(threads) threads, our precision \(precision.rawValue)")
+
+            let firstHalf = try Benchmark.timeEngine(engine, input: input, runs: (runs + 1) / 2)
+            var reference: Benchmark.ReferenceRun?
+            if !noReference {
+                reference = try Benchmark.timeNCNN(script: try scriptURL(), param: files.param, bin: files.bin,
+                                                   input: input, threads: threads, runs: runs)
+            }
+            let secondHalf = try Benchmark.timeEngine(engine, input: input, runs: runs / 2)
+            let ours = Benchmark.Timing(label: "upscaler (oneDNN \(precision.rawValue))", runs: firstHalf + secondHalf)
+            var rows = [ours]
+            if let reference { rows.append(Benchmark.Timing(label: "ncnn \(reference.version) (PyPI, CPU)", runs: reference.runs)) }
+            print("engine                              median      min      max   out MP/s")
+            for row in rows {
+                print(row.label.padding(toLength: 32, withPad: " ", startingAt: 0)
+                    + String(format: " %7.3f s %7.3f s %7.3f s %8.3f", row.median, row.minimum, row.maximum,
+                             outputMegapixels / row.median))
+            }
+            if rows.count == 2 {
+                print(String(format: "speed-up (ncnn median / upscaler median): %.2fx", rows[1].median / rows[0].median))
+            }
+            let counts = Dictionary(grouping: engine.convolutionImplementations, by: { $0 }).mapValues(\.count)
+            print("convolution kernels: " + counts.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
+            if !engine.profile.isEmpty {
+                print("profile (all runs): " + engine.profile.sorted { $0.value > $1.value }
+                    .map { String(format: "%@ %.3f s", $0.key, $0.value) }.joined(separator: ", "))
+            }
+            print(String(format: "activation buffers: %.1f MB, peak RSS: %.1f MB", Double(engine.planBytes) / 1e6,
+                         Double(Benchmark.peakResidentBytes()) / 1e6))
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw fail(UpscaleError(error, modelName: model).message)
+        }
+    }
+
+    /// Times the tiled upscale of a `size`-pixel square image for each tile size; smallest tiles first, since peak RSS
+    /// only grows.
+    private func sweepTiles(_ network: Network, sizes: [Int]) throws {
+        let input = Benchmark.syntheticImage(height: size, width: size)
+        let scale = try network.scaleFactor()
+        print("tiled upscale of \(size)x\(size) with \(model), \(threads) threads, default overlap and pad")
+        print(" tile  tiles   median s  out MP/s  buffers MB  peak RSS MB")
+        for tile in sizes.sorted() {
+            let engine = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
+            let options = TilingOptions(tile: tile)
+            var times: [Double] = []
+            for _ in 0..<max(1, runs) {
+                let start = Date()
+                _ = try Tiler.upscale(input, scale: scale, engine: engine, options: options)
+                times.append(Date().timeIntervalSince(start))
+            }
+            let median = times.sorted()[times.count / 2]
+            let megapixels = Double(size * size * scale * scale) / 1e6
+            print(String(format: "%5d %6d %10.2f %9.3f %11.1f %12.1f", tile,
+                         Tiler.tileCount(height: size, width: size, options: options), median, megapixels / median,
+                         Double(engine.planBytes) / 1e6, Double(Benchmark.peakResidentBytes()) / 1e6))
+        }
+    }
+
+    private func scriptURL() throws -> URL {
+        if let referenceScript { return URL(fileURLWithPath: referenceScript) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let candidates = [
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("tools/ncnn_reference.py"),
+            // .build/<config>/upscaler -> repository root
+            executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("tools/ncnn_reference.py"),
+        ]
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw UpscaleError(.invalidOption, "cannot find tools/ncnn_reference.py; pass --reference-script")
+        }
+        return found
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import UpscaleCore
+
+/// Shows pipeline progress: a redrawn bar on a terminal, plain lines when stderr is a file or a pipe.
+final class ProgressReporter {
+    private let interactive = isatty(STDERR_FILENO) == 1
+    private let label: String
+    private var lastStep = ""
+    private var lastDraw = Date.distantPast
+
+    init(label: String) { self.label = label }
+
+    func report(_ progress: PipelineProgress) {
+        if interactive {
+            let now = Date()
+            guard progress.step != lastStep || now.timeIntervalSince(lastDraw) > 0.1 || progress.fraction >= 1 else { return }
+            lastDraw = now
+            lastStep = progress.step
+            let width = 30
+            let filled = Int((progress.fraction * Double(width)).rounded(.down))
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            var detail = progress.step
+            if let tile = progress.tile { detail = "tile \(tile.completed)/\(tile.total)" }
+            let line = String(format: "\r%@ [%@] %3d%% %@", label, bar, Int(progress.fraction * 100), detail)
+            write(line.padding(toLength: max(line.count, 72), withPad: " ", startingAt: 0))
+            if progress.step == "done" { write("\n") }
+        } else {
+            if let tile = progress.tile {
+                write("\(label): tile \(tile.completed)/\(tile.total)\n")
+            } else if progress.step != lastStep {
+                lastStep = progress.step
+                write("\(label): \(progress.step)\n")
+            }
+        }
+    }
+
+    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+}

@@ -1,0 +1,121 @@
+public import ArgumentParser
+import Foundation
+import Imaging
+public import Inference
+import UpscaleCore
+
+extension Precision: ExpressibleByArgument {}
+
+struct UpscaleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upscale",
+        abstract: "Upscale images with a Real-ESRGAN model.",
+        discussion: """
+        One input writes to the file named by -o. Several inputs, or a folder, write into the folder named by -o,
+        keeping each file's name with the output format's extension.
+        """)
+
+    @Argument(help: "Input images (PNG, JPEG or WebP), or folders of them.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Output file, or output folder for several inputs.")
+    var output: String
+
+    @Option(help: "Model name (see `upscaler models list`).")
+    var model: String = ModelCatalog.defaultModel
+
+    @Option(help: "Output scale relative to the input (default: the model's native scale). Other values are reached by a Lanczos resize of the model's output.")
+    var scale: Double?
+
+    @Option(help: "Output format: png, jpg or webp (default: from the output name, else png).")
+    var format: String?
+
+    @Option(help: "JPEG/WebP quality, 1-100.")
+    var quality: Int = 95
+
+    @Option(help: "Tile edge in input pixels.")
+    var tile: Int = TilingOptions().tile
+
+    @Option(name: .customLong("tile-overlap"), help: "Minimum overlap between tiles, in input pixels.")
+    var tileOverlap: Int = TilingOptions().overlap
+
+    @Option(help: "Reflection padding around the image, in input pixels (0 disables).")
+    var pad: Int = TilingOptions().pad
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int = EngineOptions.defaultThreadCount
+
+    @Option(help: "Convolution precision: fp32 or bf16.")
+    var precision: Precision = .fp32
+
+    @Option(name: .customLong("max-pixels"), help: "Refuse inputs with more pixels than this (checked on the header).")
+    var maxPixels: Int = ImageLimits.default.maxPixels
+
+    @OptionGroup var models: ModelDirectoryOption
+
+    func run() throws {
+        var options = UpscaleOptions(model: model, scale: scale, quality: quality,
+                                     tiling: TilingOptions(tile: tile, overlap: tileOverlap, pad: pad),
+                                     threads: threads, precision: precision,
+                                     limits: ImageLimits(maxPixels: maxPixels, maxFileBytes: ImageLimits.default.maxFileBytes))
+        if let format {
+            guard let parsed = ImageFormat(name: format) else { throw fail("unknown format '\(format)'; use png, jpg or webp") }
+            options.format = parsed
+        }
+        do { try options.validate() } catch let error as UpscaleError { throw fail(error.message) }
+
+        let jobs: [(input: String, output: String)]
+        do { jobs = try plan(format: options.format) } catch let error as UpscaleError { throw fail(error.message) }
+        let upscaler: Upscaler
+        do { upscaler = try Upscaler(store: models.store) } catch { throw fail(UpscaleError(error).message) }
+
+        var failures = 0
+        for job in jobs {
+            let name = URL(fileURLWithPath: job.input).lastPathComponent
+            let reporter = ProgressReporter(label: name)
+            do {
+                let result = try upscaler.upscale(file: job.input, to: job.output, options: options,
+                                                  progress: reporter.report)
+                let seconds = result.timings.reduce(0) { $0 + $1.seconds }
+                print("\(job.input) -> \(job.output): \(result.inputWidth)x\(result.inputHeight) -> \(result.outputWidth)x\(result.outputHeight) in \(String(format: "%.2f", seconds)) s")
+            } catch {
+                failures += 1
+                let message = UpscaleError(error, modelName: model).message
+                // The imaging layer already names the file; don't say it twice.
+                printError("error: " + (message.contains(name) ? message : "\(name): \(message)"))
+            }
+        }
+        if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// Pairs inputs with output paths: one file to one file, otherwise files into a folder.
+    private func plan(format: ImageFormat?) throws -> [(input: String, output: String)] {
+        let fm = FileManager.default
+        var files: [String] = []
+        var sawFolder = false
+        for input in inputs {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: input, isDirectory: &isDirectory) else {
+                throw UpscaleError(.invalidInput, "\(input): no such file or folder")
+            }
+            if isDirectory.boolValue {
+                sawFolder = true
+                let names = try fm.contentsOfDirectory(atPath: input).sorted()
+                files += names.filter { ["png", "jpg", "jpeg", "webp"].contains(($0 as NSString).pathExtension.lowercased()) }
+                    .map { (input as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(input)
+            }
+        }
+        guard !files.isEmpty else { throw UpscaleError(.invalidInput, "no PNG, JPEG or WebP images found in the inputs") }
+        var isDirectory: ObjCBool = false
+        let outputIsFolder = fm.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue
+        if files.count == 1 && !sawFolder && !outputIsFolder { return [(files[0], output)] }
+        try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let ext = (format ?? .png).fileExtension
+        return files.map { file in
+            let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+            return (file, (output as NSString).appendingPathComponent("\(stem).\(ext)"))
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import Inference
+
+@Suite("ncnn model reader")
+struct ModelReaderTests {
+    func parse(_ text: String, _ weights: [UInt8] = []) throws -> Network {
+        try Network(paramText: text, weights: weights)
+    }
+
+    func expectError(_ code: InferenceError.Code, containing fragment: String, _ body: () throws -> Void,
+                     sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            try body()
+            Issue.record("expected an error containing '\(fragment)'", sourceLocation: sourceLocation)
+        } catch let error as InferenceError {
+            #expect(error.code == code, sourceLocation: sourceLocation)
+            #expect(error.message.contains(fragment), "message: \(error.message)", sourceLocation: sourceLocation)
+            #expect(!error.message.contains("\n"), sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func readsParametersArraysAndFP16Weights() throws {
+        // One 1x1 convolution 2->1 with fp16 weights 1.5 and -2 (0x3E00, 0xC000), fp32 bias 0.25, leaky slope 0.2.
+        let text = """
+        7767517
+        2 2
+        Input            input   0 1 data
+        Convolution      conv    1 1 data output 0=1 1=1 5=1 6=2 9=2 -23310=1,2.000000e-01
+        """
+        let weights: [UInt8] = [0x47, 0x6B, 0x30, 0x01, 0x00, 0x3E, 0x00, 0xC0] + withUnsafeBytes(of: Float(0.25)) { Array($0) }
+        let network = try parse(text, weights)
+        guard case .convolution(let conv) = network.layers[1].operation else {
+            Issue.record("not a convolution"); return
+        }
+        #expect(conv.weights == [1.5, -2])
+        #expect(conv.bias == [0.25])
+        #expect(conv.activation == .leakyReLU(slope: 0.2))
+        #expect(conv.inChannels == 2)
+        // Known answer: 1.5*1 - 2*3 + 0.25 = -4.25, leaky -> -0.85.
+        let out = try ReferenceKernels.run(network, input: Tensor(channels: 2, height: 1, width: 1, data: [1, 3]))
+        #expect(abs(out.data[0] + 0.85) < 1e-6)
+    }
+
+    @Test func halfPrecisionConversion() {
+        #expect(floatFromHalf(0x3C00) == 1)
+        #expect(floatFromHalf(0xC000) == -2)
+        #expect(floatFromHalf(0x7BFF) == 65504)
+        #expect(floatFromHalf(0x0001) == Float(5.960464477539063e-08))
+        #expect(floatFromHalf(0x7C00) == .infinity)
+        #expect(floatFromHalf(0x7E00).isNaN)
+    }
+
+    @Test func rejectsWrongMagic() {
+        expectError(.malformedModel, containing: "7767517") { _ = try parse("1234\n1 1\nInput in 0 1 data\n") }
+    }
+
+    @Test func rejectsUnknownOperation() {
+        expectError(.unsupportedOperation, containing: "Softmax") {
+            _ = try parse("7767517\n2 2\nInput in 0 1 data\nSoftmax sm 1 1 data output\n")
+        }
+    }
+
+    @Test func rejectsUnsupportedActivation() {
+        expectError(.unsupportedOperation, containing: "activation type 5") {
+            _ = try parse("7767517\n2 2\nInput in 0 1 data\nConvolution c 1 1 data output 0=1 1=1 6=1 9=5\n", [0, 0, 0, 0, 0, 0, 128, 63])
+        }
+    }
+
+    @Test func rejectsShortWeightFile() {
+        expectError(.malformedModel, containing: "ends early") {
+            _ = try parse("7767517\n2 2\nInput in 0 1 data\nConvolution c 1 1 data output 0=4 1=3 6=108\n", [0, 0, 0, 0, 1, 2])
+        }
+    }
+
+    @Test func rejectsExtraWeightBytes() {
+        expectError(.malformedModel, containing: "more than") {
+            _ = try parse("7767517\n1 1\nInput in 0 1 data\n", [1, 2, 3, 4])
+        }
+    }
+
+    @Test func rejectsLayerCountMismatchAndBadLines() {
+        expectError(.malformedModel, containing: "declares 3 layers") {
+            _ = try parse("7767517\n3 1\nInput in 0 1 data\n")
+        }
+        expectError(.malformedModel, containing: "malformed layer line") {
+            _ = try parse("7767517\n2 2\nInput in 0 1 data\nSplit s 1\n")
+        }
+        expectError(.malformedModel, containing: "before any layer writes it") {
+            _ = try parse("7767517\n2 2\nInput in 0 1 data\nSplit s 1 1 nothing out\n")
+        }
+        expectError(.malformedModel, containing: "wrong count") {
+            _ = try parse("7767517\n2 2\nInput in 0 1 data\nConvolution c 1 1 data out 0=1 1=1 6=1 -23310=3,1.0\n")
+        }
+    }
+
+    @Test func shapeMismatchIsAnError() throws {
+        var b = ModelBuilder(seed: 1)
+        b.convolution("data", "a", inChannels: 3, outChannels: 16)
+        b.convolution("data", "b", inChannels: 3, outChannels: 8)
+        b.layer("Eltwise", "sum", ["a", "b"], ["output"], "0=1")
+        let network = try b.network()
+        expectError(.shapeMismatch, containing: "differ in shape") { _ = try network.shapes(for: Shape(channels: 3, height: 4, width: 4)) }
+    }
+
+    @Test func shippedModelsParseWithTheirScale() throws {
+        for (name, layers) in [("realesrgan-x4plus", 999), ("realesrgan-x4plus-anime", 268), ("realesr-animevideov3", 40)] {
+            guard let files = installedModel(name) else {
+                Issue.record("model \(name) is not installed; run scripts/setup.sh"); continue
+            }
+            let network = try Network(paramFile: files.param, binFile: files.bin)
+            #expect(network.layers.count == layers)
+            #expect(try network.scaleFactor() == 4)
+            #expect(network.inputBlob == "data" && network.outputBlob == "output")
+        }
+    }
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Sets up everything Upscaler needs, skipping each step that is already done:
+#   1. Debian packages the build links against (libvips, oneDNN) and the tools used here.
+#   2. With --test: the Python reference engine (ncnn from PyPI) used by tools/ncnn_reference.py.
+#   3. With --test: natural test photos, taken from the scikit-image wheel and checked against pinned digests.
+#   4. The release build of `upscaler` (with --test: of the tests too), then `upscaler models fetch`
+#      (pinned, digest-checked weights).
+#
+# Usage: scripts/setup.sh [--test]
+# Environment: UPSCALER_CACHE (default ~/.cache/upscaler) holds downloaded wheels and fixtures;
+#              UPSCALER_MODELS_DIR overrides where models are installed (see ModelStore.defaultDirectory).
+set -euo pipefail
+
+usage() { echo "usage: scripts/setup.sh [--test]" >&2; }
+
+with_test=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) with_test=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "setup: unknown option '$arg'" >&2; usage; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+APT_PACKAGES=(libvips-dev libdnnl-dev pkg-config unzip)
+
+NCNN_VERSION=1.0.20261020
+NUMPY_VERSION=2.4.6
+
+# scikit-image's wheel ships a few natural photos; their digests match skimage/data/_registry.py.
+SKIMAGE_VERSION=0.26.0
+SKIMAGE_WHEEL=scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl
+SKIMAGE_WHEEL_SHA256=74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af
+declare -A FIXTURE_SHA256=(
+    [astronaut.png]=88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5
+    [chelsea.png]=596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb
+    [coffee.png]=cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7
+)
+
+export UPSCALER_CACHE="${UPSCALER_CACHE:-$HOME/.cache/upscaler}"
+
+say() { echo "setup: $*"; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+scratch=""
+trap '[[ -z "$scratch" ]] || rm -rf "$scratch"' EXIT
+
+# sha_ok FILE DIGEST: true when FILE exists and has that sha256.
+sha_ok() {
+    [[ -f "$1" ]] && [[ "$(sha256sum "$1" | cut -d' ' -f1)" == "$2" ]]
+}
+
+install_apt_packages() {
+    local missing=() pkg
+    for pkg in "${APT_PACKAGES[@]}"; do
+        if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    if ((${#missing[@]} == 0)); then
+        say "apt packages present"
+        return
+    fi
+    say "installing apt packages: ${missing[*]}"
+    local sudo=()
+    if ((EUID != 0)); then sudo=(sudo); fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_python_helpers() {
+    if python3 -c "import ncnn, numpy, sys; sys.exit(ncnn.__version__ != '$NCNN_VERSION')" 2>/dev/null; then
+        say "python ncnn $NCNN_VERSION present"
+        return
+    fi
+    say "installing python ncnn==$NCNN_VERSION"
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "ncnn==$NCNN_VERSION" "numpy==$NUMPY_VERSION"
+}
+
+fetch_fixtures() {
+    local wheels="$UPSCALER_CACHE/wheels" fixtures="$UPSCALER_CACHE/fixtures" name all_ok=1
+    for name in "${!FIXTURE_SHA256[@]}"; do
+        sha_ok "$fixtures/$name" "${FIXTURE_SHA256[$name]}" || all_ok=0
+    done
+    if ((all_ok)); then
+        say "test fixtures present in $fixtures"
+        return
+    fi
+
+    mkdir -p "$wheels" "$fixtures"
+    local wheel="$wheels/$SKIMAGE_WHEEL"
+    if ! sha_ok "$wheel" "$SKIMAGE_WHEEL_SHA256"; then
+        say "downloading scikit-image $SKIMAGE_VERSION wheel for test photos"
+        rm -f "$wheel"
+        # Explicit platform tags make pip pick the same file whatever Python runs it.
+        python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+            --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311 \
+            -d "$wheels" "scikit-image==$SKIMAGE_VERSION"
+        [[ -f "$wheel" ]] || die "pip did not produce $wheel"
+        sha_ok "$wheel" "$SKIMAGE_WHEEL_SHA256" || die "$wheel does not have the pinned sha256 $SKIMAGE_WHEEL_SHA256"
+    fi
+
+    # Extract into a scratch folder and move files in only once verified, so a half-done run leaves nothing wrong.
+    scratch="$(mktemp -d "$fixtures/.extract.XXXXXX")"
+    local tmp="$scratch"
+    local members=()
+    for name in "${!FIXTURE_SHA256[@]}"; do members+=("skimage/data/$name"); done
+    unzip -q -o -j "$wheel" "${members[@]}" -d "$tmp"
+    for name in "${!FIXTURE_SHA256[@]}"; do
+        sha_ok "$tmp/$name" "${FIXTURE_SHA256[$name]}" || die "$name from $wheel does not have the pinned sha256"
+        mv -f "$tmp/$name" "$fixtures/$name"
+    done
+    rm -rf "$tmp"
+    say "test fixtures written to $fixtures"
+}
+
+build_and_fetch_models() {
+    command -v swift >/dev/null || die "swift is not on PATH; install the Swift 6.3 toolchain first"
+    # With --test, the tests are built here too, once: `swift test` adds its own -enable-testing, so a
+    # separate `swift build` never matches its flags and everything would compile twice. scripts/test.sh
+    # then runs `swift test --skip-build`.
+    local flags=(-c release) what=(--product upscaler)
+    if ((with_test)); then
+        flags+=(-Xswiftc -enable-testing)
+        what=(--build-tests)
+    fi
+    say "building (swift build ${flags[*]} ${what[*]})"
+    swift build "${flags[@]}" "${what[@]}"
+    local bin
+    bin="$(swift build "${flags[@]}" --show-bin-path)/upscaler"
+    say "fetching models"
+    "$bin" models fetch
+}
+
+install_apt_packages
+if ((with_test)); then
+    install_python_helpers
+    fetch_fixtures
+fi
+build_and_fetch_models
+say "done"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up (with test helpers and fixtures) and runs the whole test suite in release mode.
+# Usage: scripts/test.sh [swift test options, e.g. --filter ModelStore]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/setup.sh --test
+
+export UPSCALER_CACHE="${UPSCALER_CACHE:-$HOME/.cache/upscaler}"
+export UPSCALER_FIXTURES="$UPSCALER_CACHE/fixtures"
+if [[ -n "${UPSCALER_MODELS_DIR:-}" ]]; then export UPSCALER_MODELS_DIR; fi
+
+# setup.sh --test has built the tests with these flags; --skip-build keeps swift test from compiling
+# everything again with its own slightly different flags.
+exec swift test -c release -Xswiftc -enable-testing --skip-build "$@"
