@@ -67,9 +67,16 @@ def extract(net: "ncnn.Net", tensor: np.ndarray) -> np.ndarray:
 def cmd_run(args: argparse.Namespace) -> None:
     net = load_net(args.param, args.bin, args.threads)
     tensor = read_input(args.input, args.channels, args.height, args.width)
+    pad = args.pad
+    if pad > 0:
+        # Border context the same way upstream's pre_pad does it: mirror without repeating the edge pixel.
+        tensor = np.ascontiguousarray(np.pad(tensor, ((0, 0), (pad, pad), (pad, pad)), mode="reflect"))
     out = extract(net, tensor)
     if out.ndim != 3:
         sys.exit(f"ncnn_reference: output has shape {out.shape}, expected CHW")
+    if pad > 0:
+        scale = out.shape[1] // tensor.shape[1]
+        out = np.ascontiguousarray(out[:, pad * scale : out.shape[1] - pad * scale, pad * scale : out.shape[2] - pad * scale])
     np.clip(out, 0.0, 1.0, out=out)
     out.astype("<f4").tofile(args.output)
     c, h, w = out.shape
@@ -116,6 +123,7 @@ def main() -> None:
     run = sub.add_parser("run", help="run the model once and write the output tensor")
     common(run)
     run.add_argument("--output", required=True, help="where to write the raw float32 CHW output")
+    run.add_argument("--pad", type=int, default=0, help="reflection padding added around the input, cropped from the output")
     run.set_defaults(func=cmd_run)
 
     bench = sub.add_parser("bench", help="time extract() over several runs")

@@ -95,6 +95,29 @@ public enum Benchmark {
         return String(decoding: stdout, as: UTF8.self)
     }
 
+    /// How far one output is from another once both are quantised to 8 bits the way images are written.
+    public struct Agreement: Sendable {
+        public let maxLevels: Int
+        public let identicalFraction: Double
+        public let psnr: Double
+    }
+
+    public static func agreement(_ a: Tensor, _ b: Tensor) -> Agreement {
+        precondition(a.shape == b.shape)
+        func level(_ v: Float) -> Int { Int((min(max(v, 0), 1) * 255 + 0.5).rounded(.down)) }
+        var maxLevels = 0, identical = 0
+        var squared = 0.0
+        for i in 0..<a.data.count {
+            let d = abs(level(a.data[i]) - level(b.data[i]))
+            maxLevels = max(maxLevels, d)
+            if d == 0 { identical += 1 }
+            squared += Double(d * d)
+        }
+        let mse = squared / Double(a.data.count)
+        return Agreement(maxLevels: maxLevels, identicalFraction: Double(identical) / Double(a.data.count),
+                         psnr: mse == 0 ? .infinity : 10 * log10(255 * 255 / mse))
+    }
+
     /// Peak resident memory of this process so far, in bytes.
     public static func peakResidentBytes() -> Int {
         var usage = rusage()

@@ -187,10 +187,10 @@ public final class Upscaler {
             .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial")
         do {
             try Data(bytes).write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
+            // rename(2) replaces an existing file atomically; Foundation's replaceItemAt on Linux deletes the
+            // existing file and then fails, losing both.
+            guard rename(temporary.path, url.path) == 0 else {
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import Inference
 import UpscaleCore
 
@@ -23,6 +24,10 @@ struct BenchCommand: ParsableCommand {
     var referenceScript: String?
     @Option(help: "Comma-separated tile sizes to sweep through the tiled pipeline (e.g. 128,192,256).")
     var tiles: String?
+    @Option(help: "With --tiles: comma-separated overlaps to sweep; each is scored by PSNR against an untiled run.")
+    var overlaps: String?
+    @Option(help: "With --tiles: take a centred --size crop of this image instead of the synthetic input.")
+    var image: String?
     @OptionGroup var models: ModelDirectoryOption
 
     func run() throws {
@@ -60,6 +65,12 @@ struct BenchCommand: ParsableCommand {
             }
             let counts = Dictionary(grouping: engine.convolutionImplementations, by: { $0 }).mapValues(\.count)
             print("convolution kernels: " + counts.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
+            if precision != .fp32 {
+                let exact = try InferenceEngine(network: network, options: EngineOptions(threads: threads))
+                let a = Benchmark.agreement(try engine.run(input), try exact.run(input))
+                print(String(format: "%@ against fp32, 8-bit output: max %d levels, %.2f%% identical, PSNR %.1f dB",
+                             precision.rawValue, a.maxLevels, a.identicalFraction * 100, a.psnr))
+            }
             if !engine.profile.isEmpty {
                 print("profile (all runs): " + engine.profile.sorted { $0.value > $1.value }
                     .map { String(format: "%@ %.3f s", $0.key, $0.value) }.joined(separator: ", "))
@@ -76,24 +87,47 @@ struct BenchCommand: ParsableCommand {
     /// Times the tiled upscale of a `size`-pixel square image for each tile size; smallest tiles first, since peak RSS
     /// only grows.
     private func sweepTiles(_ network: Network, sizes: [Int]) throws {
-        let input = Benchmark.syntheticImage(height: size, width: size)
+        var input = Benchmark.syntheticImage(height: size, width: size)
+        if let image {
+            try Imaging.initialize()
+            let decoded = try Imaging.decode(file: image, limits: .default)
+            guard decoded.width >= size, decoded.height >= size else { throw fail("\(image) is smaller than --size") }
+            let y0 = (decoded.height - size) / 2, x0 = (decoded.width - size) / 2
+            for c in 0..<3 {
+                for y in 0..<size {
+                    for x in 0..<size { input[c, y, x] = decoded.pixels[(c * decoded.height + y0 + y) * decoded.width + x0 + x] }
+                }
+            }
+        }
         let scale = try network.scaleFactor()
-        print("tiled upscale of \(size)x\(size) with \(model), \(threads) threads, default overlap and pad")
-        print(" tile  tiles   median s  out MP/s  buffers MB  peak RSS MB")
+        let overlapList = overlaps?.split(separator: ",").compactMap { Int($0) } ?? [TilingOptions().overlap]
+        var untiled: Tensor?
+        if overlaps != nil {
+            let whole = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
+            let pad = TilingOptions().pad
+            untiled = try Tiler.upscale(input, scale: scale, engine: whole,
+                                        options: TilingOptions(tile: size + 2 * pad, overlap: 0, pad: pad))
+        }
+        print("tiled upscale of \(size)x\(size) with \(model), \(threads) threads, pad \(TilingOptions().pad)")
+        print(" tile overlap tiles   median s  out MP/s  buffers MB  peak RSS MB  PSNR vs untiled")
         for tile in sizes.sorted() {
+            for overlap in overlapList {
             let engine = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
-            let options = TilingOptions(tile: tile)
+            let options = TilingOptions(tile: tile, overlap: overlap)
+            var output: Tensor?
             var times: [Double] = []
             for _ in 0..<max(1, runs) {
                 let start = Date()
-                _ = try Tiler.upscale(input, scale: scale, engine: engine, options: options)
+                output = try Tiler.upscale(input, scale: scale, engine: engine, options: options)
                 times.append(Date().timeIntervalSince(start))
             }
             let median = times.sorted()[times.count / 2]
             let megapixels = Double(size * size * scale * scale) / 1e6
-            print(String(format: "%5d %6d %10.2f %9.3f %11.1f %12.1f", tile,
+            let psnr = untiled.map { String(format: "%.1f dB", Benchmark.agreement(output!, $0).psnr) } ?? "-"
+            print(String(format: "%5d %7d %5d %10.2f %9.3f %11.1f %12.1f  ", tile, overlap,
                          Tiler.tileCount(height: size, width: size, options: options), median, megapixels / median,
-                         Double(engine.planBytes) / 1e6, Double(Benchmark.peakResidentBytes()) / 1e6))
+                         Double(engine.planBytes) / 1e6, Double(Benchmark.peakResidentBytes()) / 1e6) + psnr)
+            }
         }
     }
 

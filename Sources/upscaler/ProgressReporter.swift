@@ -1,7 +1,7 @@
 import Foundation
 import UpscaleCore
 
-/// Shows pipeline progress: a redrawn bar on a terminal, plain lines when stderr is a file or a pipe.
+/// Shows pipeline progress: a redrawn bar on stderr when it is a terminal, else plain lines on stdout.
 final class ProgressReporter {
     private let interactive = isatty(STDERR_FILENO) == 1
     private let label: String
@@ -34,5 +34,13 @@ final class ProgressReporter {
         }
     }
 
-    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    /// Plain lines go to stdout: on a pipe, stderr carries only the one-line error of a failed run.
+    /// Ends a half-drawn bar, so a following error message starts on its own line.
+    func finish() {
+        if interactive && !lastStep.isEmpty && lastStep != "done" { write("\n") }
+    }
+
+    private func write(_ text: String) {
+        (interactive ? FileHandle.standardError : FileHandle.standardOutput).write(Data(text.utf8))
+    }
 }

@@ -67,7 +67,13 @@ struct UpscaleCommand: ParsableCommand {
         let jobs: [(input: String, output: String)]
         do { jobs = try plan(format: options.format) } catch let error as UpscaleError { throw fail(error.message) }
         let upscaler: Upscaler
-        do { upscaler = try Upscaler(store: models.store) } catch { throw fail(UpscaleError(error).message) }
+        do {
+            upscaler = try Upscaler(store: models.store)
+            // A missing model is one error for the run, not one per image.
+            _ = try models.store.locate(model)
+        } catch {
+            throw fail(UpscaleError(error).message)
+        }
 
         var failures = 0
         for job in jobs {
@@ -79,6 +85,7 @@ struct UpscaleCommand: ParsableCommand {
                 let seconds = result.timings.reduce(0) { $0 + $1.seconds }
                 print("\(job.input) -> \(job.output): \(result.inputWidth)x\(result.inputHeight) -> \(result.outputWidth)x\(result.outputHeight) in \(String(format: "%.2f", seconds)) s")
             } catch {
+                reporter.finish()
                 failures += 1
                 let message = UpscaleError(error, modelName: model).message
                 // The imaging layer already names the file; don't say it twice.
@@ -113,9 +120,15 @@ struct UpscaleCommand: ParsableCommand {
         if files.count == 1 && !sawFolder && !outputIsFolder { return [(files[0], output)] }
         try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
         let ext = (format ?? .png).fileExtension
-        return files.map { file in
+        let jobs = files.map { file in
             let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-            return (file, (output as NSString).appendingPathComponent("\(stem).\(ext)"))
+            return (input: file, output: (output as NSString).appendingPathComponent("\(stem).\(ext)"))
         }
+        // `a.png` and `a.jpg` would both become `a.<ext>`: refuse rather than let one silently overwrite the other.
+        let clashes = Dictionary(grouping: jobs, by: \.output).filter { $0.value.count > 1 }
+        if let clash = clashes.first {
+            throw UpscaleError(.invalidOption, "\(clash.value.map(\.input).joined(separator: " and ")) would both be written to \(clash.key)")
+        }
+        return jobs
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `upscaler` executable: each subcommand parses its flags and hands a plain configuration to UpscaleCore.
 @main
@@ -7,4 +8,19 @@ struct UpscalerCommand: ParsableCommand {
         commandName: "upscaler",
         abstract: "Real-ESRGAN image super-resolution on the CPU.",
         subcommands: [UpscaleCommand.self, ModelsCommand.self, BenchCommand.self])
+
+    /// Like ArgumentParser's `main()`, but a usage error is one line on stderr, as every other failure is.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }   // --help, or already reported
+            var first = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            if first.hasPrefix("Error: ") { first.removeFirst("Error: ".count) }
+            FileHandle.standardError.write(Data("upscaler: error: \(first) (see --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

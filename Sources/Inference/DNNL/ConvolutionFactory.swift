@@ -15,17 +15,22 @@ enum ConvolutionFactory {
     /// activation in one vectorised pass over the output slice. Channels are padded to 16 with zero weights, so
     /// blocked views can be read and written whole; that also turns the 64->3 output layer into a 64->16 layer that
     /// Winograd accepts, which is several times faster than oneDNN's kernels for 3 output channels.
+    ///
+    /// `bf16Source`, when given, is a bf16 copy of the input view in the same blocked layout; the convolution then
+    /// reads it with bf16 weights and accumulates in fp32 (oneDNN has no bf16 Winograd, so this is always direct).
     static func make(layer: String, conv: Convolution, input: ViewPointer, output: ViewPointer, scale: Float,
-                     sumScale: Float?, backend: DNNLEngine, winograd: Bool) throws -> Made {
+                     sumScale: Float?, backend: DNNLEngine, winograd: Bool,
+                     bf16Source: UnsafeMutableRawPointer? = nil) throws -> Made {
         precondition(!output.plain, "convolutions write blocked storages")
         let inChannels = input.plain ? conv.inChannels : input.view.paddedChannels
         let outChannels = (conv.outChannels + 15) & ~15
+        let precision: MemoryLayout.Precision = bf16Source == nil ? .f32 : .bf16
         let src = try MemoryLayout(dims: [1, inChannels, input.view.height, input.view.width],
-                                   format: input.plain ? .nchw : .blocked16)
+                                   format: input.plain ? .nchw : .blocked16, precision: precision)
         let dst = try MemoryLayout(dims: [1, outChannels, output.view.height, output.view.width], format: .blocked16)
         let weightsShape = [outChannels, inChannels, conv.kernelHeight, conv.kernelWidth]
         let weightsUser = try MemoryLayout(dims: weightsShape, format: .oihw)
-        let weightsAny = try MemoryLayout(dims: weightsShape, format: .any)
+        let weightsAny = try MemoryLayout(dims: weightsShape, format: .any, precision: precision)
         let biasLayout = try MemoryLayout(dims: [outChannels], format: .vector)
 
         let squareThree = conv.kernelHeight == 3 && conv.kernelWidth == 3 && conv.strideHeight == 1
@@ -58,7 +63,8 @@ enum ConvolutionFactory {
                         biasPointer[o] = o < conv.outChannels && !conv.bias.isEmpty ? conv.bias[o] * scale : 0
                     }
                     return [
-                        (DNNLArgument.source, try DNNLMemory(src, engine: backend, pointer: UnsafeMutableRawPointer(input.start))),
+                        (DNNLArgument.source, try DNNLMemory(src, engine: backend,
+                                                             pointer: bf16Source ?? UnsafeMutableRawPointer(input.start))),
                         (DNNLArgument.weights, weights),
                         (DNNLArgument.bias, bias),
                         (DNNLArgument.destination, try DNNLMemory(dst, engine: backend, pointer: UnsafeMutableRawPointer(output.start))),
@@ -67,7 +73,7 @@ enum ConvolutionFactory {
             }
         }
 
-        if winograd && squareThree && !input.plain {
+        if winograd && squareThree && !input.plain && bf16Source == nil {
             let fusable: Float? = fusedSlope == 0 ? 0 : nil
             if let primitive = try? attempt(dnnl_convolution_winograd, slope: fusable) {
                 return Made(primitive: primitive, leakySlope: fusable == nil ? fusedSlope : nil)

@@ -15,6 +15,21 @@ final class AlignedBuffer: @unchecked Sendable {
     deinit { pointer.deallocate() }
 }
 
+/// A 64-byte aligned bf16 shadow of an `AlignedBuffer`, element for element.
+final class AlignedHalfBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<UInt16>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 32) * 2, alignment: 64)
+        raw.initializeMemory(as: UInt16.self, repeating: 0, count: max(count, 32))
+        pointer = raw.assumingMemoryBound(to: UInt16.self)
+    }
+
+    deinit { pointer.deallocate() }
+}
+
 /// Gives each storage a buffer, sharing buffers between storages whose lifetimes do not overlap.
 ///
 /// Lifetimes come from the step list: a storage is live from the first step that touches it to the last one that

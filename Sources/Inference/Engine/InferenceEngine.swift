@@ -74,6 +74,8 @@ final class ExecutionPlan {
         case prelu(ViewPointer, ViewPointer, PReLU)
         case pixelShuffle(ViewPointer, ViewPointer, PixelShuffle)
         case interpolation(ViewPointer, ViewPointer, InterpolationTaps, InterpolationTaps)
+        /// Refreshes the bf16 shadow of a view a later bf16 convolution reads.
+        case shadow(UnsafeMutablePointer<Float>, UnsafeMutablePointer<UInt16>, count: Int)
 
         var kind: String {
             switch self {
@@ -84,12 +86,14 @@ final class ExecutionPlan {
             case .prelu: return "prelu"
             case .pixelShuffle: return "pixelShuffle"
             case .interpolation: return "interpolation"
+            case .shadow: return "bf16 conversion"
             }
         }
     }
 
     let inputShape: Shape
     private let buffers: [AlignedBuffer]
+    private let shadows: [AlignedHalfBuffer]
     private let steps: [Step]
     private let input: ViewPointer
     private let output: ViewPointer
@@ -97,7 +101,7 @@ final class ExecutionPlan {
     private let threads: Int
     let implementations: [String]
 
-    var bufferBytes: Int { buffers.reduce(0) { $0 + $1.count * 4 } }
+    var bufferBytes: Int { buffers.reduce(0) { $0 + $1.count * 4 } + shadows.reduce(0) { $0 + $1.count * 2 } }
 
     init(network: Network, input shape: Shape, backend: DNNLEngine, options: EngineOptions) throws {
         let logical = try Planner.plan(network, input: shape)
@@ -106,6 +110,22 @@ final class ExecutionPlan {
             ViewPointer(base: buffers[storageBuffer[view.storage]].pointer,
                         plain: logical.storages[view.storage].plain, view: view)
         }
+        // bf16: every blocked storage a convolution reads gets a bf16 shadow, refreshed slice by slice as producers
+        // write it, so a dense block converts each new slice once instead of its whole growing concat per layer.
+        var shadows: [Int: AlignedHalfBuffer] = [:]   // by buffer index
+        var shadowed = Set<Int>()                      // storages
+        if options.precision == .bf16 {
+            for case .convolution(_, _, let input, _, _, _) in logical.steps where !logical.storages[input.storage].plain {
+                shadowed.insert(input.storage)
+                let buffer = storageBuffer[input.storage]
+                if shadows[buffer] == nil { shadows[buffer] = AlignedHalfBuffer(count: buffers[buffer].count) }
+            }
+        }
+        func shadowPointer(_ view: BlobView) -> UnsafeMutablePointer<UInt16>? {
+            guard shadowed.contains(view.storage) else { return nil }
+            return shadows[storageBuffer[view.storage]]!.pointer + view.channelOffset * view.plane
+        }
+
         var steps: [Step] = []
         var implementations: [String] = []
         for step in logical.steps {
@@ -113,7 +133,8 @@ final class ExecutionPlan {
             case .convolution(let layer, let conv, let input, let output, let scale, let sumScale):
                 let made = try ConvolutionFactory.make(
                     layer: layer, conv: conv, input: pointer(input), output: pointer(output), scale: scale,
-                    sumScale: sumScale, backend: backend, winograd: options.winograd)
+                    sumScale: sumScale, backend: backend, winograd: options.winograd,
+                    bf16Source: shadowPointer(input).map { UnsafeMutableRawPointer($0) })
                 implementations.append(made.primitive.implementation)
                 steps.append(.convolution(made.primitive, leakySlope: made.leakySlope, output: pointer(output)))
             case .copy(let from, let to):
@@ -132,9 +153,14 @@ final class ExecutionPlan {
                     InterpolationTaps(kind: op.kind, input: input.height, output: output.height, alignCorners: op.alignCorners),
                     InterpolationTaps(kind: op.kind, input: input.width, output: output.width, alignCorners: op.alignCorners)))
             }
+            let written = step.output
+            if let shadow = shadowPointer(written) {
+                steps.append(.shadow(pointer(written).start, shadow, count: written.paddedChannels * written.plane))
+            }
         }
         self.inputShape = shape
         self.buffers = buffers
+        self.shadows = Array(shadows.values)
         self.steps = steps
         self.input = pointer(logical.inputView)
         self.output = pointer(logical.outputView)
@@ -173,6 +199,8 @@ final class ExecutionPlan {
                 Kernels.pixelShuffle(input, output, op, threads: threads)
             case .interpolation(let input, let output, let rows, let columns):
                 Kernels.interpolation(input, output, rows: rows, columns: columns, threads: threads)
+            case .shadow(let source, let target, let count):
+                Kernels.convertToBF16(source, target, count: count, threads: threads)
             }
         }
         let v = output.view

@@ -44,6 +44,19 @@ enum Kernels {
         to.zeroPaddingLanes()
     }
 
+    /// fp32 to bf16 with round-to-nearest-even, 16 values at a time (inputs are finite activations).
+    static func convertToBF16(_ source: UnsafeMutablePointer<Float>, _ target: UnsafeMutablePointer<UInt16>, count: Int,
+                              threads: Int) {
+        parallelChunks(count / 16, threads: threads) { range in
+            for v in range {
+                let bits = UnsafeRawPointer(source + v * 16).loadUnaligned(as: SIMD16<UInt32>.self)
+                let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+                UnsafeMutableRawPointer(target + v * 16).storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: rounded),
+                                                                   as: SIMD16<UInt16>.self)
+            }
+        }
+    }
+
     static func leakyReLU(_ view: ViewPointer, slope: Float, threads: Int) {
         let p = view.start
         forEachVector(view.view, threads: threads) { lo, hi in
@@ -186,6 +199,14 @@ enum Kernels {
                     let block = item / v.height, y = item % v.height
                     let inBlock = src + block * inPlane * 16
                     let outRow = dst + (block * v.plane + y * v.width) * 16
+                    if rows.tapsPerOutput == 1 && columns.tapsPerOutput == 1 {
+                        // Nearest: a gather of whole 16-lane vectors, no arithmetic.
+                        let inRow = inBlock + rows.indices[y] * inWidth * 16
+                        columns.indices.withUnsafeBufferPointer { sourceColumns in
+                            for x in 0..<v.width { store(load(inRow, sourceColumns[x] * 16), outRow, x * 16) }
+                        }
+                        continue
+                    }
                     for x in 0..<v.width {
                         var acc = Vector(repeating: 0)
                         for (iy, wy) in rows.taps(y) {

@@ -151,9 +151,10 @@ public enum ReferenceKernels {
 
 /// Source indices and weights of one output coordinate along one axis, shared by the reference and the engine.
 struct InterpolationTaps: Sendable {
-    private let indices: [Int]
+    let indices: [Int]
     private let weights: [Float]
-    private let tapsPerOutput: Int
+    /// 1 for nearest (then `indices[o]` is the source of output `o`), 4 for bicubic.
+    let tapsPerOutput: Int
 
     init(kind: Interpolation.Kind, input: Int, output: Int, alignCorners: Bool) {
         switch kind {

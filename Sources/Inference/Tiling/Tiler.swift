@@ -7,12 +7,12 @@
 public struct TilingOptions: Sendable, Equatable {
     /// Tile edge in input pixels (before padding is added around the image).
     public var tile: Int
-    /// Minimum overlap between neighbouring tiles, in input pixels.
+    /// Minimum overlap between neighbouring tiles, in input pixels; the blend uses its central half.
     public var overlap: Int
     /// Reflection padding around the whole image, in input pixels.
     public var pad: Int
 
-    public init(tile: Int = 192, overlap: Int = 24, pad: Int = 10) {
+    public init(tile: Int = 192, overlap: Int = 32, pad: Int = 10) {
         self.tile = tile
         self.overlap = overlap
         self.pad = pad
@@ -57,8 +57,10 @@ public enum Tiler {
         let total = rows.starts.count * cols.starts.count
         var done = 0
 
-        // `band` accumulates weighted output for padded rows [bandStart, bandStart + bandHeight) (output pixels).
+        // `band` accumulates weighted output for padded rows [bandStart, bandStart + bandHeight) (output pixels), and
+        // `bandWeight` the weights themselves, which the output is divided by when rows are emitted.
         var band = Tensor(channels: channels, height: bandHeight, width: outWidth)
+        var bandWeight = [Float](repeating: 0, count: bandHeight * outWidth)
         var bandStart = 0            // first padded output row held in `band`
         var emittedUntil = 0         // first unpadded output row not yet emitted
         let padOut = pad * scale
@@ -78,22 +80,24 @@ public enum Tiler {
                 let colWeights = columnWeights[ci]
                 let x0 = colStart * scale - padOut           // output column of the tile's first pixel
                 let y0 = tileTop - bandStart
+                let xs = max(0, -x0), xe = min(tileWidthOut, outWidth - x0)
                 band.data.withUnsafeMutableBufferPointer { dst in
                     out.data.withUnsafeBufferPointer { src in
                         for c in 0..<channels {
-                            for y in 0..<bandHeight {
+                            for y in 0..<bandHeight where rowWeights[y] > 0 && xs < xe {
                                 let wy = rowWeights[y]
-                                if wy == 0 { continue }
                                 let srcRow = (c * bandHeight + y) * tileWidthOut
                                 let dstRow = (c * bandHeight + y0 + y) * outWidth
-                                let xs = max(0, -x0), xe = min(tileWidthOut, outWidth - x0)
-                                if xs >= xe { continue }
                                 for x in xs..<xe {
                                     dst[dstRow + x0 + x] += src[srcRow + x] * wy * colWeights[x]
                                 }
                             }
                         }
                     }
+                }
+                for y in 0..<bandHeight where rowWeights[y] > 0 && xs < xe {
+                    let row = (y0 + y) * outWidth + x0
+                    for x in xs..<xe { bandWeight[row + x] += rowWeights[y] * colWeights[x] }
                 }
                 done += 1
                 try progress(TileProgress(completed: done, total: total))
@@ -107,11 +111,14 @@ public enum Tiler {
             let last = min(limit, padOut + outHeight)
             if last > first {
                 var rowsOut = Tensor(channels: channels, height: last - first, width: outWidth)
+                let count = (last - first) * outWidth
+                let weightStart = (first - bandStart) * outWidth
                 for c in 0..<channels {
                     let src = (c * bandHeight + first - bandStart) * outWidth
-                    let dst = c * (last - first) * outWidth
-                    rowsOut.data.replaceSubrange(dst..<(dst + (last - first) * outWidth),
-                                                 with: band.data[src..<(src + (last - first) * outWidth)])
+                    let dst = c * count
+                    for i in 0..<count {
+                        rowsOut.data[dst + i] = band.data[src + i] / bandWeight[weightStart + i]
+                    }
                 }
                 try emitRows(first - padOut, rowsOut)
                 emittedUntil = last - padOut
@@ -129,6 +136,13 @@ public enum Tiler {
                 }
                 for i in (base + keep)..<(base + bandHeight * outWidth) { band.data[i] = 0 }
             }
+            let keep = (bandHeight - shift) * outWidth
+            if keep > 0 {
+                bandWeight.withUnsafeMutableBufferPointer { p in
+                    p.baseAddress!.update(from: p.baseAddress! + shift * outWidth, count: keep)
+                }
+            }
+            for i in keep..<(bandHeight * outWidth) { bandWeight[i] = 0 }
             bandStart += shift
         }
     }
@@ -152,11 +166,12 @@ public enum Tiler {
     public static func reflectPad(_ image: Tensor, by pad: Int) -> Tensor {
         let h = image.height, w = image.width
         var out = Tensor(channels: image.channels, height: h + 2 * pad, width: w + 2 * pad)
+        /// Folds an index back into 0..<n, mirroring as many times as it takes (pads wider than the image included).
         func reflect(_ i: Int, _ n: Int) -> Int {
-            var i = i
-            if i < 0 { i = -i }
-            if i >= n { i = 2 * (n - 1) - i }
-            return i
+            guard n > 1 else { return 0 }
+            let period = 2 * (n - 1)
+            let folded = ((i % period) + period) % period
+            return folded < n ? folded : period - folded
         }
         for c in 0..<image.channels {
             for y in 0..<out.height {

@@ -176,7 +176,8 @@ public struct ModelStore: Sendable {
     private func unknownModel(_ name: String) -> ModelStoreError {
         let installed = list().filter(\.installed).map(\.name)
         let names = installed.isEmpty ? "none" : installed.joined(separator: ", ")
-        return ModelStoreError(.unknownModel, "unknown model '\(name)'; installed: \(names); run `upscaler models list`")
+        return ModelStoreError(.unknownModel, "unknown model '\(name)'; installed: \(names); run `upscaler models list`, "
+            + "or `upscaler models fetch` to install the built-in models")
     }
 
     /// Maps an upstream or sr-vulkan name to the canonical one, unless a model of that exact name exists.

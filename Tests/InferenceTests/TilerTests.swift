@@ -1,0 +1,46 @@
+import Testing
+@testable import Inference
+
+@Suite("Tiling")
+struct TilerTests {
+    /// With a network that has no spatial context (nearest 4x upsampling), every tile sees exactly what the whole image
+    /// would, so any tiling must reproduce the untiled output: this checks placement, blending and row emission.
+    @Test(arguments: [(7, 3, 2), (9, 4, 0), (12, 6, 3), (5, 2, 1), (40, 8, 10)])
+    func contextFreeNetworkIsUnchangedByTiling(_ tile: Int, _ overlap: Int, _ pad: Int) throws {
+        var b = ModelBuilder(seed: 2)
+        b.layer("Interp", "up", ["data"], ["output"], "0=1 1=4.000000e+00 2=4.000000e+00")
+        let engine = try InferenceEngine(network: try b.network(), options: EngineOptions(threads: 2))
+        let image = b.random.tensor(3, 23, 31, 0, 1)
+        let expected = try ReferenceKernels.run(try b.network(), input: image)
+        let tiled = try Tiler.upscale(image, scale: 4, engine: engine,
+                                      options: TilingOptions(tile: tile, overlap: overlap, pad: pad))
+        #expect(maxAbsDifference(tiled, expected) <= 1e-5)
+    }
+
+    @Test func tilesCoverTheExtentWithTheRequestedOverlap() {
+        for extent in [1, 15, 16, 17, 100, 148, 257, 1000] {
+            for (tile, overlap) in [(16, 4), (64, 24), (96, 48), (192, 24)] {
+                let axis = TileAxis(extent: extent, tile: tile, overlap: overlap)
+                #expect(axis.starts.first == 0)
+                #expect(axis.starts.last! + axis.length == extent)
+                for (a, b) in zip(axis.starts, axis.starts.dropFirst()) {
+                    #expect(a + axis.length - b >= min(overlap, tile / 2), "extent \(extent) tile \(tile)")
+                    #expect(b > a)
+                }
+            }
+        }
+    }
+
+    @Test func reflectionPaddingMirrorsWithoutRepeatingTheEdge() {
+        // Rows are 1 2 3 4 and columns 10 20 30 40; numpy.pad(..., mode="reflect") by 2 gives 3 2 | 1 2 3 4 | 3 2.
+        var image = Tensor(channels: 1, height: 4, width: 4)
+        for y in 0..<4 { for x in 0..<4 { image[0, y, x] = Float(10 * (y + 1) + x + 1) } }
+        let padded = Tiler.reflectPad(image, by: 2)
+        #expect((0..<8).map { padded[0, 2, $0] } == [13, 12, 11, 12, 13, 14, 13, 12])
+        #expect((0..<8).map { padded[0, $0, 2] } == [31, 21, 11, 21, 31, 41, 31, 21])
+        // Wider than the image: numpy folds again ([1 2] by 3 -> 2 1 2 | 1 2 | 1 2 1).
+        let narrow = Tiler.reflectPad(Tensor(channels: 1, height: 1, width: 2, data: [1, 2]), by: 3)
+        #expect((0..<8).map { narrow[0, 3, $0] } == [2, 1, 2, 1, 2, 1, 2, 1])
+        #expect(Tiler.reflectPad(Tensor(channels: 1, height: 1, width: 1, data: [5]), by: 2).data.allSatisfy { $0 == 5 })
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Imaging
+import Inference
+import Testing
+import UpscaleCore
+
+/// Our engine against the independent ncnn engine (PyPI `ncnn`, run during the test by tools/ncnn_reference.py), and
+/// tiled output against untiled output, on natural photos.
+///
+/// Tolerances: fidelity is judged on the 8-bit values an image file would hold (clamp, then floor(v*255 + 0.5)):
+/// at most 1 level apart and at least 99% identical. Seams: PSNR of tiled against untiled 8-bit output >= 45 dB.
+@Suite("Fidelity against ncnn, and seams", .serialized)
+struct FidelityTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var model: String
+        var photo: String
+        var size: Int
+        var pad: Int
+        var description: String { "\(model) \(photo) \(size)px pad \(pad)" }
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let environment = ProcessInfo.processInfo.environment
+    static let store = ModelStore(directory: ModelStore.defaultDirectory(environment: environment))
+    static let fixtures = URL(fileURLWithPath: environment["UPSCALER_FIXTURES"]
+        ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/upscaler/fixtures").path)
+
+    /// A square crop from the photo's middle, where both photos have texture and edges.
+    static func crop(_ photo: String, size: Int) throws -> Tensor {
+        try Imaging.initialize()
+        let image = try Imaging.decode(file: fixtures.appendingPathComponent(photo).path, limits: .default)
+        let y0 = (image.height - size) / 2, x0 = (image.width - size) / 2
+        var t = Tensor(channels: 3, height: size, width: size)
+        for c in 0..<3 {
+            for y in 0..<size {
+                for x in 0..<size {
+                    t[c, y, x] = image.pixels[(c * image.height + y0 + y) * image.width + x0 + x]
+                }
+            }
+        }
+        return t
+    }
+
+    /// Runs the ncnn package on `input` with its own numpy reflection padding.
+    static func ncnn(_ model: String, _ input: Tensor, pad: Int) throws -> Tensor {
+        let files = try store.locate(model)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fidelity-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inFile = directory.appendingPathComponent("in.f32"), outFile = directory.appendingPathComponent("out.f32")
+        try input.data.withUnsafeBytes { try Data($0).write(to: inFile) }
+        _ = try Benchmark.runPython(script: repository.appendingPathComponent("tools/ncnn_reference.py"), arguments: [
+            "run", "--param", files.param.path, "--bin", files.bin.path, "--input", inFile.path,
+            "--channels", "3", "--height", "\(input.height)", "--width", "\(input.width)",
+            "--output", outFile.path, "--threads", "2", "--pad", "\(pad)",
+        ])
+        let data = try Data(contentsOf: outFile)
+        let floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return Tensor(channels: 3, height: input.height * 4, width: input.width * 4, data: floats)
+    }
+
+    static func engine(_ model: String) throws -> InferenceEngine {
+        let files = try store.locate(model)
+        return try InferenceEngine(network: try Network(paramFile: files.param, binFile: files.bin),
+                                   options: EngineOptions(threads: 2))
+    }
+
+    @Test(arguments: [
+        Case(model: "realesrgan-x4plus", photo: "astronaut.png", size: 64, pad: 0),
+        Case(model: "realesrgan-x4plus", photo: "astronaut.png", size: 64, pad: 10),
+        Case(model: "realesrgan-x4plus", photo: "coffee.png", size: 64, pad: 10),
+        Case(model: "realesrgan-x4plus", photo: "coffee.png", size: 128, pad: 0),
+        Case(model: "realesrgan-x4plus", photo: "astronaut.png", size: 128, pad: 10),
+        Case(model: "realesr-animevideov3", photo: "astronaut.png", size: 256, pad: 0),
+        Case(model: "realesr-animevideov3", photo: "coffee.png", size: 256, pad: 10),
+        Case(model: "realesr-animevideov3", photo: "chelsea.png", size: 256, pad: 10),
+    ])
+    func matchesNCNN(_ c: Case) throws {
+        let input = try Self.crop(c.photo, size: c.size)
+        // One tile covering the whole padded image, so only the engine differs.
+        let ours = try Tiler.upscale(input, scale: 4, engine: try Self.engine(c.model),
+                                     options: TilingOptions(tile: c.size + 2 * c.pad, overlap: 0, pad: c.pad))
+        let theirs = try Self.ncnn(c.model, input, pad: c.pad)
+        let agreement = Benchmark.agreement(ours, theirs)
+        #expect(agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels")
+        #expect(agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%")
+    }
+
+    /// Tiles of 128 px (x4plus) or 112 px (animevideov3) on 256 px crops: 3x3 or 4x4 grids, default overlap.
+    @Test(arguments: [
+        Case(model: "realesrgan-x4plus", photo: "astronaut.png", size: 256, pad: 10),
+        Case(model: "realesrgan-x4plus", photo: "coffee.png", size: 256, pad: 10),
+        Case(model: "realesr-animevideov3", photo: "chelsea.png", size: 256, pad: 10),
+        Case(model: "realesr-animevideov3", photo: "astronaut.png", size: 256, pad: 0),
+    ])
+    func tiledMatchesUntiled(_ c: Case) throws {
+        let input = try Self.crop(c.photo, size: c.size)
+        let engine = try Self.engine(c.model)
+        let whole = try Tiler.upscale(input, scale: 4, engine: engine,
+                                      options: TilingOptions(tile: c.size + 2 * c.pad, overlap: 0, pad: c.pad))
+        let tile = c.model == "realesrgan-x4plus" ? 128 : 112
+        let options = TilingOptions(tile: tile, overlap: TilingOptions().overlap, pad: c.pad)
+        #expect(Tiler.tileCount(height: c.size, width: c.size, options: options) >= 9)
+        var tilesSeen = 0
+        let tiled = try Tiler.upscale(input, scale: 4, engine: engine, options: options) { _ in tilesSeen += 1 }
+        #expect(tilesSeen == Tiler.tileCount(height: c.size, width: c.size, options: options))
+        let psnr = Benchmark.agreement(tiled, whole).psnr
+        #expect(psnr >= 45, "tiled vs untiled PSNR \(psnr) dB")
+    }
+}

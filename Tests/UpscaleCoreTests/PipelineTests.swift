@@ -1,0 +1,293 @@
+import Foundation
+import Imaging
+import Inference
+import Testing
+import UpscaleCore
+
+/// The upscaling pipeline through the library API, on tiny images and the small `realesr-animevideov3` model.
+@Suite(.enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
+struct PipelineTests {
+    // MARK: - Output size
+
+    /// 23x17 input (odd on both sides). Expected sizes are worked out by hand: side × scale, rounded half away from
+    /// zero (34.5 → 35, 8.5 → 9, 57.5 → 58).
+    static let sizes: [(scale: Double?, width: Int, height: Int)] = [
+        (nil, 92, 68), (4, 92, 68), (3, 69, 51), (2.5, 58, 43), (2, 46, 34), (1.5, 35, 26), (1, 23, 17),
+        (0.5, 12, 9),
+    ]
+
+    @Test(arguments: sizes)
+    func outputHasExactSize(scale: Double?, width: Int, height: Int) throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 23, height: 17)), to: "odd.png")
+        let output = scratch.path("big.png")
+        let result = try PipelineFixtures.upscaler()
+            .upscale(file: input, to: output, options: PipelineFixtures.options(scale: scale))
+
+        #expect(result.inputWidth == 23 && result.inputHeight == 17)
+        #expect(result.outputWidth == width && result.outputHeight == height)
+        #expect(try Imaging.readHeader(file: output) == ImageHeader(width: width, height: height, bands: 3, format: .png))
+        #expect(result.timings.map(\.step) == ["decode", "infer", "outscale", "encode"])
+    }
+
+    // MARK: - Output formats
+
+    /// The format comes from the output's extension (any case), else PNG; an explicit format wins over the name.
+    static let formats: [(name: String, format: ImageFormat?, expected: ImageFormat)] = [
+        ("out.png", nil, .png), ("out.jpg", nil, .jpeg), ("out.jpeg", nil, .jpeg), ("out.webp", nil, .webp),
+        ("OUT.WEBP", nil, .webp), ("out.bin", nil, .png), ("no-extension", nil, .png), ("named.png", .jpeg, .jpeg),
+    ]
+
+    @Test(arguments: formats)
+    func outputFormat(name: String, format: ImageFormat?, expected: ImageFormat) throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 12, height: 10)), to: "in.png")
+        let result = try PipelineFixtures.upscaler()
+            .upscale(file: input, to: scratch.path(name), options: PipelineFixtures.options(format: format))
+
+        #expect(result.format == expected)
+        #expect(try Imaging.readHeader(file: scratch.path(name))
+            == ImageHeader(width: 48, height: 40, bands: 3, format: expected))
+        // Written through a temporary file that must be gone afterwards.
+        #expect(scratch.contents() == ["in.png", name].sorted())
+    }
+
+    /// An existing output is replaced whole.
+    @Test func existingOutputIsReplaced() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 12, height: 10)), to: "in.png")
+        let output = try scratch.write(Array("old contents".utf8), to: "out.png")
+        _ = try PipelineFixtures.upscaler().upscale(file: input, to: output, options: PipelineFixtures.options())
+
+        #expect(try Imaging.readHeader(file: output) == ImageHeader(width: 48, height: 40, bands: 3, format: .png))
+        #expect(scratch.contents() == ["in.png", "out.png"])
+    }
+
+    /// The in-memory API: bytes in, encoded bytes out, PNG unless a format is given.
+    @Test(arguments: [(nil, ImageFormat.png), (.jpeg, .jpeg), (.webp, .webp)] as [(ImageFormat?, ImageFormat)])
+    func inMemoryUpscale(format: ImageFormat?, expected: ImageFormat) throws {
+        let input = try Imaging.encode(syntheticImage(width: 9, height: 14), format: .webp, quality: 90)
+        let (bytes, result) = try PipelineFixtures.upscaler()
+            .upscale(data: input, options: PipelineFixtures.options(format: format))
+
+        #expect(result.format == expected)
+        #expect(try Imaging.readHeader(data: bytes) == ImageHeader(width: 36, height: 56, bands: 3, format: expected))
+    }
+
+    // MARK: - Progress and cancellation
+
+    /// 24x20 with 16-pixel tiles: reflection padding of 10 makes the tiled area 44x40, so several tiles.
+    static let smallTiles = TilingOptions(tile: 16, overlap: 4, pad: 10)
+
+    @Test func progressCountsEveryTileAndNeverGoesBack() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 24, height: 20)), to: "in.png")
+        var reports: [PipelineProgress] = []
+        _ = try PipelineFixtures.upscaler().upscale(
+            file: input, to: scratch.path("out.png"), options: PipelineFixtures.options(tiling: Self.smallTiles),
+            progress: { reports.append($0) })
+
+        let total = Tiler.tileCount(height: 20, width: 24, options: Self.smallTiles)
+        // Tiles of 16 must at least cover the 44x40 padded image: 3 x 3.
+        #expect(total >= 9)
+        let tiles = reports.compactMap(\.tile)
+        #expect(tiles.map(\.completed) == Array(1...total))
+        #expect(tiles.allSatisfy { $0.total == total })
+
+        let fractions = reports.map(\.fraction)
+        #expect(fractions.first == 0)
+        #expect(fractions.last == 1)
+        #expect(zip(fractions, fractions.dropFirst()).allSatisfy { $0 <= $1 }, "\(fractions)")
+        #expect(fractions.allSatisfy { (0...1).contains($0) })
+
+        // Steps in order, each announced once outside the tile reports.
+        let steps = reports.filter { $0.tile == nil }.map(\.step)
+        #expect(steps == ["decode", "infer", "outscale", "encode", "done"])
+    }
+
+    @Test func cancellingAfterTheFirstTileStopsTheRun() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 24, height: 20)), to: "in.png")
+        var tilesSeen = 0
+        var lastTotal = 0
+        let error = upscaleError {
+            try PipelineFixtures.upscaler().upscale(
+                file: input, to: scratch.path("out.png"), options: PipelineFixtures.options(tiling: Self.smallTiles),
+                isCancelled: { tilesSeen >= 1 },
+                progress: { progress in
+                    if let tile = progress.tile {
+                        tilesSeen = tile.completed
+                        lastTotal = tile.total
+                    }
+                })
+        }
+        #expect(error?.kind == .cancelled)
+        #expect(tilesSeen >= 1 && tilesSeen < lastTotal, "stopped after \(tilesSeen) of \(lastTotal) tiles")
+        #expect(scratch.contents() == ["in.png"], "no output and no temporary file")
+    }
+
+    @Test func cancelledBeforeStartingDoesNothing() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 24, height: 20)), to: "in.png")
+        var reports = 0
+        let error = upscaleError {
+            try PipelineFixtures.upscaler().upscale(
+                file: input, to: scratch.path("out.png"), options: PipelineFixtures.options(),
+                isCancelled: { true }, progress: { _ in reports += 1 })
+        }
+        #expect(error?.kind == .cancelled)
+        #expect(reports == 0)
+        #expect(scratch.contents() == ["in.png"])
+    }
+
+    // MARK: - Limits, checked before expensive work
+
+    /// The pixel limit is checked on the header: a truncated file over the limit is "too large", not "corrupt", and
+    /// the store is empty, so reaching the model would fail differently.
+    @Test func pixelLimitIsCheckedBeforeDecoding() throws {
+        let scratch = try ScratchFolder()
+        let png = try pngBytes(syntheticImage(width: 24, height: 20, seed: 9))
+        let whole = try scratch.write(png, to: "whole.png")
+        let truncated = try scratch.write(Array(png.prefix(png.count / 2)), to: "truncated.png")
+        let upscaler = try Upscaler(store: ModelStore(directory: URL(fileURLWithPath: try scratch.folder("no-models"))))
+        let limits = ImageLimits(maxPixels: 100, maxFileBytes: ImageLimits.default.maxFileBytes)
+
+        for input in [whole, truncated] {
+            let error = upscaleError {
+                try upscaler.upscale(file: input, to: scratch.path("out.png"),
+                                     options: PipelineFixtures.options(limits: limits))
+            }
+            #expect(error?.kind == .tooLarge, "\(input): \(String(describing: error))")
+            #expect(error?.message.contains("100") == true, "\(String(describing: error))")
+        }
+        // Control: within the limits the truncated file is found corrupt.
+        let corrupt = upscaleError {
+            try upscaler.upscale(file: truncated, to: scratch.path("out.png"), options: PipelineFixtures.options())
+        }
+        #expect(corrupt?.kind == .invalidInput)
+        #expect(!scratch.contents().contains("out.png"))
+    }
+
+    @Test func byteLimitIsCheckedFirst() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 24, height: 20)), to: "in.png")
+        let limits = ImageLimits(maxPixels: ImageLimits.default.maxPixels, maxFileBytes: 64)
+        let error = upscaleError {
+            try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"),
+                                                    options: PipelineFixtures.options(limits: limits))
+        }
+        #expect(error?.kind == .tooLarge)
+        #expect(scratch.contents() == ["in.png"])
+    }
+
+    /// 4097 pixels wide times 4 is over the 16384-pixel output side; refused before the (absent) model is needed.
+    @Test func outputSideLimit() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 4097, height: 1)), to: "wide.png")
+        let upscaler = try Upscaler(store: ModelStore(directory: URL(fileURLWithPath: try scratch.folder("no-models"))))
+        let error = upscaleError {
+            try upscaler.upscale(file: input, to: scratch.path("out.png"), options: PipelineFixtures.options())
+        }
+        #expect(error?.kind == .tooLarge)
+        #expect(error?.message.contains("16388") == true, "\(String(describing: error))")
+    }
+
+    @Test func scaleAboveNativeIsAnOptionError() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 8, height: 8)), to: "in.png")
+        let error = upscaleError {
+            try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"),
+                                                    options: PipelineFixtures.options(scale: 5))
+        }
+        #expect(error?.kind == .invalidOption)
+        #expect(scratch.contents() == ["in.png"])
+    }
+
+    // MARK: - Quality
+
+    /// Upscale a 64x64 crop of a photo 4x, box-average the result back to 64x64 and compare with the crop.
+    ///
+    /// A super-resolution model's output, averaged over each 4x4 block, should give back the input closely. A broken
+    /// engine (wrong weights, layout or blending) gives noise or smears far below the bar. Tolerance: PSNR > 25 dB
+    /// over the three channels in [0, 1].
+    @Test(arguments: ["astronaut.png", "chelsea.png", "coffee.png"])
+    func downsampledUpscaleMatchesInput(photo: String) throws {
+        let file = PipelineFixtures.photo(photo)
+        try #require(FileManager.default.fileExists(atPath: file.path),
+                     "missing fixture \(file.path); set UPSCALER_FIXTURES or run scripts/setup.sh")
+        let full = try Imaging.decode(file: file.path, limits: .default)
+        let crop = Self.cropped(full, x: full.width / 2 - 32, y: full.height / 2 - 32, width: 64, height: 64)
+
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(crop), to: "crop.png")
+        let output = scratch.path("crop-x4.png")
+        _ = try PipelineFixtures.upscaler().upscale(file: input, to: output, options: PipelineFixtures.options())
+        let upscaled = try Imaging.decode(file: output, limits: .default)
+        try #require(upscaled.width == 256 && upscaled.height == 256)
+
+        let back = Self.boxDownsampled(upscaled, by: 4)
+        let quality = Self.psnr(back.pixels, crop.pixels)
+        #expect(quality > 25, "PSNR \(quality) dB")
+
+        // Control: the crop has enough detail that a flat image of its mean colour stays well under the bar.
+        let mean = crop.pixels.reduce(0, +) / Float(crop.pixels.count)
+        #expect(Self.psnr([Float](repeating: mean, count: crop.pixels.count), crop.pixels) < 25)
+    }
+
+    /// PSNR known answers: a uniform error of 0.1 is 20 dB; one 8-bit level is 20·log10(255) ≈ 48.13 dB.
+    @Test func psnrKnownAnswers() {
+        let a = [Float](repeating: 0.5, count: 48)
+        #expect(abs(Self.psnr(a, a.map { $0 + 0.1 }) - 20) < 1e-3)
+        #expect(abs(Self.psnr(a, a.map { $0 - 1 / 255 }) - 48.1308) < 1e-3)
+    }
+}
+
+// MARK: - Image arithmetic for the quality check
+
+extension PipelineTests {
+    /// The `width`x`height` window of `image` at (`x`, `y`).
+    static func cropped(_ image: RGBImage, x: Int, y: Int, width: Int, height: Int) -> RGBImage {
+        let plane = image.width * image.height
+        var pixels: [Float] = []
+        pixels.reserveCapacity(3 * width * height)
+        for c in 0..<3 {
+            for row in y..<(y + height) {
+                let start = c * plane + row * image.width + x
+                pixels += image.pixels[start..<(start + width)]
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// Each `factor`x`factor` block replaced by its mean.
+    static func boxDownsampled(_ image: RGBImage, by factor: Int) -> RGBImage {
+        let width = image.width / factor, height = image.height / factor
+        let plane = image.width * image.height
+        var pixels = [Float](repeating: 0, count: 3 * width * height)
+        for c in 0..<3 {
+            for y in 0..<height {
+                for x in 0..<width {
+                    var sum: Float = 0
+                    for dy in 0..<factor {
+                        for dx in 0..<factor {
+                            sum += image.pixels[c * plane + (y * factor + dy) * image.width + x * factor + dx]
+                        }
+                    }
+                    pixels[(c * height + y) * width + x] = sum / Float(factor * factor)
+                }
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// Peak signal-to-noise ratio in dB for values in [0, 1].
+    static func psnr(_ a: [Float], _ b: [Float]) -> Double {
+        precondition(a.count == b.count && !a.isEmpty)
+        var sum = 0.0
+        for i in a.indices {
+            let d = Double(a[i]) - Double(b[i])
+            sum += d * d
+        }
+        return 10 * log10(1 / (sum / Double(a.count)))
+    }
+}
