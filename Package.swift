@@ -35,9 +35,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: swiftSettings),
-        .testTarget(name: "UpscaleCoreTests", dependencies: ["UpscaleCore", "Imaging", "Inference"],
+        // Helpers shared by the test targets only.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "UpscaleCoreTests", dependencies: ["UpscaleCore", "Imaging", "Inference", "TestSupport"],
                     swiftSettings: swiftSettings),
     ]
 )

@@ -23,6 +23,25 @@ public struct Tensor: Sendable, Equatable {
 
     public var shape: Shape { Shape(channels: channels, height: height, width: width) }
 
+    /// The `height` x `width` window whose top-left corner is at (`y`, `x`), all channels.
+    public func cropped(y: Int, x: Int, height: Int, width: Int) -> Tensor {
+        precondition(y >= 0 && x >= 0 && y + height <= self.height && x + width <= self.width, "crop outside the tensor")
+        var out = Tensor(channels: channels, height: height, width: width)
+        for c in 0..<channels {
+            for row in 0..<height {
+                let src = (c * self.height + y + row) * self.width + x
+                let dst = (c * height + row) * width
+                out.data.replaceSubrange(dst..<(dst + width), with: data[src..<(src + width)])
+            }
+        }
+        return out
+    }
+
+    /// The centred square of edge `size`.
+    public func centreCrop(_ size: Int) -> Tensor {
+        cropped(y: (height - size) / 2, x: (width - size) / 2, height: size, width: size)
+    }
+
     @inline(__always)
     public subscript(c: Int, y: Int, x: Int) -> Float {
         get { data[(c * height + y) * width + x] }

@@ -135,13 +135,13 @@ public final class Upscaler {
         guard Double(scale) >= (state.options.scale ?? Double(scale)) else {
             throw UpscaleError(.invalidOption, "scale \(state.options.scale!) is above \(state.options.model)'s native \(scale)x")
         }
-        let input = Tensor(channels: 3, height: state.image.height, width: state.image.width, data: state.image.pixels)
+        let input = Tensor(state.image)
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
         let output = try Tiler.upscale(input, scale: scale, engine: engine, options: state.options.tiling) { tile in
             if isCancelled() { throw UpscaleError(.cancelled, "cancelled after tile \(tile.completed) of \(tile.total)") }
             progress(PipelineProgress(step: "infer", fraction: Double(tile.completed) / Double(tile.total), tile: tile))
         }
-        state.image = RGBImage(width: output.width, height: output.height, pixels: output.data)
+        state.image = RGBImage(output)
     }
 
     private func outputSize(_ state: State) -> (width: Int, height: Int) {

@@ -26,7 +26,7 @@ struct BenchCommand: ParsableCommand {
     var tiles: String?
     @Option(help: "With --tiles: comma-separated overlaps to sweep; each is scored by PSNR against an untiled run.")
     var overlaps: String?
-    @Option(help: "With --tiles: take a centred --size crop of this image instead of the synthetic input.")
+    @Option(help: "Use a centred --size crop of this image instead of the synthetic input.")
     var image: String?
     @OptionGroup var models: ModelDirectoryOption
 
@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
                 return
             }
             let engine = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
-            let input = Benchmark.syntheticImage(height: size, width: size)
+            let input = try benchmarkInput()
             let scale = try network.scaleFactor()
             let outputMegapixels = Double(size * size * scale * scale) / 1e6
             print("model \(model), input \(size)x\(size), \(threads) threads, our precision \(precision.rawValue)")
@@ -87,18 +87,7 @@ struct BenchCommand: ParsableCommand {
     /// Times the tiled upscale of a `size`-pixel square image for each tile size; smallest tiles first, since peak RSS
     /// only grows.
     private func sweepTiles(_ network: Network, sizes: [Int]) throws {
-        var input = Benchmark.syntheticImage(height: size, width: size)
-        if let image {
-            try Imaging.initialize()
-            let decoded = try Imaging.decode(file: image, limits: .default)
-            guard decoded.width >= size, decoded.height >= size else { throw fail("\(image) is smaller than --size") }
-            let y0 = (decoded.height - size) / 2, x0 = (decoded.width - size) / 2
-            for c in 0..<3 {
-                for y in 0..<size {
-                    for x in 0..<size { input[c, y, x] = decoded.pixels[(c * decoded.height + y0 + y) * decoded.width + x0 + x] }
-                }
-            }
-        }
+        let input = try benchmarkInput()
         let scale = try network.scaleFactor()
         let overlapList = overlaps?.split(separator: ",").compactMap { Int($0) } ?? [TilingOptions().overlap]
         var untiled: Tensor?
@@ -129,6 +118,15 @@ struct BenchCommand: ParsableCommand {
                          Double(engine.planBytes) / 1e6, Double(Benchmark.peakResidentBytes()) / 1e6) + psnr)
             }
         }
+    }
+
+    /// A centred `size` crop of `--image`, or the synthetic photo-like input.
+    private func benchmarkInput() throws -> Tensor {
+        guard let image else { return Benchmark.syntheticImage(height: size, width: size) }
+        try Imaging.initialize()
+        let decoded = try Imaging.decode(file: image, limits: .default)
+        guard decoded.width >= size, decoded.height >= size else { throw fail("\(image) is smaller than --size") }
+        return Tensor(decoded).centreCrop(size)
     }
 
     private func scriptURL() throws -> URL {

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import TestSupport
 import Testing
 
 /// Decoding and header reading, checked against PNG bytes written by `TestPNG` (not libvips).

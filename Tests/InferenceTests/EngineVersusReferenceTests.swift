@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Inference
 
@@ -8,9 +9,9 @@ import Testing
 struct EngineVersusReferenceTests {
     static let tolerance: Float = 1e-4
 
-    func compare(_ network: Network, input: Tensor, tolerance: Float = tolerance,
+    func compare(_ network: Network, input: Tensor, tolerance: Float = tolerance, grouping: ConvolutionGrouping = .timed,
                  sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let engine = try InferenceEngine(network: network, options: EngineOptions(threads: 2))
+        let engine = try InferenceEngine(network: network, options: EngineOptions(threads: 2, grouping: grouping))
         let fast = try engine.run(input)
         let reference = try ReferenceKernels.run(network, input: input)
         #expect(fast.shape == reference.shape, sourceLocation: sourceLocation)
@@ -67,6 +68,18 @@ struct EngineVersusReferenceTests {
         b.convolution("sum_a", "y", inChannels: 32, outChannels: 32)
         b.layer("BinaryOp", "add", ["sum_b", "y"], ["output"], "0=0")
         try compare(b.network(), input: b.random.tensor(3, 14, 19))
+    }
+
+    /// Convolutions split into 32-channel output groups, with a fused residual sum and an unfused leaky ReLU.
+    @Test(arguments: [ConvolutionGrouping.split, .whole])
+    func outputChannelGroups(_ grouping: ConvolutionGrouping) throws {
+        var b = ModelBuilder(seed: 13)
+        b.convolution("data", "x", inChannels: 3, outChannels: 64)
+        b.layer("Split", "split_x", ["x"], ["x_a", "x_b"])
+        b.convolution("x_a", "y", inChannels: 64, outChannels: 96, activation: "9=2 -23310=1,2.000000e-01")
+        b.convolution("y", "z", inChannels: 96, outChannels: 64)
+        b.layer("Eltwise", "residual", ["z", "x_b"], ["output"], "0=1 -23301=2,2.000000e-01,1.000000e+00")
+        try compare(b.network(), input: b.random.tensor(3, 15, 18), grouping: grouping)
     }
 
     /// The animevideov3 tail: PReLU, pixel shuffle, and a nearest-upsampled copy of the input added back.

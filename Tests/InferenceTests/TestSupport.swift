@@ -1,24 +1,9 @@
 import Foundation
+import TestSupport
 @testable import Inference
 
-/// Deterministic pseudo-random numbers (SplitMix64), so every numeric test sees the same data on every run.
-struct SeededRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [lo, hi).
-    mutating func float(_ lo: Float = -1, _ hi: Float = 1) -> Float {
-        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
-    }
-
+extension SeededRandom {
+    /// A tensor of uniform values in [lo, hi).
     mutating func tensor(_ c: Int, _ h: Int, _ w: Int, _ lo: Float = -1, _ hi: Float = 1) -> Tensor {
         Tensor(channels: c, height: h, width: w, data: (0..<(c * h * w)).map { _ in float(lo, hi) })
     }

@@ -22,6 +22,7 @@ struct TilerTests {
             for (tile, overlap) in [(16, 4), (64, 24), (96, 48), (192, 24)] {
                 let axis = TileAxis(extent: extent, tile: tile, overlap: overlap)
                 #expect(axis.starts.first == 0)
+                #expect(axis.length <= tile)
                 #expect(axis.starts.last! + axis.length == extent)
                 for (a, b) in zip(axis.starts, axis.starts.dropFirst()) {
                     #expect(a + axis.length - b >= min(overlap, tile / 2), "extent \(extent) tile \(tile)")

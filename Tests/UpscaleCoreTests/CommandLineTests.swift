@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import TestSupport
 import Testing
 import UpscaleCore
 
@@ -63,7 +64,7 @@ struct CommandLineTests {
             name = "cut-in-half.png"
             try workspace.scratch.write(Array(png.prefix(png.count / 2)), to: name)
         case .randomBytes:
-            var generator = SeededGenerator(seed: 3)
+            var generator = SeededRandom(seed: 3)
             name = "random-bytes.png"
             try workspace.scratch.write((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }, to: name)
         }

@@ -29,17 +29,7 @@ struct FidelityTests {
     /// A square crop from the photo's middle, where both photos have texture and edges.
     static func crop(_ photo: String, size: Int) throws -> Tensor {
         try Imaging.initialize()
-        let image = try Imaging.decode(file: fixtures.appendingPathComponent(photo).path, limits: .default)
-        let y0 = (image.height - size) / 2, x0 = (image.width - size) / 2
-        var t = Tensor(channels: 3, height: size, width: size)
-        for c in 0..<3 {
-            for y in 0..<size {
-                for x in 0..<size {
-                    t[c, y, x] = image.pixels[(c * image.height + y0 + y) * image.width + x0 + x]
-                }
-            }
-        }
-        return t
+        return Tensor(try Imaging.decode(file: fixtures.appendingPathComponent(photo).path, limits: .default)).centreCrop(size)
     }
 
     /// Runs the ncnn package on `input` with its own numpy reflection padding.
@@ -60,6 +50,12 @@ struct FidelityTests {
         return Tensor(channels: 3, height: input.height * 4, width: input.width * 4, data: floats)
     }
 
+    /// The whole padded image as one tile, so nothing but the engine shapes the result.
+    static func untiled(_ input: Tensor, _ engine: InferenceEngine, pad: Int) throws -> Tensor {
+        try Tiler.upscale(input, scale: 4, engine: engine,
+                          options: TilingOptions(tile: input.width + 2 * pad, overlap: 0, pad: pad))
+    }
+
     static func engine(_ model: String) throws -> InferenceEngine {
         let files = try store.locate(model)
         return try InferenceEngine(network: try Network(paramFile: files.param, binFile: files.bin),
@@ -78,9 +74,7 @@ struct FidelityTests {
     ])
     func matchesNCNN(_ c: Case) throws {
         let input = try Self.crop(c.photo, size: c.size)
-        // One tile covering the whole padded image, so only the engine differs.
-        let ours = try Tiler.upscale(input, scale: 4, engine: try Self.engine(c.model),
-                                     options: TilingOptions(tile: c.size + 2 * c.pad, overlap: 0, pad: c.pad))
+        let ours = try Self.untiled(input, try Self.engine(c.model), pad: c.pad)
         let theirs = try Self.ncnn(c.model, input, pad: c.pad)
         let agreement = Benchmark.agreement(ours, theirs)
         #expect(agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels")
@@ -97,8 +91,7 @@ struct FidelityTests {
     func tiledMatchesUntiled(_ c: Case) throws {
         let input = try Self.crop(c.photo, size: c.size)
         let engine = try Self.engine(c.model)
-        let whole = try Tiler.upscale(input, scale: 4, engine: engine,
-                                      options: TilingOptions(tile: c.size + 2 * c.pad, overlap: 0, pad: c.pad))
+        let whole = try Self.untiled(input, engine, pad: c.pad)
         let tile = c.model == "realesrgan-x4plus" ? 128 : 112
         let options = TilingOptions(tile: tile, overlap: TilingOptions().overlap, pad: c.pad)
         #expect(Tiler.tileCount(height: c.size, width: c.size, options: options) >= 9)
@@ -107,5 +100,24 @@ struct FidelityTests {
         #expect(tilesSeen == Tiler.tileCount(height: c.size, width: c.size, options: options))
         let psnr = Benchmark.agreement(tiled, whole).psnr
         #expect(psnr >= 45, "tiled vs untiled PSNR \(psnr) dB")
+    }
+
+    /// bf16 against fp32 on photos. Measured (README): PSNR 56-61 dB and 85-95 % identical 8-bit values, typically at
+    /// most 2-4 levels apart with rare outliers; required here: PSNR >= 50 dB and >= 80 % identical.
+    @Test(arguments: [
+        Case(model: "realesrgan-x4plus", photo: "astronaut.png", size: 64, pad: 10),
+        Case(model: "realesr-animevideov3", photo: "coffee.png", size: 128, pad: 10),
+    ])
+    func bf16StaysCloseToFP32(_ c: Case) throws {
+        let input = try Self.crop(c.photo, size: c.size)
+        let files = try Self.store.locate(c.model)
+        let network = try Network(paramFile: files.param, binFile: files.bin)
+        let exact = try Self.untiled(input, try InferenceEngine(network: network, options: EngineOptions(threads: 2)), pad: c.pad)
+        let half = try Self.untiled(input, try InferenceEngine(network: network, options: EngineOptions(threads: 2, precision: .bf16)),
+                                    pad: c.pad)
+        let agreement = Benchmark.agreement(half, exact)
+        #expect(agreement.psnr >= 50, "PSNR \(agreement.psnr) dB")
+        #expect(agreement.identicalFraction >= 0.8, "identical \(agreement.identicalFraction * 100)%")
+        #expect(agreement.identicalFraction < 1)   // it really ran in reduced precision
     }
 }

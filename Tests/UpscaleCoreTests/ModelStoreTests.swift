@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UpscaleCore
@@ -47,7 +48,7 @@ import Testing
 
     @Test func fileDigestMatchesInMemoryDigest() throws {
         let dir = try TemporaryDirectory()
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let bytes = Data((0..<200_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
         let file = dir.url.appendingPathComponent("blob")
         try bytes.write(to: file)
@@ -314,27 +315,12 @@ private final class TemporaryDirectory {
     }
 }
 
-/// Deterministic bytes for fake weights.
-private struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// A tiny `.param` with the ncnn magic line and a few hundred bytes of seeded "weights".
 private func writeFakeModel(in folder: URL, stem: String, seed: UInt64) throws {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let param = "7767517\n2 2\nInput data 0 1 data\nConvolution conv 1 1 data output 0=3 1=3 6=81\n"
     try Data(param.utf8).write(to: folder.appendingPathComponent("\(stem).param"))
-    var generator = SplitMix64(seed: seed)
+    var generator = SeededRandom(seed: seed)
     let weights = Data((0..<324).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
     try weights.write(to: folder.appendingPathComponent("\(stem).bin"))
 }

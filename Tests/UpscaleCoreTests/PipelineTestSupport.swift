@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Inference
+import TestSupport
 import Testing
 import UpscaleCore
 
@@ -90,23 +91,9 @@ final class ScratchFolder {
     }
 }
 
-/// splitmix64: a tiny seeded generator, so synthetic images are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A smooth colour gradient with a little seeded noise: image-like content for tests that only need some pixels.
 func syntheticImage(width: Int, height: Int, seed: UInt64 = 1) -> RGBImage {
-    var generator = SeededGenerator(seed: seed)
+    var generator = SeededRandom(seed: seed)
     let plane = width * height
     var pixels = [Float](repeating: 0, count: 3 * plane)
     for y in 0..<height {

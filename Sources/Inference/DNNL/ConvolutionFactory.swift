@@ -24,14 +24,14 @@ enum ConvolutionFactory {
         precondition(!output.plain, "convolutions write blocked storages")
         let inChannels = input.plain ? conv.inChannels : input.view.paddedChannels
         let outChannels = (conv.outChannels + 15) & ~15
-        let precision: MemoryLayout.Precision = bf16Source == nil ? .f32 : .bf16
-        let src = try MemoryLayout(dims: [1, inChannels, input.view.height, input.view.width],
+        let precision: MemoryDescriptor.Precision = bf16Source == nil ? .f32 : .bf16
+        let src = try MemoryDescriptor(dims: [1, inChannels, input.view.height, input.view.width],
                                    format: input.plain ? .nchw : .blocked16, precision: precision)
-        let dst = try MemoryLayout(dims: [1, outChannels, output.view.height, output.view.width], format: .blocked16)
+        let dst = try MemoryDescriptor(dims: [1, outChannels, output.view.height, output.view.width], format: .blocked16)
         let weightsShape = [outChannels, inChannels, conv.kernelHeight, conv.kernelWidth]
-        let weightsUser = try MemoryLayout(dims: weightsShape, format: .oihw)
-        let weightsAny = try MemoryLayout(dims: weightsShape, format: .any, precision: precision)
-        let biasLayout = try MemoryLayout(dims: [outChannels], format: .vector)
+        let weightsUser = try MemoryDescriptor(dims: weightsShape, format: .oihw)
+        let weightsAny = try MemoryDescriptor(dims: weightsShape, format: .any, precision: precision)
+        let biasLayout = try MemoryDescriptor(dims: [outChannels], format: .vector)
 
         let squareThree = conv.kernelHeight == 3 && conv.kernelWidth == 3 && conv.strideHeight == 1
             && conv.strideWidth == 1 && conv.dilationHeight == 1 && conv.dilationWidth == 1
@@ -84,7 +84,7 @@ enum ConvolutionFactory {
 
     /// Pads OIHW weights to the blocked channel counts, scales them, and reorders them to the kernel's layout.
     private static func makeWeights(_ conv: Convolution, inChannels: Int, outChannels: Int, scale: Float,
-                                    user: MemoryLayout, wanted: MemoryLayout, backend: DNNLEngine) throws -> DNNLMemory {
+                                    user: MemoryDescriptor, wanted: MemoryDescriptor, backend: DNNLEngine) throws -> DNNLMemory {
         let plain = try DNNLMemory(user, engine: backend)
         let p = plain.pointer.assumingMemoryBound(to: Float.self)
         let k = conv.kernelHeight * conv.kernelWidth

@@ -48,7 +48,7 @@ final class DNNLEngine: @unchecked Sendable {
 }
 
 /// Describes a dense tensor; wraps `dnnl_memory_desc_t` so callers never build one by hand.
-struct MemoryLayout: @unchecked Sendable {
+struct MemoryDescriptor: @unchecked Sendable {
     var desc: dnnl_memory_desc_t
 
     enum Format { case nchw, blocked16, oihw, vector, any }
@@ -84,7 +84,7 @@ final class DNNLMemory: @unchecked Sendable {
     let handle: dnnl_memory_t
 
     /// Wraps `pointer` (not owned), or lets oneDNN allocate when `pointer` is nil.
-    init(_ layout: MemoryLayout, engine: DNNLEngine, pointer: UnsafeMutableRawPointer? = nil) throws {
+    init(_ layout: MemoryDescriptor, engine: DNNLEngine, pointer: UnsafeMutableRawPointer? = nil) throws {
         var desc = layout.desc
         var handle: dnnl_memory_t?
         try check(dnnl_memory_create(&handle, &desc, engine.engine, pointer ?? libraryAllocates),
@@ -157,8 +157,8 @@ final class DNNLPrimitive: @unchecked Sendable {
     }
 
     /// The layout a primitive wants for one of its arguments, e.g. `dnnl_query_weights_md`.
-    static func queryLayout(_ pd: dnnl_primitive_desc_t, _ what: dnnl_query_t) -> MemoryLayout {
-        MemoryLayout(dnnl_primitive_desc_query_md(pd, what, 0).pointee)
+    static func queryLayout(_ pd: dnnl_primitive_desc_t, _ what: dnnl_query_t) -> MemoryDescriptor {
+        MemoryDescriptor(dnnl_primitive_desc_query_md(pd, what, 0).pointee)
     }
 }
 
@@ -173,7 +173,7 @@ enum DNNLArgument {
 
 extension DNNLEngine {
     /// Copies `from` into a new library-allocated memory of layout `to`, converting format and precision.
-    func reorder(_ from: DNNLMemory, fromLayout: MemoryLayout, to: MemoryLayout) throws -> DNNLMemory {
+    func reorder(_ from: DNNLMemory, fromLayout: MemoryDescriptor, to: MemoryDescriptor) throws -> DNNLMemory {
         let target = try DNNLMemory(to, engine: self)
         var src = fromLayout.desc, dst = to.desc
         var pd: dnnl_primitive_desc_t?

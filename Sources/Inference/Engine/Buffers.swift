@@ -1,33 +1,22 @@
 import Foundation
 
-/// A 64-byte aligned, zero-initialised float buffer owned by a plan.
-final class AlignedBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
+/// A 64-byte aligned, zero-initialised buffer owned by a plan: fp32 activations, or their bf16 shadows (`UInt16`).
+final class AlignedBuffer<Element: Numeric & Sendable>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Element>
     let count: Int
 
     init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * 4, alignment: 64)
-        raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 16))
-        pointer = raw.assumingMemoryBound(to: Float.self)
+        // At least one 64-byte vector, so an empty storage still has a valid, aligned address.
+        let capacity = max(count, 64 / MemoryLayout<Element>.stride)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<Element>.stride, alignment: 64)
+        raw.initializeMemory(as: Element.self, repeating: 0, count: capacity)
+        pointer = raw.assumingMemoryBound(to: Element.self)
     }
 
     deinit { pointer.deallocate() }
-}
 
-/// A 64-byte aligned bf16 shadow of an `AlignedBuffer`, element for element.
-final class AlignedHalfBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<UInt16>
-    let count: Int
-
-    init(count: Int) {
-        self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 32) * 2, alignment: 64)
-        raw.initializeMemory(as: UInt16.self, repeating: 0, count: max(count, 32))
-        pointer = raw.assumingMemoryBound(to: UInt16.self)
-    }
-
-    deinit { pointer.deallocate() }
+    var byteCount: Int { count * MemoryLayout<Element>.stride }
 }
 
 /// Gives each storage a buffer, sharing buffers between storages whose lifetimes do not overlap.
@@ -36,7 +25,7 @@ final class AlignedHalfBuffer: @unchecked Sendable {
 /// reads it. The input and output storages live for the whole run. Best-fit reuse keeps peak memory close to the
 /// largest set of simultaneously live blobs, which is what makes memory follow the tile size.
 enum BufferAssignment {
-    static func assign(_ plan: LogicalPlan) -> (buffers: [AlignedBuffer], storageBuffer: [Int]) {
+    static func assign(_ plan: LogicalPlan) -> (buffers: [AlignedBuffer<Float>], storageBuffer: [Int]) {
         let n = plan.storages.count
         var first = [Int](repeating: Int.max, count: n)
         var last = [Int](repeating: -1, count: n)
@@ -50,7 +39,7 @@ enum BufferAssignment {
             first[pinned] = -1
             last[pinned] = plan.steps.count
         }
-        var buffers: [AlignedBuffer] = []
+        var buffers: [AlignedBuffer<Float>] = []
         var free: [Int] = []
         var storageBuffer = [Int](repeating: -1, count: n)
         let order = (0..<n).filter { last[$0] >= 0 }.sorted { first[$0] < first[$1] }

@@ -9,6 +9,17 @@ public enum Precision: String, Sendable, CaseIterable {
     case bf16
 }
 
+/// Whether a convolution runs as one primitive or as one per group of 32 output channels. Both compute the same
+/// values; which is faster depends on the shape and the machine.
+public enum ConvolutionGrouping: Sendable {
+    /// Time both once per distinct shape while planning and keep the faster (the default).
+    case timed
+    /// Always one primitive: reproducible kernel choice.
+    case whole
+    /// Always split where the output channels allow it.
+    case split
+}
+
 /// Options that shape how the engine runs.
 public struct EngineOptions: Sendable {
     /// Worker threads for oneDNN and the engine's own kernels; defaults to every core.
@@ -16,11 +27,15 @@ public struct EngineOptions: Sendable {
     /// Use oneDNN's Winograd convolution where it accepts the layer (3x3, stride 1).
     public var winograd: Bool
     public var precision: Precision
+    /// How convolutions with many output channels are split into primitives (see `ConvolutionTuner`).
+    public var grouping: ConvolutionGrouping
 
-    public init(threads: Int = defaultThreadCount, winograd: Bool = true, precision: Precision = .fp32) {
+    public init(threads: Int = defaultThreadCount, winograd: Bool = true, precision: Precision = .fp32,
+                grouping: ConvolutionGrouping = .timed) {
         self.threads = max(1, threads)
         self.winograd = winograd
         self.precision = precision
+        self.grouping = grouping
     }
 
     public static var defaultThreadCount: Int { max(1, Int(omp_get_max_threads())) }
@@ -67,7 +82,8 @@ public final class InferenceEngine {
 /// A plan with buffers assigned and primitives created.
 final class ExecutionPlan {
     enum Step {
-        case convolution(DNNLPrimitive, leakySlope: Float?, output: ViewPointer)
+        /// One primitive, or several that each write a group of output channels (see `ConvolutionTuner`).
+        case convolution([DNNLPrimitive], leakySlope: Float?, output: ViewPointer)
         case copy(ViewPointer, ViewPointer)
         case eltwise([ViewPointer], ViewPointer, Eltwise)
         case binary(ViewPointer, ViewPointer?, ViewPointer, BinaryOperation)
@@ -92,8 +108,8 @@ final class ExecutionPlan {
     }
 
     let inputShape: Shape
-    private let buffers: [AlignedBuffer]
-    private let shadows: [AlignedHalfBuffer]
+    private let buffers: [AlignedBuffer<Float>]
+    private let shadows: [AlignedBuffer<UInt16>]
     private let steps: [Step]
     private let input: ViewPointer
     private let output: ViewPointer
@@ -101,7 +117,7 @@ final class ExecutionPlan {
     private let threads: Int
     let implementations: [String]
 
-    var bufferBytes: Int { buffers.reduce(0) { $0 + $1.count * 4 } + shadows.reduce(0) { $0 + $1.count * 2 } }
+    var bufferBytes: Int { buffers.reduce(0) { $0 + $1.byteCount } + shadows.reduce(0) { $0 + $1.byteCount } }
 
     init(network: Network, input shape: Shape, backend: DNNLEngine, options: EngineOptions) throws {
         let logical = try Planner.plan(network, input: shape)
@@ -112,13 +128,13 @@ final class ExecutionPlan {
         }
         // bf16: every blocked storage a convolution reads gets a bf16 shadow, refreshed slice by slice as producers
         // write it, so a dense block converts each new slice once instead of its whole growing concat per layer.
-        var shadows: [Int: AlignedHalfBuffer] = [:]   // by buffer index
+        var shadows: [Int: AlignedBuffer<UInt16>] = [:]   // by buffer index
         var shadowed = Set<Int>()                      // storages
         if options.precision == .bf16 {
             for case .convolution(_, _, let input, _, _, _) in logical.steps where !logical.storages[input.storage].plain {
                 shadowed.insert(input.storage)
                 let buffer = storageBuffer[input.storage]
-                if shadows[buffer] == nil { shadows[buffer] = AlignedHalfBuffer(count: buffers[buffer].count) }
+                if shadows[buffer] == nil { shadows[buffer] = AlignedBuffer(count: buffers[buffer].count) }
             }
         }
         func shadowPointer(_ view: BlobView) -> UnsafeMutablePointer<UInt16>? {
@@ -128,15 +144,16 @@ final class ExecutionPlan {
 
         var steps: [Step] = []
         var implementations: [String] = []
+        var tuner = ConvolutionTuner(backend: backend, grouping: options.grouping)
         for step in logical.steps {
             switch step {
             case .convolution(let layer, let conv, let input, let output, let scale, let sumScale):
-                let made = try ConvolutionFactory.make(
-                    layer: layer, conv: conv, input: pointer(input), output: pointer(output), scale: scale,
-                    sumScale: sumScale, backend: backend, winograd: options.winograd,
+                let made = try tuner.make(
+                    layer: layer, conv: conv, input: pointer(input), output: output, pointer: pointer, scale: scale,
+                    sumScale: sumScale, winograd: options.winograd,
                     bf16Source: shadowPointer(input).map { UnsafeMutableRawPointer($0) })
-                implementations.append(made.primitive.implementation)
-                steps.append(.convolution(made.primitive, leakySlope: made.leakySlope, output: pointer(output)))
+                implementations += made.primitives.map(\.implementation)
+                steps.append(.convolution(made.primitives, leakySlope: made.leakySlope, output: pointer(output)))
             case .copy(let from, let to):
                 steps.append(.copy(pointer(from), pointer(to)))
             case .eltwise(let inputs, let output, let op):
@@ -183,10 +200,16 @@ final class ExecutionPlan {
                 }
             }
             switch step {
-            case .convolution(let primitive, let slope, let output):
-                try primitive.execute(on: backend)
+            case .convolution(let primitives, let slope, let output):
+                for primitive in primitives { try primitive.execute(on: backend) }
                 try backend.wait()
-                if let slope { Kernels.leakyReLU(output, slope: slope, threads: threads) }
+                if let slope {
+                    let activationStart = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+                    Kernels.leakyReLU(output, slope: slope, threads: threads)
+                    if profiling {
+                        profile["leaky ReLU pass", default: 0] += Double(DispatchTime.now().uptimeNanoseconds - activationStart) / 1e9
+                    }
+                }
             case .copy(let from, let to):
                 Kernels.copy(from, to, threads: threads)
             case .eltwise(let inputs, let output, let op):

@@ -175,6 +175,29 @@ enum Kernels {
 
     static func pixelShuffle(_ input: ViewPointer, _ output: ViewPointer, _ op: PixelShuffle, threads: Int) {
         let r = op.factor, v = output.view
+        if !input.plain && !output.plain && v.paddedChannels == 16 {
+            // One output block (animevideov3's 48 -> 3 channels): each input pixel fills an r x r patch of output
+            // pixels, each written as a whole 16-lane vector with zeros past the real channels.
+            let inView = input.view, src = input.start, dst = output.start
+            parallelChunks(inView.height, threads: threads) { rows in
+                var lanes = [Float](repeating: 0, count: 16)
+                for iy in rows {
+                    for ix in 0..<inView.width {
+                        for i in 0..<r {
+                            for j in 0..<r {
+                                for c in 0..<v.channels {
+                                    let channel = c * r * r + i * r + j
+                                    lanes[c] = src[((channel >> 4) * inView.plane + iy * inView.width + ix) * 16 + (channel & 15)]
+                                }
+                                let o = ((iy * r + i) * v.width + ix * r + j) * 16
+                                lanes.withUnsafeBufferPointer { store(load(UnsafeMutablePointer(mutating: $0.baseAddress!), 0), dst, o) }
+                            }
+                        }
+                    }
+                }
+            }
+            return
+        }
         parallelChunks(v.channels, threads: threads) { channels in
             for c in channels {
                 for y in 0..<v.height {
@@ -220,18 +243,30 @@ enum Kernels {
             }
             return
         }
-        parallelChunks(v.channels, threads: threads) { channels in
-            for c in channels {
-                for y in 0..<v.height {
+        // Any layout (the caller's plain input, for one): element by element, taps read from flat arrays.
+        let kr = rows.tapsPerOutput, kc = columns.tapsPerOutput
+        rows.indices.withUnsafeBufferPointer { rowIndex in
+        rows.weights.withUnsafeBufferPointer { rowWeight in
+        columns.indices.withUnsafeBufferPointer { columnIndex in
+        columns.weights.withUnsafeBufferPointer { columnWeight in
+            parallelChunks(v.channels * v.height, threads: threads) { range in
+                for item in range {
+                    let c = item / v.height, y = item % v.height
                     for x in 0..<v.width {
                         var acc: Float = 0
-                        for (iy, wy) in rows.taps(y) {
-                            for (ix, wx) in columns.taps(x) { acc += input.load(c, iy, ix) * wy * wx }
+                        for ty in 0..<kr {
+                            let iy = rowIndex[y * kr + ty], wy = rowWeight[y * kr + ty]
+                            for tx in 0..<kc {
+                                acc += input.load(c, iy, columnIndex[x * kc + tx]) * wy * columnWeight[x * kc + tx]
+                            }
                         }
                         output.store(acc, c, y, x)
                     }
                 }
             }
+        }
+        }
+        }
         }
         output.zeroPaddingLanes()
     }

@@ -25,6 +25,16 @@ public struct Convolution: Sendable {
     /// `outChannels` values, or empty when the layer has no bias.
     public var bias: [Float]
 
+    /// The same layer restricted to the output channels in `range` (OIHW weights are contiguous per output channel).
+    func restricted(to range: Range<Int>) -> Convolution {
+        var copy = self
+        let perOutput = inChannels * kernelHeight * kernelWidth
+        copy.outChannels = range.count
+        copy.weights = Array(weights[(range.lowerBound * perOutput)..<(range.upperBound * perOutput)])
+        copy.bias = bias.isEmpty ? [] : Array(bias[range])
+        return copy
+    }
+
     /// Output spatial size for an input of `height` x `width`.
     func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
         let kh = dilationHeight * (kernelHeight - 1) + 1

@@ -151,8 +151,10 @@ public enum ReferenceKernels {
 
 /// Source indices and weights of one output coordinate along one axis, shared by the reference and the engine.
 struct InterpolationTaps: Sendable {
+    /// Source index of tap `t` of output `o` at `o * tapsPerOutput + t`.
     let indices: [Int]
-    private let weights: [Float]
+    /// Weight of the same tap.
+    let weights: [Float]
     /// 1 for nearest (then `indices[o]` is the source of output `o`), 4 for bicubic.
     let tapsPerOutput: Int
 

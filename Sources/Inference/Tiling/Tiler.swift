@@ -72,7 +72,7 @@ public enum Tiler {
             try flush(upTo: tileTop)
             let rowWeights = rows.weights(tile: ri, scale: scale)
             for (ci, colStart) in cols.starts.enumerated() {
-                let tileInput = crop(padded, y: rowStart, x: colStart, height: rows.length, width: cols.length)
+                let tileInput = padded.cropped(y: rowStart, x: colStart, height: rows.length, width: cols.length)
                 let out = try engine.run(tileInput)
                 guard out.height == bandHeight, out.width == tileWidthOut, out.channels == channels else {
                     throw InferenceError(.shapeMismatch, "the network's output is not \(scale)x its input")
@@ -179,18 +179,6 @@ public enum Tiler {
                 for x in 0..<out.width {
                     out[c, y, x] = image[c, sy, reflect(x - pad, w)]
                 }
-            }
-        }
-        return out
-    }
-
-    static func crop(_ image: Tensor, y: Int, x: Int, height: Int, width: Int) -> Tensor {
-        var out = Tensor(channels: image.channels, height: height, width: width)
-        for c in 0..<image.channels {
-            for row in 0..<height {
-                let src = (c * image.height + y + row) * image.width + x
-                let dst = (c * height + row) * width
-                out.data.replaceSubrange(dst..<(dst + width), with: image.data[src..<(src + width)])
             }
         }
         return out
