@@ -131,15 +131,18 @@ struct BenchCommand: ParsableCommand {
 
     private func scriptURL() throws -> URL {
         if let referenceScript { return URL(fileURLWithPath: referenceScript) }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let candidates = [
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("tools/ncnn_reference.py"),
-            // .build/<config>/upscaler -> repository root
-            executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("tools/ncnn_reference.py"),
-        ]
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
-            throw UpscaleError(.invalidOption, "cannot find tools/ncnn_reference.py; pass --reference-script")
+        // The working directory, then every folder above the executable: `.build/release` is a symlink into
+        // `.build/<triple>/release`, so the repository root is not a fixed number of levels up.
+        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            candidates.append(folder)
+            folder.deleteLastPathComponent()
+        }
+        let script = "tools/ncnn_reference.py"
+        guard let found = candidates.map({ $0.appendingPathComponent(script) })
+            .first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw UpscaleError(.invalidOption, "cannot find \(script); pass --reference-script")
         }
         return found
     }

@@ -30,6 +30,9 @@ struct ModelWheel: Sendable, Hashable {
 
 /// The models Upscaler ships names and pinned digests for.
 public enum ModelCatalog {
+    /// The model used when none is named: the general-purpose photo model, as in upstream Real-ESRGAN.
+    public static let defaultModel = "realesrgan-x4plus"
+
     /// Built-in models, photos first.
     public static let builtIn: [ModelInfo] = [
         ModelInfo(
