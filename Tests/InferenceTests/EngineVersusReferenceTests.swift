@@ -70,6 +70,23 @@ struct EngineVersusReferenceTests {
         try compare(b.network(), input: b.random.tensor(3, 14, 19))
     }
 
+    /// Concat slots that do not start on a 16-channel block boundary are filled by copies that share a block with their
+    /// neighbour: the plain RGB input at 0, then 8 channels at 3 and 8 at 11, and an aligned 8 + misaligned 8 pair.
+    @Test func misalignedConcatSlots() throws {
+        var b = ModelBuilder(seed: 17)
+        b.layer("Split", "split_in", ["data"], ["in_a", "in_b", "in_c"])
+        b.convolution("in_a", "a", inChannels: 3, outChannels: 8)
+        b.layer("Split", "split_a", ["a"], ["a_1", "a_2"])
+        b.convolution("in_b", "b", inChannels: 3, outChannels: 8, activation: "9=1")
+        b.layer("Split", "split_b", ["b"], ["b_1", "b_2"])
+        b.layer("Concat", "mixed", ["in_c", "a_1", "b_1"], ["m"])
+        b.layer("Concat", "pair", ["a_2", "b_2"], ["p"])
+        b.convolution("m", "x", inChannels: 19, outChannels: 16)
+        b.convolution("p", "y", inChannels: 16, outChannels: 16)
+        b.layer("Eltwise", "sum", ["x", "y"], ["output"], "0=1")
+        try compare(b.network(), input: b.random.tensor(3, 11, 13))
+    }
+
     /// Convolutions split into 32-channel output groups, with a fused residual sum and an unfused leaky ReLU.
     @Test(arguments: [ConvolutionGrouping.split, .whole])
     func outputChannelGroups(_ grouping: ConvolutionGrouping) throws {

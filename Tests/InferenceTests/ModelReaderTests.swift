@@ -96,6 +96,31 @@ struct ModelReaderTests {
         }
     }
 
+    /// Hostile or broken parameter values are errors, not traps.
+    @Test func rejectsImpossibleGeometryAndCounts() {
+        let head = "7767517\n2 2\nInput in 0 1 data\n"
+        expectError(.malformedModel, containing: "stride and dilation") {
+            _ = try parse(head + "Convolution c 1 1 data output 0=1 1=1 3=0 6=3\n", [0, 0, 0, 0] + [UInt8](repeating: 0, count: 12))
+        }
+        expectError(.malformedModel, containing: "has 0 inputs") {
+            _ = try parse(head + "Concat c 0 1 output\n")
+        }
+        expectError(.malformedModel, containing: "0 inputs") {
+            _ = try parse(head + "Split s 0 1 output\n")
+        }
+        expectError(.unsupportedOperation, containing: "more than one Input") {
+            _ = try parse("7767517\n2 2\nInput in 0 1 data\nInput in2 0 1 other\n")
+        }
+        // A weight count far beyond the file (and beyond Int when multiplied by 4) reads as a short file.
+        expectError(.malformedModel, containing: "ends early") {
+            _ = try parse(head + "Convolution c 1 1 data output 0=1 1=1 6=4611686018427387904\n", [0, 0, 0, 0, 1, 2, 3, 4])
+        }
+        // 1e30 as an integer parameter falls back to the default instead of trapping in Int(_:).
+        expectError(.malformedModel, containing: "inconsistent convolution sizes") {
+            _ = try parse(head + "Convolution c 1 1 data output 0=1.0e30 1=1 6=3\n")
+        }
+    }
+
     @Test func shapeMismatchIsAnError() throws {
         var b = ModelBuilder(seed: 1)
         b.convolution("data", "a", inChannels: 3, outChannels: 16)

@@ -72,11 +72,6 @@ struct MemoryDescriptor: @unchecked Sendable {
     }
 
     init(_ desc: dnnl_memory_desc_t) { self.desc = desc }
-
-    var byteCount: Int {
-        var d = desc
-        return dnnl_memory_desc_get_size(&d)
-    }
 }
 
 /// A oneDNN memory object: either a view over a buffer we own, or a buffer oneDNN allocates.

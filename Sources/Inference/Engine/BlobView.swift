@@ -53,8 +53,12 @@ struct ViewPointer: @unchecked Sendable {
     func store(_ v: Float, _ c: Int, _ y: Int, _ x: Int) { base[offset(c, y, x)] = v }
 
     /// Zeroes the lanes past the last real channel in the final block, so later ops can treat blocks whole.
+    ///
+    /// Only a block-aligned view owns its final block. A misaligned one is a concat slot filled by a copy, which the
+    /// planner schedules after the aligned producers of the same storage have zeroed their own tails, so it must not
+    /// touch lanes that belong to its neighbour.
     func zeroPaddingLanes() {
-        guard !plain, view.channels % 16 != 0 else { return }
+        guard !plain, view.channels % 16 != 0, view.channelOffset % 16 == 0 else { return }
         let block = start + (view.paddedChannels - 16) * view.plane
         let first = view.channels % 16
         let keep = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< SIMD16<Int32>(repeating: Int32(first))

@@ -9,8 +9,11 @@ enum Kernels {
     @inline(__always)
     static func flat(_ views: [ViewPointer]) -> Bool {
         let first = views[0].view
+        // A concat slot that does not start on a block boundary shares its first block with a neighbour, so it is not
+        // a contiguous run of its own: only block-aligned views may be treated as flat memory.
         return views.allSatisfy {
-            !$0.plain && $0.view.channels == first.channels && $0.view.height == first.height && $0.view.width == first.width
+            !$0.plain && $0.view.channelOffset % 16 == 0 && $0.view.channels == first.channels
+                && $0.view.height == first.height && $0.view.width == first.width
         }
     }
 

@@ -52,6 +52,12 @@ public struct Network: Sendable {
             }
             let type = String(tokens[0])
             let name = String(tokens[1])
+            guard (type == "Input") == (inCount == 0), type == "Input" || outCount >= 1 else {
+                throw InferenceError(.malformedModel, "\(paramName): layer \(name) (\(type)) has \(inCount) inputs and \(outCount) outputs")
+            }
+            guard type != "Input" || layers.allSatisfy({ $0.type != "Input" }) else {
+                throw InferenceError(.unsupportedOperation, "\(paramName): more than one Input layer")
+            }
             let inputs = tokens[4..<(4 + inCount)].map(String.init)
             let outputs = tokens[(4 + inCount)..<(4 + inCount + outCount)].map(String.init)
             for blob in inputs where !produced.contains(blob) {
@@ -94,6 +100,7 @@ public struct Network: Sendable {
             try requireInputs(1)
             return .split
         case "Concat":
+            guard inputCount >= 1 else { throw InferenceError(.malformedModel, "layer \(name): Concat needs inputs") }
             guard params.int(0, default: 0) == 0 else { throw unsupported("concat axis") }
             return .concat
         case "Convolution":
@@ -117,6 +124,12 @@ public struct Network: Sendable {
             case let other: throw unsupported("activation type \(other)")
             }
             let padTop = params.int(14, default: padLeft)
+            let geometry = [params.int(3, default: 1), params.int(13, default: params.int(3, default: 1)),
+                            params.int(2, default: 1), params.int(12, default: params.int(2, default: 1))]
+            guard geometry.allSatisfy({ $0 >= 1 }), kw <= 64, kh <= 64,
+                  [padTop, params.int(15, default: padLeft), params.int(16, default: padTop)].allSatisfy({ $0 >= 0 && $0 <= 64 }) else {
+                throw InferenceError(.malformedModel, "layer \(name): stride and dilation must be at least 1, kernel and padding at most 64")
+            }
             let w = try weights.readTagged(weightCount, "weights of \(name)")
             let b = params.int(5, default: 0) != 0 ? try weights.readRaw(out, "bias of \(name)") : []
             return .convolution(Convolution(
@@ -167,7 +180,8 @@ public struct Network: Sendable {
                                        widthScale: params.float(2, default: 1),
                                        outputHeight: params.int(3, default: 0), outputWidth: params.int(4, default: 0),
                                        alignCorners: params.int(6, default: 0) != 0)
-            guard interp.heightScale > 0, interp.widthScale > 0 else {
+            guard interp.heightScale > 0, interp.widthScale > 0, interp.heightScale <= 16, interp.widthScale <= 16,
+                  interp.outputHeight >= 0, interp.outputWidth >= 0 else {
                 throw InferenceError(.malformedModel, "layer \(name): interpolation scale must be positive")
             }
             return .interpolation(interp)
@@ -179,7 +193,7 @@ public struct Network: Sendable {
         case "PixelShuffle":
             try requireInputs(1)
             let factor = params.int(0, default: 1)
-            guard factor >= 1 else { throw InferenceError(.malformedModel, "layer \(name): bad upscale factor") }
+            guard factor >= 1, factor <= 16 else { throw InferenceError(.malformedModel, "layer \(name): bad upscale factor") }
             guard params.int(1, default: 0) == 0 else { throw unsupported("pixel shuffle mode") }
             return .pixelShuffle(PixelShuffle(factor: factor))
         default:

@@ -11,8 +11,6 @@ public struct ParamDictionary: Sendable {
 
     private var values: [Int: Value] = [:]
 
-    init() {}
-
     /// Parses the parameter tokens of one layer line.
     init(tokens: some Sequence<Substring>, layer: String) throws {
         for token in tokens {
@@ -48,12 +46,10 @@ public struct ParamDictionary: Sendable {
         }
     }
 
-    func contains(_ id: Int) -> Bool { values[id] != nil }
-
     func int(_ id: Int, default value: Int) -> Int {
         switch values[id] {
         case .int(let v): return v
-        case .float(let v): return Int(v)
+        case .float(let v): return Int(exactly: v.rounded(.towardZero)) ?? value
         default: return value
         }
     }

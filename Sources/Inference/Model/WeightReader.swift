@@ -23,13 +23,14 @@ struct WeightReader {
     }
 
     private mutating func take(_ count: Int, _ what: String) throws -> Range<Int> {
-        guard count >= 0, remaining >= count else { throw truncated(what) }
+        guard count >= 0, count <= remaining else { throw truncated(what) }
         defer { offset += count }
         return offset..<(offset + count)
     }
 
     /// `count` fp32 values with no flag.
     mutating func readRaw(_ count: Int, _ what: String) throws -> [Float] {
+        guard count <= remaining / 4 else { throw truncated(what) }   // also keeps count * 4 from overflowing
         let range = try take(count * 4, what)
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             bytes.withUnsafeBytes { raw in
@@ -46,6 +47,7 @@ struct WeightReader {
         let flag = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: flagRange.lowerBound, as: UInt32.self) }
         switch flag {
         case 0x0130_6B47:
+            guard count <= remaining / 2 else { throw truncated(what) }
             let range = try take((count * 2 + 3) & ~3, what)
             return [Float](unsafeUninitializedCapacity: count) { out, initialized in
                 bytes.withUnsafeBytes { raw in
@@ -62,6 +64,7 @@ struct WeightReader {
             return try readRaw(count, what)
         default:
             let table = try readRaw(256, what)
+            guard count <= remaining else { throw truncated(what) }
             let range = try take((count + 3) & ~3, what)
             return (0..<count).map { table[Int(bytes[range.lowerBound + $0])] }
         }
