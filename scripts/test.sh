@@ -8,11 +8,10 @@ scripts/setup.sh --test
 
 export UPSCALER_CACHE="${UPSCALER_CACHE:-$HOME/.cache/upscaler}"
 export UPSCALER_FIXTURES="$UPSCALER_CACHE/fixtures"
-if [[ -n "${UPSCALER_MODELS_DIR:-}" ]]; then export UPSCALER_MODELS_DIR; fi
 # The command-line tests run the real executable built alongside the tests.
-UPSCALER_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/upscaler"
+UPSCALER_BIN="$(swift build -c release --scratch-path .build-test -Xswiftc -enable-testing --show-bin-path)/upscaler"
 export UPSCALER_BIN
 
 # setup.sh --test has built the tests with these flags; --skip-build keeps swift test from compiling
 # everything again with its own slightly different flags.
-exec swift test -c release -Xswiftc -enable-testing --skip-build "$@"
+exec swift test -c release --scratch-path .build-test -Xswiftc -enable-testing --skip-build "$@"

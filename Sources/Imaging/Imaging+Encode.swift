@@ -68,7 +68,9 @@ extension Imaging {
         try writeAtomically(bytes, to: path)
     }
 
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    /// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it into place, so `path` either keeps
+    /// its old content or gets the whole new one, never part of it.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let name = displayName(forPath: path)
         let directory: String
         if let slash = path.lastIndex(of: "/") {

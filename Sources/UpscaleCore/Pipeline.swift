@@ -57,7 +57,11 @@ public final class Upscaler {
         }
         var state = State(source: .file(input), options: options)
         let result = try run(&state, isCancelled: isCancelled, progress: progress)
-        try writeAtomically(state.encoded, to: output)
+        do {
+            try Imaging.writeAtomically(state.encoded, to: output)
+        } catch {
+            throw UpscaleError(error)
+        }
         return result
     }
 
@@ -120,9 +124,22 @@ public final class Upscaler {
         case .file(let path): state.image = try Imaging.decode(file: path, limits: state.options.limits)
         }
         state.inputSize = (state.image.width, state.image.height)
+        // Refuse early when the catalogue knows the model's scale; `infer` checks again with the loaded network's.
+        if let native = ModelCatalog.named(state.options.model)?.nativeScale {
+            state.modelScale = native
+            try checkOutputSize(state)
+        }
+    }
+
+    /// Checked once the model's real scale is known and before any tile runs: the model's own output (the larger of
+    /// it and the requested size) must fit the limit, since that is what the tiler assembles.
+    private func checkOutputSize(_ state: State) throws {
         let target = outputSize(state)
-        guard target.width <= Self.maxOutputSide, target.height <= Self.maxOutputSide else {
-            throw UpscaleError(.tooLarge, "output would be \(target.width)x\(target.height); the limit is \(Self.maxOutputSide) px per side")
+        let modelOutput = (state.inputSize.width * state.modelScale, state.inputSize.height * state.modelScale)
+        let largest = max(target.width, target.height, modelOutput.0, modelOutput.1)
+        guard largest <= Self.maxOutputSide else {
+            throw UpscaleError(.tooLarge, "output would be \(max(target.width, modelOutput.0))x\(max(target.height, modelOutput.1)); "
+                + "the limit is \(Self.maxOutputSide) px per side")
         }
     }
 
@@ -135,6 +152,7 @@ public final class Upscaler {
         guard Double(scale) >= (state.options.scale ?? Double(scale)) else {
             throw UpscaleError(.invalidOption, "scale \(state.options.scale!) is above \(state.options.model)'s native \(scale)x")
         }
+        try checkOutputSize(state)
         let input = Tensor(state.image)
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
         let output = try Tiler.upscale(input, scale: scale, engine: engine, options: state.options.tiling) { tile in
@@ -146,8 +164,7 @@ public final class Upscaler {
 
     private func outputSize(_ state: State) -> (width: Int, height: Int) {
         guard let scale = state.options.scale else {
-            let native = ModelCatalog.named(state.options.model)?.nativeScale ?? 4
-            return (state.inputSize.width * native, state.inputSize.height * native)
+            return (state.inputSize.width * state.modelScale, state.inputSize.height * state.modelScale)
         }
         return (max(1, Int((Double(state.inputSize.width) * scale).rounded())),
                 max(1, Int((Double(state.inputSize.height) * scale).rounded())))
@@ -166,6 +183,16 @@ public final class Upscaler {
 
     // MARK: - Engines
 
+    /// Loads the model these options name, so a missing, corrupt or unsupported model is reported before any image
+    /// is read (and once for a batch, not once per image).
+    public func prepare(_ options: UpscaleOptions) throws {
+        do {
+            _ = try engine(for: options)
+        } catch {
+            throw UpscaleError(error, modelName: options.model)
+        }
+    }
+
     private func engine(for options: UpscaleOptions) throws -> (InferenceEngine, Int) {
         let engineOptions = EngineOptions(threads: options.threads, precision: options.precision)
         if let cached = engines[options.model], cached.options.threads == engineOptions.threads,
@@ -179,22 +206,5 @@ public final class Upscaler {
         let engine = try InferenceEngine(network: network, options: engineOptions)
         engines[options.model] = (engine, scale, engineOptions)
         return (engine, scale)
-    }
-
-    private func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial")
-        do {
-            try Data(bytes).write(to: temporary)
-            // rename(2) replaces an existing file atomically; Foundation's replaceItemAt on Linux deletes the
-            // existing file and then fails, losing both.
-            guard rename(temporary.path, url.path) == 0 else {
-                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw UpscaleError(.internalFailure, "cannot write \(url.lastPathComponent)", detail: "\(error)")
-        }
     }
 }

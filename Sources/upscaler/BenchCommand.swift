@@ -31,11 +31,14 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var models: ModelDirectoryOption
 
     func run() throws {
+        guard runs >= 1, size >= 16, threads >= 1 else { throw fail("--runs, --threads must be at least 1 and --size at least 16") }
         do {
             let files = try models.store.locate(model)
             let network = try Network(paramFile: files.param, binFile: files.bin)
             if let tiles {
-                try sweepTiles(network, sizes: tiles.split(separator: ",").compactMap { Int($0) })
+                let sizes = tiles.split(separator: ",").compactMap { Int($0) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 16 }) else { throw fail("--tiles takes sizes of at least 16") }
+                try sweepTiles(network, sizes: sizes)
                 return
             }
             let engine = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))

