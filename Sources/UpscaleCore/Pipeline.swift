@@ -131,15 +131,14 @@ public final class Upscaler {
         }
     }
 
-    /// Checked once the model's real scale is known and before any tile runs: the model's own output (the larger of
-    /// it and the requested size) must fit the limit, since that is what the tiler assembles.
+    /// Checked once the model's scale is known and before any tile runs: neither the target nor anything the model
+    /// makes on the way (its output is at least the target) may pass the limit.
     private func checkOutputSize(_ state: State) throws {
         let target = outputSize(state)
-        let modelOutput = (state.inputSize.width * state.modelScale, state.inputSize.height * state.modelScale)
-        let largest = max(target.width, target.height, modelOutput.0, modelOutput.1)
-        guard largest <= Self.maxOutputSide else {
-            throw UpscaleError(.tooLarge, "output would be \(max(target.width, modelOutput.0))x\(max(target.height, modelOutput.1)); "
-                + "the limit is \(Self.maxOutputSide) px per side")
+        let largest = modelPasses(state).map { max($0.width, $0.height) * state.modelScale }.max() ?? 0
+        guard max(target.width, target.height, largest) <= Self.maxOutputSide else {
+            throw UpscaleError(.tooLarge, "output would be \(target.width)x\(target.height) (the model makes up to "
+                + "\(largest) px per side on the way); the limit is \(Self.maxOutputSide) px per side")
         }
     }
 
@@ -149,29 +148,66 @@ public final class Upscaler {
     private func infer(_ state: inout State, progress: (PipelineProgress) -> Void, isCancelled: () -> Bool) throws {
         let (engine, scale) = try engine(for: state.options)
         state.modelScale = scale
-        guard Double(scale) >= (state.options.scale ?? Double(scale)) else {
-            throw UpscaleError(.invalidOption, "scale \(state.options.scale!) is above \(state.options.model)'s native \(scale)x")
-        }
         try checkOutputSize(state)
-        let input = Tensor(state.image)
+        let passes = modelPasses(state)
+        var image = Tensor(state.image)
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
-        let output = try Tiler.upscale(input, scale: scale, engine: engine, options: state.options.tiling) { tile in
-            if isCancelled() { throw UpscaleError(.cancelled, "cancelled after tile \(tile.completed) of \(tile.total)") }
-            progress(PipelineProgress(step: "infer", fraction: Double(tile.completed) / Double(tile.total), tile: tile))
+        for (index, pass) in passes.enumerated() {
+            if image.width != pass.width || image.height != pass.height {
+                image = Tensor(try Imaging.resize(RGBImage(image), width: pass.width, height: pass.height))
+            }
+            image = try Tiler.upscale(image, scale: scale, engine: engine, options: state.options.tiling) { tile in
+                if isCancelled() { throw UpscaleError(.cancelled, "cancelled after tile \(tile.completed) of \(tile.total)") }
+                let fraction = (Double(index) + Double(tile.completed) / Double(tile.total)) / Double(passes.count)
+                progress(PipelineProgress(step: "infer", fraction: fraction, tile: tile))
+            }
         }
-        state.image = RGBImage(output)
+        state.image = RGBImage(image)
     }
 
+    /// The input size of each run of the model. One run reaches the native scale; a larger target takes another run,
+    /// whose input is first resized (Lanczos) to the target divided by what the remaining runs multiply by. So the
+    /// model never makes many more pixels than the target needs: running it twice at full size and shrinking
+    /// afterwards would cost four times as much with the 4x models. `outscale` then trims to the exact target.
+    private func modelPasses(_ state: State) -> [(width: Int, height: Int)] {
+        let target = outputSize(state)
+        let native = max(1, state.modelScale)
+        let needed = max(Double(target.width) / Double(state.inputSize.width),
+                         Double(target.height) / Double(state.inputSize.height))
+        var count = 1, reach = native
+        while Double(reach) < needed - 1e-9 && count < 4 && native > 1 {
+            count += 1
+            reach *= native
+        }
+        var passes = [(width: state.inputSize.width, height: state.inputSize.height)]
+        var factor = reach / native   // what the runs after the next one multiply by
+        while factor >= native {
+            passes.append(((target.width + factor - 1) / factor, (target.height + factor - 1) / factor))
+            factor /= native
+        }
+        return passes
+    }
+
+    /// The exact output size: the native scale, `scale`, or the largest size that fits `fitWidth` x `fitHeight`.
     private func outputSize(_ state: State) -> (width: Int, height: Int) {
-        guard let scale = state.options.scale else {
+        let (w, h) = (Double(state.inputSize.width), Double(state.inputSize.height))
+        let options = state.options
+        if options.fitWidth != nil || options.fitHeight != nil {
+            let widthScale = options.fitWidth.map { Double($0) / w } ?? .infinity
+            let heightScale = options.fitHeight.map { Double($0) / h } ?? .infinity
+            // The constraining side is exact; the other follows the aspect ratio.
+            if widthScale <= heightScale {
+                return (options.fitWidth!, max(1, Int((h * widthScale).rounded())))
+            }
+            return (max(1, Int((w * heightScale).rounded())), options.fitHeight!)
+        }
+        guard let scale = options.scale else {
             return (state.inputSize.width * state.modelScale, state.inputSize.height * state.modelScale)
         }
-        return (max(1, Int((Double(state.inputSize.width) * scale).rounded())),
-                max(1, Int((Double(state.inputSize.height) * scale).rounded())))
+        return (max(1, Int((w * scale).rounded())), max(1, Int((h * scale).rounded())))
     }
 
     private func outscale(_ state: inout State) throws {
-        guard state.options.scale != nil else { return }
         let target = outputSize(state)
         guard target.width != state.image.width || target.height != state.image.height else { return }
         state.image = try Imaging.resize(state.image, width: target.width, height: target.height)

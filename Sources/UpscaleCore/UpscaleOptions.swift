@@ -5,8 +5,12 @@ public import Inference
 public struct UpscaleOptions: Sendable {
     /// Canonical model name, e.g. `realesrgan-x4plus`.
     public var model: String
-    /// Output size relative to the input. `nil` means the model's native scale.
+    /// Output size relative to the input, above 0 and at most 16. `nil` means the model's native scale. Above the
+    /// native scale the model runs twice (see `Upscaler`).
     public var scale: Double?
+    /// Fit the output into this width and/or height, keeping the aspect ratio (instead of `scale`).
+    public var fitWidth: Int?
+    public var fitHeight: Int?
     /// Output format; `nil` means "from the output file name", falling back to PNG.
     public var format: ImageFormat?
     /// JPEG and WebP quality, 1...100.
@@ -34,6 +38,10 @@ public struct UpscaleOptions: Sendable {
     public func validate() throws {
         func bad(_ message: String) -> UpscaleError { UpscaleError(.invalidOption, message) }
         if let scale, !(scale > 0 && scale <= 16) { throw bad("scale must be between 0 and 16, got \(scale)") }
+        if scale != nil && (fitWidth != nil || fitHeight != nil) { throw bad("give either a scale or a width/height, not both") }
+        for (name, side) in [("width", fitWidth), ("height", fitHeight)] {
+            if let side, !(1...16384).contains(side) { throw bad("\(name) must be 1...16384, got \(side)") }
+        }
         guard (1...100).contains(quality) else { throw bad("quality must be 1...100, got \(quality)") }
         guard tiling.tile >= 16 else { throw bad("tile must be at least 16 pixels, got \(tiling.tile)") }
         guard tiling.overlap >= 0, tiling.overlap * 2 <= tiling.tile else {

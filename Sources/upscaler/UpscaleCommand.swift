@@ -24,8 +24,14 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "Model name (see `upscaler models list`).")
     var model: String = ModelCatalog.defaultModel
 
-    @Option(help: "Output scale relative to the input (default: the model's native scale). Other values are reached by a Lanczos resize of the model's output.")
+    @Option(help: "Output scale relative to the input, up to 16 (default: the model's native scale). Other values are reached by a Lanczos resize; above the native scale the model runs twice.")
     var scale: Double?
+
+    @Option(help: "Fit the output into this width, keeping the aspect ratio (instead of --scale).")
+    var width: Int?
+
+    @Option(help: "Fit the output into this height, keeping the aspect ratio (instead of --scale).")
+    var height: Int?
 
     @Option(help: "Output format: png, jpg or webp (default: from the output name, else png).")
     var format: String?
@@ -58,6 +64,8 @@ struct UpscaleCommand: ParsableCommand {
                                      tiling: TilingOptions(tile: tile, overlap: tileOverlap, pad: pad),
                                      threads: threads, precision: precision,
                                      limits: ImageLimits(maxPixels: maxPixels, maxFileBytes: ImageLimits.default.maxFileBytes))
+        options.fitWidth = width
+        options.fitHeight = height
         if let format {
             guard let parsed = ImageFormat(name: format) else { throw fail("unknown format '\(format)'; use png, jpg or webp") }
             options.format = parsed

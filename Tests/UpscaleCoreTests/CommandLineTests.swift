@@ -194,10 +194,10 @@ struct CommandLineTests {
         expectFailure(result, in: workspace, mentioning: [word])
     }
 
-    @Test func scaleAboveTheModelsNativeScaleIsRefused() throws {
+    @Test func scaleAndBoxTogetherAreRefused() throws {
         let workspace = try Workspace()
-        let result = try workspace.run([workspace.input], ["--scale", "6"])
-        expectFailure(result, in: workspace, mentioning: ["6", "4x"])
+        let result = try workspace.run([workspace.input], ["--scale", "2", "--width", "30"])
+        expectFailure(result, in: workspace, mentioning: ["scale", "width"])
     }
 
     @Test func missingInputIsNamed() throws {

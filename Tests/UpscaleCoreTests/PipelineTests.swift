@@ -13,7 +13,7 @@ struct PipelineTests {
     /// zero (34.5 → 35, 8.5 → 9, 57.5 → 58).
     static let sizes: [(scale: Double?, width: Int, height: Int)] = [
         (nil, 92, 68), (4, 92, 68), (3, 69, 51), (2.5, 58, 43), (2, 46, 34), (1.5, 35, 26), (1, 23, 17),
-        (0.5, 12, 9),
+        (0.5, 12, 9), (5, 115, 85), (8, 184, 136), (16, 368, 272),
     ]
 
     @Test(arguments: sizes)
@@ -192,12 +192,27 @@ struct PipelineTests {
         #expect(error?.message.contains("16388") == true, "\(String(describing: error))")
     }
 
-    @Test func scaleAboveNativeIsAnOptionError() throws {
+    /// 23x17 fitted into a box, by hand: width 100 -> scale 100/23, height round(17 * 4.348) = 74; height 40 ->
+    /// scale 40/17, width round(23 * 2.353) = 54; both -> the tighter (height) wins.
+    @Test(arguments: [(Int?.some(100), Int?.none, 100, 74), (nil, 40, 54, 40), (100, 40, 54, 40), (23, 17, 23, 17)])
+    func fitsIntoABox(_ fitWidth: Int?, _ fitHeight: Int?, _ width: Int, _ height: Int) throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 23, height: 17)), to: "in.png")
+        var options = PipelineFixtures.options()
+        options.fitWidth = fitWidth
+        options.fitHeight = fitHeight
+        let result = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"), options: options)
+        #expect(result.outputWidth == width && result.outputHeight == height)
+        let header = try Imaging.readHeader(file: scratch.path("out.png"))
+        #expect(header.width == width && header.height == height)
+    }
+
+    @Test func scaleAboveSixteenIsAnOptionError() throws {
         let scratch = try ScratchFolder()
         let input = try scratch.write(try pngBytes(syntheticImage(width: 8, height: 8)), to: "in.png")
         let error = upscaleError {
             try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"),
-                                                    options: PipelineFixtures.options(scale: 5))
+                                                    options: PipelineFixtures.options(scale: 17))
         }
         #expect(error?.kind == .invalidOption)
         #expect(scratch.contents() == ["in.png"])
