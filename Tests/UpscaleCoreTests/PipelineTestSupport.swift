@@ -34,12 +34,12 @@ enum PipelineFixtures {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `$UPSCALER_BIN`, else the release build, else the debug build in `<repo>/.build`.
+    /// `$UPSCALER_BIN`, else the test build (`.build-test`), else the release or debug build in `<repo>/.build`.
     static var executable: URL? {
         if let path = ProcessInfo.processInfo.environment["UPSCALER_BIN"], !path.isEmpty {
             return URL(fileURLWithPath: path)
         }
-        return [".build/release/upscaler", ".build/debug/upscaler"]
+        return [".build-test/release/upscaler", ".build/release/upscaler", ".build/debug/upscaler"]
             .map { repositoryRoot.appendingPathComponent($0) }
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
