@@ -78,21 +78,11 @@ public enum Benchmark {
 
     /// Runs a Python helper script and returns its standard output; a non-zero exit is an error with its stderr.
     public static func runPython(script: URL, arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw UpscaleError(.internalFailure, "\(script.lastPathComponent) failed",
-                               detail: String(decoding: stderr, as: UTF8.self))
+        let outcome = try Subprocess.run("/usr/bin/env", ["python3", script.path] + arguments)
+        guard outcome.status == 0 && !outcome.signalled else {
+            throw UpscaleError(.internalFailure, "\(script.lastPathComponent) failed", detail: outcome.stderr)
         }
-        return String(decoding: stdout, as: UTF8.self)
+        return outcome.stdout
     }
 
     /// How far one output is from another once both are quantised to 8 bits the way images are written.
@@ -123,5 +113,38 @@ public enum Benchmark {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return usage.ru_maxrss * 1024
+    }
+}
+
+/// Runs a program to completion and collects what it printed (for the benchmark's reference engine and the tests).
+public enum Subprocess {
+    public struct Outcome: Sendable {
+        public let status: Int32
+        /// Ended by a signal (a crash) rather than an exit.
+        public let signalled: Bool
+        public let stdout: String
+        public let stderr: String
+    }
+
+    public static func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Drain stderr on another thread so neither pipe can fill and block the child.
+        nonisolated(unsafe) var stderr = Data()
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            stderr = err.fileHandleForReading.readDataToEndOfFile()
+            drained.signal()
+        }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
+                       stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 }

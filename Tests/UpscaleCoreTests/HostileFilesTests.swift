@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import UpscaleCore
 
 /// Hostile and broken files from `tools/hostile_corpus.py`, each run through the real `upscaler` executable: a clean
 /// exit 1 (never a signal), exactly one stderr line naming the file and saying what is wrong, and no output left.
@@ -8,30 +9,8 @@ struct HostileFilesTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("tools/hostile_corpus.py").path
 
-    struct Outcome {
-        let status: Int32
-        let signalled: Bool
-        let stdout: String
-        let stderr: String
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-                       stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    static func python(_ arguments: [String]) throws -> Outcome {
-        try run("/usr/bin/env", ["python3", script] + arguments)
+    static func python(_ arguments: [String]) throws -> Subprocess.Outcome {
+        try Subprocess.run("/usr/bin/env", ["python3", script] + arguments)
     }
 
     /// Writes the corpus and returns file name -> what its error must say, from the script's own listing.
@@ -62,7 +41,7 @@ struct HostileFilesTests {
         #expect(Set(expectations.keys) == Set(names))
         for name in names {
             let output = scratch.path("out-\(name).png")
-            let outcome = try Self.run(try Self.upscaler(), [
+            let outcome = try Subprocess.run(try Self.upscaler(), [
                 "upscale", (corpus as NSString).appendingPathComponent(name), "-o", output, "--model", PipelineFixtures.model,
             ])
             let lines = outcome.stderr.split(separator: "\n")
