@@ -38,6 +38,10 @@ int upscaler_vips_webpload_source(VipsSource *source, VipsImage **out, VipsFailO
         "fail_on", fail_on, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 }
 
+int upscaler_vips_autorot(VipsImage *in, VipsImage **out) {
+    return vips_autorot(in, out, NULL);
+}
+
 int upscaler_vips_flatten_white(VipsImage *in, VipsImage **out, double max_alpha) {
     int colour_bands = vips_image_get_bands(in) - 1;
     if (colour_bands < 1) {

@@ -92,7 +92,10 @@ extension Imaging {
     private static func decode(_ source: VipsSourceHandle, limits: ImageLimits, name: String) throws -> RGBImage {
         let (image, header) = try openLazily(source, name: name)
         try checkPixelCount(header, limits: limits, name: name)
-        let rgb = try toSRGB8(image, name: name)
+        // Phone photos are often stored sideways with an EXIF orientation; upscale what a viewer shows. The output
+        // carries no orientation tag, which reads as 1.
+        let upright = try image.apply(.unreadable, "\(name): the image is corrupt or truncated") { upscaler_vips_autorot($0, $1) }
+        let rgb = try toSRGB8(upright, name: name)
         return try planarFloat(from: rgb, name: name)
     }
 

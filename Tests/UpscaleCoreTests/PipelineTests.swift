@@ -207,6 +207,39 @@ struct PipelineTests {
         #expect(header.width == width && header.height == height)
     }
 
+    /// A 40x20 JPEG, left half red and right half blue, with a hand-written EXIF block saying orientation 6 ("the
+    /// stored left edge is the top"). Shown upright it is 20x40, red on top; upscaled 4x it must be 80x160, red on top
+    /// and blue below, and the output must carry no EXIF orientation.
+    @Test func exifOrientationIsApplied() throws {
+        let scratch = try ScratchFolder()
+        var pixels = [Float](repeating: 0, count: 40 * 20 * 3)
+        for y in 0..<20 {
+            for x in 0..<40 { pixels[(x < 20 ? 0 : 2) * 800 + y * 40 + x] = 1 }
+        }
+        let jpeg = try Imaging.encode(RGBImage(width: 40, height: 20, pixels: pixels), format: .jpeg, quality: 95)
+        // APP1 "Exif": big-endian TIFF header, one IFD entry: tag 0x0112 (Orientation), SHORT, count 1, value 6.
+        let tiff: [UInt8] = [0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]
+        let payload = Array("Exif".utf8) + [0, 0] + tiff
+        let app1: [UInt8] = [0xFF, 0xE1, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF)] + payload
+        let input = try scratch.write(Array(jpeg[0..<2]) + app1 + Array(jpeg[2...]), to: "sideways.jpg")
+
+        let result = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("upright.jpg"),
+                                                             options: PipelineFixtures.options())
+        #expect(result.inputWidth == 20 && result.inputHeight == 40)
+        #expect(result.outputWidth == 80 && result.outputHeight == 160)
+        let output = try Imaging.decode(file: scratch.path("upright.jpg"), limits: .default)
+        #expect(output.width == 80 && output.height == 160)
+        let plane = output.width * output.height
+        func rgb(_ x: Int, _ y: Int) -> (Float, Float, Float) {
+            (output.pixels[y * 80 + x], output.pixels[plane + y * 80 + x], output.pixels[2 * plane + y * 80 + x])
+        }
+        let top = rgb(40, 30), bottom = rgb(40, 130)
+        #expect(top.0 > 0.8 && top.2 < 0.2, "top is \(top)")
+        #expect(bottom.2 > 0.8 && bottom.0 < 0.2, "bottom is \(bottom)")
+        let written = try Data(contentsOf: URL(fileURLWithPath: scratch.path("upright.jpg")))
+        #expect(written.range(of: Data("Exif".utf8)) == nil)
+    }
+
     @Test func scaleAboveSixteenIsAnOptionError() throws {
         let scratch = try ScratchFolder()
         let input = try scratch.write(try pngBytes(syntheticImage(width: 8, height: 8)), to: "in.png")

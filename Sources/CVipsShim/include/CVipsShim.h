@@ -28,6 +28,9 @@ int upscaler_vips_webpload_source(VipsSource *source, VipsImage **out, VipsFailO
 
 /// Flattens alpha onto white; white is `max_alpha` in every band (255 for 8-bit, 65535 for 16-bit).
 int upscaler_vips_flatten_white(VipsImage *in, VipsImage **out, double max_alpha);
+
+/// Rotates and flips the image as its EXIF orientation says, and drops the tag (vips_autorot is variadic).
+int upscaler_vips_autorot(VipsImage *in, VipsImage **out);
 int upscaler_vips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space);
 int upscaler_vips_cast_uchar(VipsImage *in, VipsImage **out);
 
