@@ -21,15 +21,19 @@ extension Imaging {
     /// Like ``encode(_:format:quality:)``; `lossless` selects lossless WebP, which keeps every
     /// 8-bit value exactly (even lossy WebP at quality 100 subsamples colour). PNG is always
     /// lossless and JPEG never is, so the flag only changes WebP.
-    public static func encode(_ image: RGBImage, format: ImageFormat, quality: Int, lossless: Bool) throws -> [UInt8] {
+    ///
+    /// `gray` writes one luma band (Rec. 709 weights on the encoded values): a true grayscale PNG or JPEG. WebP has no
+    /// grayscale form, so there it comes out as equal RGB channels.
+    public static func encode(_ image: RGBImage, format: ImageFormat, quality: Int, lossless: Bool,
+                              gray: Bool = false) throws -> [UInt8] {
         try initialize()
         try image.validate("encode")
         let plane = image.width * image.height
-        let bytes = interleaveToBytes(image.pixels, plane: plane)
+        let bytes = gray ? lumaBytes(image.pixels, plane: plane) : interleaveToBytes(image.pixels, plane: plane)
         let vipsImage = try bytes.withUnsafeBytes { raw in
             guard let pointer = vips_image_new_from_memory_copy(
                 raw.baseAddress, raw.count, Int32(clamping: image.width), Int32(clamping: image.height),
-                3, VIPS_FORMAT_UCHAR)
+                gray ? 1 : 3, VIPS_FORMAT_UCHAR)
             else {
                 throw vipsError(.encodeFailed, "could not encode the image as \(format.displayName)")
             }

@@ -31,6 +31,18 @@ func quantise(_ value: Float) -> UInt8 {
     return UInt8(v * 255 + 0.5)
 }
 
+/// Planar Float RGB to one 8-bit luma value per pixel (Rec. 709 weights on the encoded values).
+func lumaBytes(_ pixels: [Float], plane: Int) -> [UInt8] {
+    precondition(pixels.count >= plane * 3)
+    return [UInt8](unsafeUninitializedCapacity: plane) { out, initialised in
+        pixels.withUnsafeBufferPointer { src in
+            let r = src.baseAddress!, g = r + plane, b = g + plane
+            for i in 0..<plane { out[i] = quantise(0.2126 * r[i] + 0.7152 * g[i] + 0.0722 * b[i]) }
+        }
+        initialised = plane
+    }
+}
+
 /// Planar Float to interleaved RGB bytes.
 func interleaveToBytes(_ pixels: [Float], plane: Int) -> [UInt8] {
     precondition(pixels.count >= plane * 3)

@@ -73,6 +73,8 @@ public final class Upscaler {
         var options: UpscaleOptions
         var image = RGBImage(width: 0, height: 0, pixels: [])
         var inputSize = (width: 0, height: 0)
+        /// The source had one colour band (gray, or gray with alpha): the output is written gray too.
+        var sourceIsGray = false
         var modelScale = 1
         var encoded: [UInt8] = []
     }
@@ -119,9 +121,15 @@ public final class Upscaler {
     }
 
     private func decode(_ state: inout State) throws {
+        // The model wants RGB; the header says whether to turn the result back into gray. A header that cannot be
+        // read is left for `decode` to report with its own message.
         switch state.source {
-        case .bytes(let data): state.image = try Imaging.decode(data: data, limits: state.options.limits)
-        case .file(let path): state.image = try Imaging.decode(file: path, limits: state.options.limits)
+        case .bytes(let data):
+            state.sourceIsGray = ((try? Imaging.readHeader(data: data))?.bands ?? 3) <= 2
+            state.image = try Imaging.decode(data: data, limits: state.options.limits)
+        case .file(let path):
+            state.sourceIsGray = ((try? Imaging.readHeader(file: path))?.bands ?? 3) <= 2
+            state.image = try Imaging.decode(file: path, limits: state.options.limits)
         }
         state.inputSize = (state.image.width, state.image.height)
         // Refuse early when the catalogue knows the model's scale; `infer` checks again with the loaded network's.
@@ -214,7 +222,8 @@ public final class Upscaler {
     }
 
     private func encode(_ state: inout State) throws {
-        state.encoded = try Imaging.encode(state.image, format: state.options.format ?? .png, quality: state.options.quality)
+        state.encoded = try Imaging.encode(state.image, format: state.options.format ?? .png, quality: state.options.quality,
+                                           lossless: false, gray: state.sourceIsGray)
     }
 
     // MARK: - Engines

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Inference
+import TestSupport
 import Testing
 import UpscaleCore
 
@@ -238,6 +239,35 @@ struct PipelineTests {
         #expect(bottom.2 > 0.8 && bottom.0 < 0.2, "bottom is \(bottom)")
         let written = try Data(contentsOf: URL(fileURLWithPath: scratch.path("upright.jpg")))
         #expect(written.range(of: Data("Exif".utf8)) == nil)
+    }
+
+    /// A gray PNG (one band, a horizontal ramp) comes out gray in PNG and JPEG, four times larger, and the ramp
+    /// survives: the output's left and right quarters keep the input's order and roughly its levels.
+    @Test(arguments: [ImageFormat.png, .jpeg])
+    func grayStaysGray(_ format: ImageFormat) throws {
+        let scratch = try ScratchFolder()
+        let (w, h) = (24, 20)
+        let samples = (0..<(w * h)).map { UInt16(30 + 8 * ($0 % w)) }   // 30 ... 214, left to right
+        let input = try scratch.write(TestPNG.encode(width: w, height: h, colorType: .gray, samples: samples), to: "gray.png")
+        let output = scratch.path("out.\(format.fileExtension)")
+        _ = try PipelineFixtures.upscaler().upscale(file: input, to: output, options: PipelineFixtures.options())
+        let header = try Imaging.readHeader(file: output)
+        #expect(header.bands == 1 && header.width == 96 && header.height == 80)
+        let decoded = try Imaging.decode(file: output, limits: .default)
+        func mean(_ xs: Range<Int>) -> Float {
+            var sum: Float = 0
+            for y in 0..<80 { for x in xs { sum += decoded.pixels[y * 96 + x] } }
+            return sum / Float(80 * xs.count) * 255
+        }
+        let left = mean(0..<24), right = mean(72..<96)
+        #expect(abs(left - 30 - 8 * 2.5) < 20 && abs(right - 30 - 8 * 20.5) < 20, "left \(left), right \(right)")
+    }
+
+    @Test func colourStaysColour() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(try pngBytes(syntheticImage(width: 16, height: 12)), to: "colour.png")
+        _ = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"), options: PipelineFixtures.options())
+        #expect(try Imaging.readHeader(file: scratch.path("out.png")).bands == 3)
     }
 
     @Test func scaleAboveSixteenIsAnOptionError() throws {
