@@ -33,6 +33,19 @@ extension Imaging {
     /// pixels decoded. Alpha is flattened onto white, grey becomes RGB, and 16-bit input is
     /// reduced to 8 bits.
     public static func decode(file path: String, limits: ImageLimits) throws -> RGBImage {
+        try decodeWithHeader(file: path, limits: limits).image
+    }
+
+    /// Decodes PNG, JPEG or WebP bytes; see ``decode(file:limits:)``.
+    public static func decode(data: [UInt8], limits: ImageLimits) throws -> RGBImage {
+        try decodeWithHeader(data: data, limits: limits).image
+    }
+
+    /// Like ``decode(file:limits:)``, and also returns the source's header (its band count says whether it was
+    /// gray), read once for both.
+    public static func decodeWithHeader(file path: String, limits: ImageLimits) throws
+        -> (image: RGBImage, header: ImageHeader)
+    {
         try initialize()
         let name = displayName(forPath: path)
         let size = try regularFileSize(path, name: name)
@@ -41,8 +54,10 @@ extension Imaging {
         return try decode(source, limits: limits, name: name)
     }
 
-    /// Decodes PNG, JPEG or WebP bytes; see ``decode(file:limits:)``.
-    public static func decode(data: [UInt8], limits: ImageLimits) throws -> RGBImage {
+    /// Like ``decode(data:limits:)``, and also returns the source's header.
+    public static func decodeWithHeader(data: [UInt8], limits: ImageLimits) throws
+        -> (image: RGBImage, header: ImageHeader)
+    {
         try initialize()
         let name = "image"
         try checkFileSize(data.count, limits: limits, name: name)
@@ -89,14 +104,16 @@ extension Imaging {
         }
     }
 
-    private static func decode(_ source: VipsSourceHandle, limits: ImageLimits, name: String) throws -> RGBImage {
+    private static func decode(_ source: VipsSourceHandle, limits: ImageLimits, name: String) throws
+        -> (image: RGBImage, header: ImageHeader)
+    {
         let (image, header) = try openLazily(source, name: name)
         try checkPixelCount(header, limits: limits, name: name)
         // Phone photos are often stored sideways with an EXIF orientation; upscale what a viewer shows. The output
         // carries no orientation tag, which reads as 1.
         let upright = try image.apply(.unreadable, "\(name): the image is corrupt or truncated") { upscaler_vips_autorot($0, $1) }
         let rgb = try toSRGB8(upright, name: name)
-        return try planarFloat(from: rgb, name: name)
+        return (try planarFloat(from: rgb, name: name), header)
     }
 
     private static func checkFileSize(_ size: Int, limits: ImageLimits, name: String) throws {

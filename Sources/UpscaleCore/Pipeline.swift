@@ -121,16 +121,13 @@ public final class Upscaler {
     }
 
     private func decode(_ state: inout State) throws {
-        // The model wants RGB; the header says whether to turn the result back into gray. A header that cannot be
-        // read is left for `decode` to report with its own message.
-        switch state.source {
-        case .bytes(let data):
-            state.sourceIsGray = ((try? Imaging.readHeader(data: data))?.bands ?? 3) <= 2
-            state.image = try Imaging.decode(data: data, limits: state.options.limits)
-        case .file(let path):
-            state.sourceIsGray = ((try? Imaging.readHeader(file: path))?.bands ?? 3) <= 2
-            state.image = try Imaging.decode(file: path, limits: state.options.limits)
+        // The model wants RGB; the source's band count says whether to turn the result back into gray.
+        let decoded = switch state.source {
+        case .bytes(let data): try Imaging.decodeWithHeader(data: data, limits: state.options.limits)
+        case .file(let path): try Imaging.decodeWithHeader(file: path, limits: state.options.limits)
         }
+        state.image = decoded.image
+        state.sourceIsGray = decoded.header.bands <= 2
         state.inputSize = (state.image.width, state.image.height)
         // Refuse early when the catalogue knows the model's scale; `infer` checks again with the loaded network's.
         if let native = ModelCatalog.named(state.options.model)?.nativeScale {
