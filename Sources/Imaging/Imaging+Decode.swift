@@ -112,8 +112,29 @@ extension Imaging {
         // Phone photos are often stored sideways with an EXIF orientation; upscale what a viewer shows. The output
         // carries no orientation tag, which reads as 1.
         let upright = try image.apply(.unreadable, "\(name): the image is corrupt or truncated") { upscaler_vips_autorot($0, $1) }
-        let rgb = try toSRGB8(upright, name: name)
-        return (try planarFloat(from: rgb, name: name), header)
+        // Alpha travels beside the colour: the model sees only colour, and alpha is resized on its own.
+        var colour = upright
+        var alpha: [Float]?
+        if upright.hasAlpha {
+            let corrupt = "\(name): the image is corrupt or truncated"
+            // Colour and alpha are read separately, and the loader reads sequentially: decode once into memory.
+            let decoded = upright.withPointer { vips_image_copy_memory($0) }
+            guard let decoded else { throw vipsError(.unreadable, corrupt) }
+            let upright = VipsImageHandle(owning: decoded)
+            let bands = Int32(upright.bands)
+            colour = try upright.apply(.unreadable, corrupt) { upscaler_vips_extract_bands($0, $1, 0, bands - 1) }
+            var plane = try upright.apply(.unreadable, corrupt) { upscaler_vips_extract_bands($0, $1, bands - 1, 1) }
+            if plane.bandFormat == VIPS_FORMAT_USHORT {
+                plane = try plane.apply(.unreadable, corrupt) { upscaler_vips_linear1($0, $1, 1.0 / 257, 0) }
+            }
+            if plane.bandFormat != VIPS_FORMAT_UCHAR {
+                plane = try plane.apply(.unreadable, corrupt) { upscaler_vips_cast_uchar($0, $1) }
+            }
+            alpha = try planarAlpha(from: plane, name: name)
+        }
+        var decoded = try planarFloat(from: try toSRGB8(colour, name: name), name: name)
+        decoded.alpha = alpha
+        return (decoded, header)
     }
 
     private static func checkFileSize(_ size: Int, limits: ImageLimits, name: String) throws {
@@ -134,7 +155,21 @@ extension Imaging {
         }
     }
 
-    /// Flatten alpha onto white, convert any colourspace to sRGB, and end at 8-bit, 3 bands.
+    /// One 8-bit band as Float in [0, 1].
+    private static func planarAlpha(from image: VipsImageHandle, name: String) throws -> [Float] {
+        let plane = image.width * image.height
+        var values = [Float](repeating: 0, count: plane)
+        try image.withPixelBytes(.unreadable, "\(name): the image is corrupt or truncated") { bytes in
+            guard bytes.count == plane else {
+                throw ImagingError(.unreadable, message: "\(name): the image is corrupt or truncated",
+                                   detail: "decoded \(bytes.count) alpha bytes, expected \(plane)")
+            }
+            for i in 0..<plane { values[i] = Float(bytes[i]) / 255 }
+        }
+        return values
+    }
+
+    /// Flatten any remaining alpha onto white, convert any colourspace to sRGB, and end at 8-bit, 3 bands.
     private static func toSRGB8(_ loaded: VipsImageHandle, name: String) throws -> VipsImageHandle {
         let corrupt = "\(name): the image is corrupt or truncated"
         var image = loaded

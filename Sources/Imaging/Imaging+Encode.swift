@@ -24,16 +24,40 @@ extension Imaging {
     ///
     /// `gray` writes one luma band (Rec. 709 weights on the encoded values): a true grayscale PNG or JPEG. WebP has no
     /// grayscale form, so there it comes out as equal RGB channels.
+    ///
+    /// An alpha plane is written as a fourth (or, gray, second) band in PNG and WebP. JPEG has no alpha, so there the
+    /// image is flattened onto `background` (RGB in [0, 1], white by default), never silently dropped.
     public static func encode(_ image: RGBImage, format: ImageFormat, quality: Int, lossless: Bool,
-                              gray: Bool = false) throws -> [UInt8] {
+                              gray: Bool = false, background: SIMD3<Float> = SIMD3(1, 1, 1)) throws -> [UInt8] {
         try initialize()
         try image.validate("encode")
         let plane = image.width * image.height
-        let bytes = gray ? lumaBytes(image.pixels, plane: plane) : interleaveToBytes(image.pixels, plane: plane)
+        var pixels = image.pixels
+        var alpha = image.alpha
+        if let opacity = alpha, format == .jpeg {
+            for c in 0..<3 {
+                for i in 0..<plane {
+                    let a = min(max(opacity[i], 0), 1)
+                    pixels[c * plane + i] = pixels[c * plane + i] * a + background[c] * (1 - a)
+                }
+            }
+            alpha = nil
+        }
+        var bytes = gray ? lumaBytes(pixels, plane: plane) : interleaveToBytes(pixels, plane: plane)
+        let colourBands = gray ? 1 : 3
+        if let alpha {
+            var withAlpha = [UInt8](repeating: 0, count: plane * (colourBands + 1))
+            for i in 0..<plane {
+                for b in 0..<colourBands { withAlpha[i * (colourBands + 1) + b] = bytes[i * colourBands + b] }
+                withAlpha[i * (colourBands + 1) + colourBands] = quantise(alpha[i])
+            }
+            bytes = withAlpha
+        }
+        let bands = Int32(colourBands + (alpha == nil ? 0 : 1))
         let vipsImage = try bytes.withUnsafeBytes { raw in
             guard let pointer = vips_image_new_from_memory_copy(
                 raw.baseAddress, raw.count, Int32(clamping: image.width), Int32(clamping: image.height),
-                gray ? 1 : 3, VIPS_FORMAT_UCHAR)
+                bands, VIPS_FORMAT_UCHAR)
             else {
                 throw vipsError(.encodeFailed, "could not encode the image as \(format.displayName)")
             }

@@ -10,7 +10,20 @@ extension Imaging {
     /// refuse factors below 1. Both use the centre-of-pixel convention and replicate edge pixels,
     /// so a constant image stays constant. Rounding in libvips can leave an axis one pixel off;
     /// the result is cropped or edge-extended to the exact size.
+    ///
+    /// An alpha plane is resized the same way, on its own (ringing is clamped to [0, 1]).
     public static func resize(_ image: RGBImage, width: Int, height: Int) throws -> RGBImage {
+        guard let alpha = image.alpha else { return try resizeColour(image, width: width, height: height) }
+        var colour = image
+        colour.alpha = nil
+        var result = try resizeColour(colour, width: width, height: height)
+        let opacity = try resizeColour(RGBImage(width: image.width, height: image.height, pixels: alpha + alpha + alpha),
+                                       width: width, height: height)
+        result.alpha = opacity.pixels[0..<(width * height)].map { min(max($0, 0), 1) }
+        return result
+    }
+
+    private static func resizeColour(_ image: RGBImage, width: Int, height: Int) throws -> RGBImage {
         try initialize()
         try image.validate("resize")
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max),

@@ -8,12 +8,15 @@ public struct RGBImage: Sendable {
     public var height: Int
     /// `3 * width * height` values: the R plane, then G, then B.
     public var pixels: [Float]
+    /// Opacity, one value per pixel in [0, 1] (straight, not premultiplied), or `nil` for an opaque image.
+    public var alpha: [Float]?
 
     /// Wraps existing planar pixels; operations throw `invalidArgument` if the count is not `3 * width * height`.
-    public init(width: Int, height: Int, pixels: [Float]) {
+    public init(width: Int, height: Int, pixels: [Float], alpha: [Float]? = nil) {
         self.width = width
         self.height = height
         self.pixels = pixels
+        self.alpha = alpha
     }
 
     /// Number of values in one plane, or nil if the dimensions are not positive or would overflow.
@@ -31,6 +34,10 @@ public struct RGBImage: Sendable {
                 .invalidArgument,
                 message: "\(operation): the image is \(width)x\(height) but has \(pixels.count) values",
                 detail: "expected 3 * width * height planar values")
+        }
+        if let alpha, alpha.count != plane {
+            throw ImagingError(.invalidArgument, message: "\(operation): the alpha plane does not match the image",
+                               detail: "\(alpha.count) alpha values for \(plane) pixels")
         }
     }
 }

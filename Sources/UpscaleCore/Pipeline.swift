@@ -75,6 +75,8 @@ public final class Upscaler {
         var inputSize = (width: 0, height: 0)
         /// The source had one colour band (gray, or gray with alpha): the output is written gray too.
         var sourceIsGray = false
+        /// The source's alpha plane at input size, set aside while the model runs on colour.
+        var sourceAlpha: [Float]?
         var modelScale = 1
         var encoded: [UInt8] = []
     }
@@ -91,6 +93,7 @@ public final class Upscaler {
         Step(name: "infer", weight: 0.9) { upscaler, state, progress, cancelled in
             try upscaler.infer(&state, progress: progress, isCancelled: cancelled)
         },
+        Step(name: "alpha", weight: 0.01) { upscaler, state, _, _ in try upscaler.alpha(&state) },
         Step(name: "outscale", weight: 0.02) { upscaler, state, _, _ in try upscaler.outscale(&state) },
         Step(name: "encode", weight: 0.05) { upscaler, state, _, _ in try upscaler.encode(&state) },
     ]
@@ -128,6 +131,11 @@ public final class Upscaler {
         }
         state.image = decoded.image
         state.sourceIsGray = decoded.header.bands <= 2
+        if state.image.alpha != nil {
+            AlphaBleed.bleed(&state.image)
+            state.sourceAlpha = state.image.alpha
+            state.image.alpha = nil
+        }
         state.inputSize = (state.image.width, state.image.height)
         // Refuse early when the catalogue knows the model's scale; `infer` checks again with the loaded network's.
         if let native = ModelCatalog.named(state.options.model)?.nativeScale {
@@ -212,6 +220,16 @@ public final class Upscaler {
         return (max(1, Int((w * scale).rounded())), max(1, Int((h * scale).rounded())))
     }
 
+    /// Alpha is resized on its own to the model's output size (Lanczos), and joins the colour again.
+    private func alpha(_ state: inout State) throws {
+        guard let alpha = state.sourceAlpha else { return }
+        let (w, h) = state.inputSize
+        let resized = try Imaging.resize(RGBImage(width: w, height: h, pixels: [Float](repeating: 0, count: w * h * 3),
+                                                  alpha: alpha),
+                                         width: state.image.width, height: state.image.height)
+        state.image.alpha = resized.alpha
+    }
+
     private func outscale(_ state: inout State) throws {
         let target = outputSize(state)
         guard target.width != state.image.width || target.height != state.image.height else { return }
@@ -220,7 +238,7 @@ public final class Upscaler {
 
     private func encode(_ state: inout State) throws {
         state.encoded = try Imaging.encode(state.image, format: state.options.format ?? .png, quality: state.options.quality,
-                                           lossless: false, gray: state.sourceIsGray)
+                                           lossless: false, gray: state.sourceIsGray, background: state.options.background)
     }
 
     // MARK: - Engines

@@ -13,6 +13,8 @@ public struct UpscaleOptions: Sendable {
     public var fitHeight: Int?
     /// Output format; `nil` means "from the output file name", falling back to PNG.
     public var format: ImageFormat?
+    /// What a transparent image is flattened onto when the output format has no alpha (JPEG): RGB in [0, 1].
+    public var background: SIMD3<Float> = SIMD3(1, 1, 1)
     /// JPEG and WebP quality, 1...100.
     public var quality: Int
     public var tiling: TilingOptions

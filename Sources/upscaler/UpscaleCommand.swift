@@ -36,6 +36,9 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "Output format: png, jpg or webp (default: from the output name, else png).")
     var format: String?
 
+    @Option(help: "Colour a transparent image is flattened onto for jpg output: #rrggbb, white or black.")
+    var background: String = "white"
+
     @Option(help: "JPEG/WebP quality, 1-100.")
     var quality: Int = 95
 
@@ -64,6 +67,10 @@ struct UpscaleCommand: ParsableCommand {
                                      tiling: TilingOptions(tile: tile, overlap: tileOverlap, pad: pad),
                                      threads: threads, precision: precision,
                                      limits: ImageLimits(maxPixels: maxPixels, maxFileBytes: ImageLimits.default.maxFileBytes))
+        guard let colour = Self.parseColour(background) else {
+            throw fail("--background must be #rrggbb, white or black, got '\(background)'")
+        }
+        options.background = colour
         options.fitWidth = width
         options.fitHeight = height
         if let format {
@@ -101,6 +108,17 @@ struct UpscaleCommand: ParsableCommand {
             }
         }
         if failures > 0 { throw ExitCode.failure }
+    }
+
+    static func parseColour(_ text: String) -> SIMD3<Float>? {
+        switch text.lowercased() {
+        case "white": return SIMD3(1, 1, 1)
+        case "black": return SIMD3(0, 0, 0)
+        default:
+            let hex = text.hasPrefix("#") ? String(text.dropFirst()) : text
+            guard hex.count == 6, let value = UInt32(hex, radix: 16) else { return nil }
+            return SIMD3(Float((value >> 16) & 0xFF), Float((value >> 8) & 0xFF), Float(value & 0xFF)) / 255
+        }
     }
 
     /// Pairs inputs with output paths: one file to one file, otherwise files into a folder.

@@ -37,7 +37,7 @@ import Testing
         #expect(Array(image.pixels[12..<18]) == expected)
     }
 
-    @Test func alphaIsFlattenedOntoWhite() throws {
+    @Test func alphaIsReturnedBesideTheColour() throws {
         // Opaque red, transparent black, half-transparent blue.
         let samples: [UInt16] = [255, 0, 0, 255, 0, 0, 0, 0, 0, 0, 255, 128]
         let png = TestPNG.encode(width: 3, height: 1, colorType: .rgba, samples: samples)
@@ -45,18 +45,29 @@ import Testing
         #expect(header.bands == 4)
         let image = try Imaging.decode(data: png, limits: .default)
         let px = levels(image)  // planar: R0 R1 R2 G0 G1 G2 B0 B1 B2
-        #expect([px[0], px[3], px[6]] == [255, 0, 0])  // opaque red unchanged
-        #expect([px[1], px[4], px[7]] == [255, 255, 255])  // fully transparent becomes white
-        // blue over white at alpha 128/255: R = G = 255 * (1 - 128/255) = 127, B = 255; allow 1 level.
-        #expect(abs(Int(px[2]) - 127) <= 1 && abs(Int(px[5]) - 127) <= 1)
-        #expect(px[8] == 255)
+        #expect([px[0], px[3], px[6]] == [255, 0, 0])   // colour as stored, not flattened
+        #expect([px[1], px[4], px[7]] == [0, 0, 0])
+        #expect([px[2], px[5], px[8]] == [0, 0, 255])
+        #expect(image.alpha.map { $0.map { Int(($0 * 255).rounded()) } } == [255, 0, 128])
     }
 
-    @Test func grayAlphaIsFlattenedOntoWhite() throws {
+    @Test func grayAlphaKeepsItsAlpha() throws {
         let samples: [UInt16] = [100, 255, 100, 0]
         let png = TestPNG.encode(width: 2, height: 1, colorType: .grayAlpha, samples: samples)
         let image = try Imaging.decode(data: png, limits: .default)
-        #expect(levels(image) == [100, 255, 100, 255, 100, 255])
+        #expect(levels(image) == [100, 100, 100, 100, 100, 100])
+        #expect(image.alpha == [1, 0])
+    }
+
+    /// JPEG has no alpha: encoding flattens onto white (the default) or the given background.
+    @Test func jpegFlattensAlphaOntoTheBackground() throws {
+        let image = RGBImage(width: 2, height: 1, pixels: [0, 0, 0, 0, 0, 0], alpha: [1, 0])
+        for (background, expected) in [(SIMD3<Float>(1, 1, 1), 255), (SIMD3<Float>(0, 0, 1), 0)] {
+            let jpeg = try Imaging.encode(image, format: .jpeg, quality: 100, lossless: false, background: background)
+            let decoded = try Imaging.decode(data: jpeg, limits: .default)
+            #expect(decoded.alpha == nil)
+            #expect(abs(Int(levels(decoded)[1]) - expected) <= 3)   // red of the transparent pixel
+        }
     }
 
     @Test func sixteenBitIsReducedToEightBit() throws {
@@ -75,18 +86,21 @@ import Testing
         }
     }
 
-    @Test func sixteenBitWithAlphaIsFlattenedAndReduced() throws {
-        // Opaque 16-bit grey 0x8080 (= 8-bit 128) and a fully transparent pixel (white).
+    @Test func sixteenBitWithAlphaIsReduced() throws {
+        // Opaque 16-bit grey 0x8080 (= 8-bit 128) and a fully transparent pixel.
         let grayAlpha = TestPNG.encode(width: 2, height: 1, colorType: .grayAlpha, bitDepth: 16,
                                        samples: [0x8080, 65535, 0, 0])
-        let px = levels(try Imaging.decode(data: grayAlpha, limits: .default))
+        let decoded = try Imaging.decode(data: grayAlpha, limits: .default)
+        let px = levels(decoded)
         #expect(abs(Int(px[0]) - 128) <= 1 && abs(Int(px[2]) - 128) <= 1 && abs(Int(px[4]) - 128) <= 1)
-        #expect([px[1], px[3], px[5]] == [255, 255, 255])
+        #expect(decoded.alpha == [1, 0])
 
         let rgba = TestPNG.encode(width: 1, height: 1, colorType: .rgba, bitDepth: 16,
                                   samples: [65535, 0, 257 * 100, 65535])
         #expect(try Imaging.readHeader(data: rgba).bands == 4)
-        #expect(levels(try Imaging.decode(data: rgba, limits: .default)) == [255, 0, 100])
+        let colour = try Imaging.decode(data: rgba, limits: .default)
+        #expect(levels(colour) == [255, 0, 100])
+        #expect(colour.alpha == [1])
     }
 
     // MARK: Headers

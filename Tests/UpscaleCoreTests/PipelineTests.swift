@@ -28,7 +28,7 @@ struct PipelineTests {
         #expect(result.inputWidth == 23 && result.inputHeight == 17)
         #expect(result.outputWidth == width && result.outputHeight == height)
         #expect(try Imaging.readHeader(file: output) == ImageHeader(width: width, height: height, bands: 3, format: .png))
-        #expect(result.timings.map(\.step) == ["decode", "infer", "outscale", "encode"])
+        #expect(result.timings.map(\.step) == ["decode", "infer", "alpha", "outscale", "encode"])
     }
 
     // MARK: - Output formats
@@ -103,7 +103,7 @@ struct PipelineTests {
 
         // Steps in order, each announced once outside the tile reports.
         let steps = reports.filter { $0.tile == nil }.map(\.step)
-        #expect(steps == ["decode", "infer", "outscale", "encode", "done"])
+        #expect(steps == ["decode", "infer", "alpha", "outscale", "encode", "done"])
     }
 
     @Test func cancellingAfterTheFirstTileStopsTheRun() throws {
@@ -268,6 +268,73 @@ struct PipelineTests {
         let input = try scratch.write(try pngBytes(syntheticImage(width: 16, height: 12)), to: "colour.png")
         _ = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"), options: PipelineFixtures.options())
         #expect(try Imaging.readHeader(file: scratch.path("out.png")).bands == 3)
+    }
+
+    /// A 48x40 RGBA PNG: on the left a hard-edged opaque disc (orange) whose surroundings are transparent black, the
+    /// worst case for fringes; on the right a blue band whose alpha ramps from 0 to 255.
+    static func transparentTestImage() -> [UInt8] {
+        var samples: [UInt16] = []
+        for y in 0..<40 {
+            for x in 0..<48 {
+                if x < 28 {
+                    let inside = (x - 14) * (x - 14) + (y - 20) * (y - 20) <= 100
+                    samples += inside ? [230, 160, 80, 255] : [0, 0, 0, 0]
+                } else {
+                    samples += [60, 140, 220, UInt16((x - 28) * 255 / 19)]
+                }
+            }
+        }
+        return TestPNG.encode(width: 48, height: 40, colorType: .rgba, samples: samples)
+    }
+
+    @Test func alphaIsKeptResizedAndFringeFree() throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(Self.transparentTestImage(), to: "logo.png")
+        _ = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"), options: PipelineFixtures.options())
+        #expect(try Imaging.readHeader(file: scratch.path("out.png")).bands == 4)
+        let source = try Imaging.decode(file: input, limits: .default)
+        let output = try Imaging.decode(file: scratch.path("out.png"), limits: .default)
+        let (w, h) = (output.width, output.height)
+        #expect(w == 192 && h == 160)
+        let alpha = try #require(output.alpha)
+
+        // 1. Alpha matches a Lanczos resize of the input alpha within 2 levels.
+        let expected = try #require(try Imaging.resize(source, width: w, height: h).alpha)
+        let worst = zip(alpha, expected).map { abs($0 - $1) * 255 }.max() ?? 0
+        #expect(worst <= 2.01, "alpha differs by \(worst) levels")
+
+        // 2. No dark fringe: visible pixels next to the edge are not darker than their visible neighbours' mean by
+        //    more than 8 levels (brightness = mean of R, G, B in levels).
+        func brightness(_ i: Int) -> Float { (output.pixels[i] + output.pixels[w * h + i] + output.pixels[2 * w * h + i]) / 3 * 255 }
+        var worstDarkening: Float = 0
+        for y in 3..<(h - 3) {
+            for x in 3..<(w - 3) where alpha[y * w + x] >= 0.5 {
+                let window = (-3...3).flatMap { dy in (-3...3).map { dx in (y + dy) * w + x + dx } }
+                guard window.contains(where: { alpha[$0] < 0.5 }) else { continue }   // edge pixels only
+                let visible = window.filter { alpha[$0] >= 0.5 }
+                let mean = visible.map(brightness).reduce(0, +) / Float(visible.count)
+                worstDarkening = max(worstDarkening, mean - brightness(y * w + x))
+            }
+        }
+        #expect(worstDarkening <= 8, "an edge pixel is \(worstDarkening) levels darker than its neighbours")
+    }
+
+    /// JPEG has no alpha: transparent areas are flattened onto white by default, or the chosen background.
+    @Test(arguments: [(SIMD3<Float>(1, 1, 1), Float(250)), (SIMD3<Float>(0, 0, 0), Float(5))])
+    func jpegIsFlattenedOntoTheBackground(_ background: SIMD3<Float>, _ bound: Float) throws {
+        let scratch = try ScratchFolder()
+        let input = try scratch.write(Self.transparentTestImage(), to: "logo.png")
+        var options = PipelineFixtures.options()
+        options.background = background
+        _ = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.jpg"), options: options)
+        let output = try Imaging.decode(file: scratch.path("out.jpg"), limits: .default)
+        #expect(output.alpha == nil)
+        let corner = 8 * output.width + 8   // input (2, 2): fully transparent
+        let plane = output.width * output.height
+        for c in 0..<3 {
+            let level = output.pixels[c * plane + corner] * 255
+            #expect(background[c] == 1 ? level >= bound : level <= bound, "channel \(c) is \(level)")
+        }
     }
 
     @Test func scaleAboveSixteenIsAnOptionError() throws {

@@ -29,6 +29,11 @@ int upscaler_vips_webpload_source(VipsSource *source, VipsImage **out, VipsFailO
 /// Flattens alpha onto white; white is `max_alpha` in every band (255 for 8-bit, 65535 for 16-bit).
 int upscaler_vips_flatten_white(VipsImage *in, VipsImage **out, double max_alpha);
 
+/// `n` bands starting at `first` (vips_extract_band is variadic).
+int upscaler_vips_extract_bands(VipsImage *in, VipsImage **out, int first, int n);
+/// `a * in + b` per value (vips_linear1 is variadic).
+int upscaler_vips_linear1(VipsImage *in, VipsImage **out, double a, double b);
+
 /// Rotates and flips the image as its EXIF orientation says, and drops the tag (vips_autorot is variadic).
 int upscaler_vips_autorot(VipsImage *in, VipsImage **out);
 int upscaler_vips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space);
