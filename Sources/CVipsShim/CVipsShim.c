@@ -50,27 +50,6 @@ int upscaler_vips_autorot(VipsImage *in, VipsImage **out) {
     return vips_autorot(in, out, NULL);
 }
 
-int upscaler_vips_flatten_white(VipsImage *in, VipsImage **out, double max_alpha) {
-    int colour_bands = vips_image_get_bands(in) - 1;
-    if (colour_bands < 1) {
-        vips_error("upscaler", "flatten needs an image with alpha");
-        return -1;
-    }
-    double white[16];
-    if (colour_bands > 16) {
-        vips_error("upscaler", "too many bands to flatten");
-        return -1;
-    }
-    for (int i = 0; i < colour_bands; i++) {
-        white[i] = max_alpha;
-    }
-    VipsArrayDouble *background = vips_array_double_new(white, colour_bands);
-    int result = vips_flatten(in, out,
-        "background", background, "max_alpha", max_alpha, NULL);
-    vips_area_unref(VIPS_AREA(background));
-    return result;
-}
-
 int upscaler_vips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space) {
     return vips_colourspace(in, out, space, NULL);
 }

@@ -169,14 +169,10 @@ extension Imaging {
         return values
     }
 
-    /// Flatten any remaining alpha onto white, convert any colourspace to sRGB, and end at 8-bit, 3 bands.
+    /// Convert colour (alpha has been split off) to sRGB and end at 8-bit, 3 bands.
     private static func toSRGB8(_ loaded: VipsImageHandle, name: String) throws -> VipsImageHandle {
         let corrupt = "\(name): the image is corrupt or truncated"
         var image = loaded
-        if image.hasAlpha {
-            let maxAlpha: Double = image.bandFormat == VIPS_FORMAT_USHORT ? 65535 : 255
-            image = try image.apply(.unreadable, corrupt) { upscaler_vips_flatten_white($0, $1, maxAlpha) }
-        }
         if image.interpretation != VIPS_INTERPRETATION_sRGB || image.bandFormat != VIPS_FORMAT_UCHAR {
             image = try image.apply(.unsupportedFormat, "\(name): unsupported colour layout") {
                 upscaler_vips_colourspace($0, $1, VIPS_INTERPRETATION_sRGB)

@@ -17,10 +17,18 @@ extension Imaging {
         var colour = image
         colour.alpha = nil
         var result = try resizeColour(colour, width: width, height: height)
-        let opacity = try resizeColour(RGBImage(width: image.width, height: image.height, pixels: alpha + alpha + alpha),
-                                       width: width, height: height)
-        result.alpha = opacity.pixels[0..<(width * height)].map { min(max($0, 0), 1) }
+        result.alpha = try resizeAlpha(alpha, width: image.width, height: image.height, to: width, height)
         return result
+    }
+
+    /// Resizes one alpha plane of `width` x `height` the same way, clamping Lanczos ringing to [0, 1].
+    public static func resizeAlpha(_ alpha: [Float], width: Int, height: Int, to newWidth: Int, _ newHeight: Int) throws
+        -> [Float]
+    {
+        // The resampler works on three planes; the copies make it resample this one.
+        let planes = try resizeColour(RGBImage(width: width, height: height, pixels: alpha + alpha + alpha),
+                                      width: newWidth, height: newHeight)
+        return planes.pixels[0..<(newWidth * newHeight)].map { min(max($0, 0), 1) }
     }
 
     private static func resizeColour(_ image: RGBImage, width: Int, height: Int) throws -> RGBImage {

@@ -223,11 +223,8 @@ public final class Upscaler {
     /// Alpha is resized on its own to the model's output size (Lanczos), and joins the colour again.
     private func alpha(_ state: inout State) throws {
         guard let alpha = state.sourceAlpha else { return }
-        let (w, h) = state.inputSize
-        let resized = try Imaging.resize(RGBImage(width: w, height: h, pixels: [Float](repeating: 0, count: w * h * 3),
-                                                  alpha: alpha),
-                                         width: state.image.width, height: state.image.height)
-        state.image.alpha = resized.alpha
+        state.image.alpha = try Imaging.resizeAlpha(alpha, width: state.inputSize.width, height: state.inputSize.height,
+                                                    to: state.image.width, state.image.height)
     }
 
     private func outscale(_ state: inout State) throws {

@@ -26,8 +26,6 @@ int upscaler_vips_pngload_source(VipsSource *source, VipsImage **out, VipsFailOn
 int upscaler_vips_jpegload_source(VipsSource *source, VipsImage **out, VipsFailOn fail_on);
 int upscaler_vips_webpload_source(VipsSource *source, VipsImage **out, VipsFailOn fail_on);
 
-/// Flattens alpha onto white; white is `max_alpha` in every band (255 for 8-bit, 65535 for 16-bit).
-int upscaler_vips_flatten_white(VipsImage *in, VipsImage **out, double max_alpha);
 
 /// `n` bands starting at `first` (vips_extract_band is variadic).
 int upscaler_vips_extract_bands(VipsImage *in, VipsImage **out, int first, int n);
