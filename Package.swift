@@ -20,7 +20,8 @@ let package = Package(
         // C layer: system libraries and the shims Swift cannot call directly.
         .systemLibrary(name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
                        providers: [.apt(["libvips-dev"])]),
-        .target(name: "CVipsShim", dependencies: ["CVips"], path: "Sources/CVipsShim"),
+        .target(name: "CVipsShim", dependencies: ["CVips"], path: "Sources/CVipsShim",
+                linkerSettings: [.linkedLibrary("exif")]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // Swift layers, lowest first.

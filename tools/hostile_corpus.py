@@ -48,6 +48,28 @@ def webp_riff(payload: bytes, claimed: int | None = None) -> bytes:
     return b"RIFF" + struct.pack("<I", size) + b"WEBP" + payload
 
 
+UNSUPPORTED = "not an image format Upscaler reads"
+
+
+def tiff(width: int, height: int, strip: bytes) -> bytes:
+    """Little-endian, one grey 8-bit strip at offset 8 + IFD."""
+    entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+               (273, 4, 0), (277, 3, 1), (278, 4, height), (279, 4, len(strip))]
+    ifd_offset = 8 + len(strip)
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, value in entries:
+        if tag == 273:
+            value = 8
+        ifd += struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+    return b"II*\x00" + struct.pack("<I", ifd_offset) + strip + ifd + struct.pack("<I", 0)
+
+
+def gif(width: int, height: int, data: bytes) -> bytes:
+    """GIF89a with a two-colour global table and one image of `data` (LZW code size 2)."""
+    return (b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+            + b"," + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02" + data)
+
+
 def corpus() -> list[tuple[str, bytes, str]]:
     """(file name, bytes, what the error must say). No name contains its expectation, so a message that merely
     repeats the file name cannot pass for the right reason."""
@@ -76,11 +98,18 @@ def corpus() -> list[tuple[str, bytes, str]]:
         ("header-then-garbage.jpg", jpeg_header(16, 16) + bytes(range(256)) + b"\xff\xd9", "corrupt"),
         ("truncated-riff.webp", webp_riff(b"VP8 " + struct.pack("<I", 4000) + bytes(10), claimed=5000), "corrupt"),
         ("garbage-vp8.webp", webp_riff(b"VP8 " + struct.pack("<I", 64) + bytes(range(64))), "corrupt"),
-        ("words.png", b"this is not an image\n" * 8, "not a PNG, JPEG or WebP"),
-        ("html.jpg", b"<!doctype html><html><body>hello</body></html>\n", "not a PNG, JPEG or WebP"),
-        ("gif.png", b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x00\x00\x00\x00\x00,"
-         b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;", "not a PNG, JPEG or WebP"),
-        ("random-bytes.webp", bytes((i * 151 + 7) % 256 for i in range(4000)), "not a PNG, JPEG or WebP"),
+        ("words.png", b"this is not an image\n" * 8, UNSUPPORTED),
+        ("html.jpg", b"<!doctype html><html><body>hello</body></html>\n", UNSUPPORTED),
+        # A 2x2 24-bit BMP: a real image, in a format libvips reads only through blocked (untrusted) loaders.
+        ("bmp.png", b"BM" + struct.pack("<IHHI", 14 + 40 + 16, 0, 0, 54)
+         + struct.pack("<IiiHHIIiiII", 40, 2, 2, 1, 24, 0, 16, 2835, 2835, 0, 0) + bytes(16), UNSUPPORTED),
+        ("random-bytes.webp", bytes((i * 151 + 7) % 256 for i in range(4000)), UNSUPPORTED),
+        # TIFF and GIF are read too, so they get the same treatment.
+        ("huge-claim.tif", tiff(100000, 100000, bytes(64)), "100000x100000"),
+        ("short-strip.tif", tiff(64, 64, bytes(100)), "corrupt"),
+        ("truncated.gif", gif(16, 16, b"\x05\x84\x1d\x81\x7a"), "corrupt"),
+        # libnsgif checks the frame data against the claimed size while reading the header.
+        ("huge-claim.gif", gif(65535, 65535, b"\x02\x02\x44\x01\x00") + b";", "corrupt"),
     ]
 
 

@@ -27,16 +27,16 @@ extension Imaging {
         return try openLazily(source, name: name).header
     }
 
-    /// Decodes a PNG, JPEG or WebP file to 8-bit sRGB, returned as planar Float in [0, 1].
+    /// Decodes an image file to sRGB, returned as planar Float in [0, 1].
     ///
-    /// The file size is checked first, then the pixel count from the header, and only then are
-    /// pixels decoded. Alpha is flattened onto white, grey becomes RGB, and 16-bit input is
-    /// reduced to 8 bits.
+    /// The file size is checked first, then the pixel count from the header, and only then are pixels decoded. EXIF
+    /// orientation is applied, an embedded ICC profile is converted to sRGB, grey becomes RGB, alpha is split off into
+    /// ``RGBImage/alpha``, and 16-bit input keeps its 16-bit precision.
     public static func decode(file path: String, limits: ImageLimits) throws -> RGBImage {
         try decodeWithHeader(file: path, limits: limits).image
     }
 
-    /// Decodes PNG, JPEG or WebP bytes; see ``decode(file:limits:)``.
+    /// Decodes encoded bytes; see ``decode(file:limits:)``.
     public static func decode(data: [UInt8], limits: ImageLimits) throws -> RGBImage {
         try decodeWithHeader(data: data, limits: limits).image
     }
@@ -78,45 +78,73 @@ extension Imaging {
                 case .png: upscaler_vips_pngload_source(src, out, VIPS_FAIL_ON_ERROR)
                 case .jpeg: upscaler_vips_jpegload_source(src, out, VIPS_FAIL_ON_ERROR)
                 case .webp: upscaler_vips_webpload_source(src, out, VIPS_FAIL_ON_ERROR)
+                case .tiff: upscaler_vips_tiffload_source(src, out, VIPS_FAIL_ON_ERROR)
+                case .gif: upscaler_vips_gifload_source(src, out, VIPS_FAIL_ON_ERROR)
+                case .heif: upscaler_vips_heifload_source(src, out, VIPS_FAIL_ON_ERROR)
                 }
             }
         }
-        let header = ImageHeader(width: image.width, height: image.height, bands: image.bands, format: format)
+        let eightBit = image.bandFormat == VIPS_FORMAT_UCHAR || image.bandFormat == VIPS_FORMAT_CHAR
+        let header = ImageHeader(width: image.width, height: image.height, bands: image.bands, format: format,
+                                 bitDepth: eightBit ? 8 : 16, metadata: readMetadata(image))
         return (image, header)
+    }
+
+    /// The metadata blocks libvips found while reading the header. The EXIF block is rewritten for upright pixels
+    /// (see ``ImageMetadata/exif``); one libexif cannot parse is dropped rather than copied blindly.
+    private static func readMetadata(_ image: VipsImageHandle) -> ImageMetadata {
+        var metadata = ImageMetadata(xmp: image.blob(named: "xmp-data"), iptc: image.blob(named: "iptc-data"),
+                                     iccProfile: image.blob(named: "icc-profile-data"))
+        if let exif = image.blob(named: "exif-data") {
+            metadata.exif = uprightExif(exif)
+        }
+        return metadata
+    }
+
+    /// Rewrites an EXIF block for pixels that have been turned upright: Orientation becomes 1 and the thumbnail (which
+    /// shows the old, smaller image) is dropped. Nil when libexif cannot parse the block. PNG's eXIf chunk holds the
+    /// TIFF structure without the "Exif\0\0" prefix that JPEG's APP1 has and libexif looks for, so it is added.
+    public static func uprightExif(_ block: [UInt8]) -> [UInt8]? {
+        let prefix: [UInt8] = Array("Exif".utf8) + [0, 0]
+        let input = block.starts(with: prefix) ? block : prefix + block
+        var output: UnsafeMutableRawPointer?
+        var length = 0
+        let status = input.withUnsafeBytes { upscaler_exif_make_upright($0.baseAddress, $0.count, &output, &length) }
+        guard status == 0, let output else { return nil }
+        defer { free(output) }
+        return [UInt8](UnsafeRawBufferPointer(start: output, count: length))
     }
 
     /// Maps the loader libvips would pick onto the formats we accept. The nickname, not the class
     /// name, is matched, because the class differs by build (libspng versus libpng for PNG).
-    private static func sniffFormat(_ source: VipsSourceHandle, name: String) throws -> ImageFormat {
-        let unsupported = "\(name): not a PNG, JPEG or WebP image"
+    private static func sniffFormat(_ source: VipsSourceHandle, name: String) throws -> InputFormat {
+        let unsupported = "\(name): not an image format Upscaler reads (\(InputFormat.available.map(\.displayName).joined(separator: ", ")))"
         guard let className = source.withPointer({ vips_foreign_find_load_source($0) }) else {
             // No loader recognised the bytes: to a user that is "not an image we take".
             throw vipsError(.unsupportedFormat, unsupported)
         }
         let type = g_type_from_name(className)
         let nickname = vips_nickname_find(type).map { String(cString: $0) } ?? ""
-        switch nickname {
-        case "pngload_source": return .png
-        case "jpegload_source": return .jpeg
-        case "webpload_source": return .webp
-        default:
+        guard let format = InputFormat.allCases.first(where: { $0.loaderNickname == nickname }) else {
             throw ImagingError(.unsupportedFormat, message: unsupported, detail: "loader \(nickname)")
         }
+        return format
     }
 
     private static func decode(_ source: VipsSourceHandle, limits: ImageLimits, name: String) throws
         -> (image: RGBImage, header: ImageHeader)
     {
-        let (image, header) = try openLazily(source, name: name)
+        var (image, header) = try openLazily(source, name: name)
         try checkPixelCount(header, limits: limits, name: name)
-        // Phone photos are often stored sideways with an EXIF orientation; upscale what a viewer shows. The output
-        // carries no orientation tag, which reads as 1.
-        let upright = try image.apply(.unreadable, "\(name): the image is corrupt or truncated") { upscaler_vips_autorot($0, $1) }
+        let corrupt = "\(name): the image is corrupt or truncated"
+        // Phone photos are often stored sideways with an EXIF orientation; upscale what a viewer shows. The output's
+        // EXIF says orientation 1 (see readMetadata).
+        let upright = try image.apply(.unreadable, corrupt) { upscaler_vips_autorot($0, $1) }
+        let sixteenBit = header.bitDepth == 16
         // Alpha travels beside the colour: the model sees only colour, and alpha is resized on its own.
         var colour = upright
         var alpha: [Float]?
         if upright.hasAlpha {
-            let corrupt = "\(name): the image is corrupt or truncated"
             // Colour and alpha are read separately, and the loader reads sequentially: decode once into memory.
             let decoded = upright.withPointer { vips_image_copy_memory($0) }
             guard let decoded else { throw vipsError(.unreadable, corrupt) }
@@ -124,15 +152,14 @@ extension Imaging {
             let bands = Int32(upright.bands)
             colour = try upright.apply(.unreadable, corrupt) { upscaler_vips_extract_bands($0, $1, 0, bands - 1) }
             var plane = try upright.apply(.unreadable, corrupt) { upscaler_vips_extract_bands($0, $1, bands - 1, 1) }
-            if plane.bandFormat == VIPS_FORMAT_USHORT {
-                plane = try plane.apply(.unreadable, corrupt) { upscaler_vips_linear1($0, $1, 1.0 / 257, 0) }
-            }
-            if plane.bandFormat != VIPS_FORMAT_UCHAR {
-                plane = try plane.apply(.unreadable, corrupt) { upscaler_vips_cast_uchar($0, $1) }
-            }
-            alpha = try planarAlpha(from: plane, name: name)
+            plane = try castSamples(plane, sixteenBit: sixteenBit, name: name)
+            alpha = try planarFloat(from: plane, bands: 1, name: name).pixels
+            // libvips' GIF loader always adds an alpha band; an opaque GIF should not come out with one.
+            if header.format == .gif, alpha?.allSatisfy({ $0 >= 1 }) == true { alpha = nil }
         }
-        var decoded = try planarFloat(from: try toSRGB8(colour, name: name), name: name)
+        let (sRGB, profileApplied) = try toSRGB(colour, header: header, name: name)
+        if !profileApplied { header.metadata.iccProfile = nil }
+        var decoded = try planarFloat(from: sRGB, bands: 3, name: name)
         decoded.alpha = alpha
         return (decoded, header)
     }
@@ -155,52 +182,66 @@ extension Imaging {
         }
     }
 
-    /// One 8-bit band as Float in [0, 1].
-    private static func planarAlpha(from image: VipsImageHandle, name: String) throws -> [Float] {
-        let plane = image.width * image.height
-        var values = [Float](repeating: 0, count: plane)
-        try image.withPixelBytes(.unreadable, "\(name): the image is corrupt or truncated") { bytes in
-            guard bytes.count == plane else {
-                throw ImagingError(.unreadable, message: "\(name): the image is corrupt or truncated",
-                                   detail: "decoded \(bytes.count) alpha bytes, expected \(plane)")
-            }
-            for i in 0..<plane { values[i] = Float(bytes[i]) / 255 }
-        }
-        return values
-    }
-
-    /// Convert colour (alpha has been split off) to sRGB and end at 8-bit, 3 bands.
-    private static func toSRGB8(_ loaded: VipsImageHandle, name: String) throws -> VipsImageHandle {
-        let corrupt = "\(name): the image is corrupt or truncated"
+    /// Convert colour (alpha has been split off) to sRGB, 3 bands, 8-bit or (for 16-bit sources) 16-bit. An embedded
+    /// ICC profile drives the conversion; without one, libvips' own colourspace conversion does (grey, CMYK, Lab).
+    /// Also says whether the embedded profile was used.
+    private static func toSRGB(_ loaded: VipsImageHandle, header: ImageHeader, name: String) throws
+        -> (image: VipsImageHandle, profileApplied: Bool)
+    {
+        let sixteenBit = header.bitDepth == 16
+        let unsupported = "\(name): unsupported colour layout"
         var image = loaded
-        if image.interpretation != VIPS_INTERPRETATION_sRGB || image.bandFormat != VIPS_FORMAT_UCHAR {
-            image = try image.apply(.unsupportedFormat, "\(name): unsupported colour layout") {
-                upscaler_vips_colourspace($0, $1, VIPS_INTERPRETATION_sRGB)
+        var converted = false
+        if header.metadata.iccProfile != nil {
+            // A profile lcms rejects (or one for another colour space than the pixels) is ignored, as browsers do:
+            // the pixels are then taken as sRGB rather than refused.
+            if let transformed = try? image.apply(.unsupportedFormat, unsupported, {
+                upscaler_vips_icc_embedded_to_srgb($0, $1, sixteenBit ? 16 : 8)
+            }) {
+                image = transformed
+                converted = true
             }
         }
-        if image.bandFormat != VIPS_FORMAT_UCHAR {
-            image = try image.apply(.unreadable, corrupt) { upscaler_vips_cast_uchar($0, $1) }
+        let target = sixteenBit ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB
+        if !converted && image.interpretation != target {
+            image = try image.apply(.unsupportedFormat, unsupported) { upscaler_vips_colourspace($0, $1, target) }
         }
+        image = try castSamples(image, sixteenBit: sixteenBit, name: name)
         guard image.bands == 3 else {
-            throw ImagingError(.unsupportedFormat, message: "\(name): unsupported colour layout",
+            throw ImagingError(.unsupportedFormat, message: unsupported,
                                detail: "\(image.bands) bands after conversion to sRGB")
         }
-        return image
+        return (image, converted)
     }
 
-    /// Runs the whole lazy pipeline (the actual decode) and spreads interleaved RGB bytes into
-    /// planar Float.
-    private static func planarFloat(from image: VipsImageHandle, name: String) throws -> RGBImage {
+    /// Ends at 8-bit or 16-bit unsigned samples.
+    private static func castSamples(_ image: VipsImageHandle, sixteenBit: Bool, name: String) throws -> VipsImageHandle {
+        let corrupt = "\(name): the image is corrupt or truncated"
+        switch (sixteenBit, image.bandFormat) {
+        case (false, VIPS_FORMAT_UCHAR), (true, VIPS_FORMAT_USHORT): return image
+        case (false, _): return try image.apply(.unreadable, corrupt) { upscaler_vips_cast_uchar($0, $1) }
+        case (true, _): return try image.apply(.unreadable, corrupt) { upscaler_vips_cast_ushort($0, $1) }
+        }
+    }
+
+    /// Runs the whole lazy pipeline (the actual decode) and spreads interleaved 8- or 16-bit samples into planar
+    /// Float in [0, 1]. With `bands` 1 the result's `pixels` hold that one plane.
+    private static func planarFloat(from image: VipsImageHandle, bands: Int, name: String) throws -> RGBImage {
         let width = image.width
         let height = image.height
         let plane = width * height
-        var pixels = [Float](repeating: 0, count: plane * 3)
+        let sampleSize = image.bandFormat == VIPS_FORMAT_USHORT ? 2 : 1
+        var pixels = [Float](repeating: 0, count: plane * bands)
         try image.withPixelBytes(.unreadable, "\(name): the image is corrupt or truncated") { bytes in
-            guard bytes.count == plane * 3 else {
+            guard bytes.count == plane * bands * sampleSize else {
                 throw ImagingError(.unreadable, message: "\(name): the image is corrupt or truncated",
-                                   detail: "decoded \(bytes.count) bytes, expected \(plane * 3)")
+                                   detail: "decoded \(bytes.count) bytes, expected \(plane * bands * sampleSize)")
             }
-            deinterleaveToFloat(bytes.bindMemory(to: UInt8.self), into: &pixels, plane: plane)
+            if sampleSize == 2 {
+                deinterleaveToFloat(bytes.bindMemory(to: UInt16.self), bands: bands, into: &pixels, plane: plane)
+            } else {
+                deinterleaveToFloat(bytes.bindMemory(to: UInt8.self), bands: bands, into: &pixels, plane: plane)
+            }
         }
         return RGBImage(width: width, height: height, pixels: pixels)
     }

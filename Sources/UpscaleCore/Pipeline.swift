@@ -14,6 +14,7 @@ public struct PipelineProgress: Sendable {
 
 /// What an upscale produced.
 public struct UpscaleResult: Sendable {
+    /// The input's size, upright (after EXIF orientation) and before any shrinking to the input side limit.
     public let inputWidth: Int
     public let inputHeight: Int
     public let outputWidth: Int
@@ -22,6 +23,8 @@ public struct UpscaleResult: Sendable {
     public let model: String
     /// Seconds per named step, in order.
     public let timings: [(step: String, seconds: Double)]
+    /// Things the caller should tell the user, e.g. that the input was shrunk first.
+    public let warnings: [String]
 }
 
 /// The upscaling pipeline: one ordered list of named steps over a shared state, with a cancellation check
@@ -72,11 +75,18 @@ public final class Upscaler {
         let source: Source
         var options: UpscaleOptions
         var image = RGBImage(width: 0, height: 0, pixels: [])
+        var header: ImageHeader?
+        /// The decoded, upright size, before any shrinking to `maxInputSide`.
+        var originalSize = (width: 0, height: 0)
+        /// The size the model starts from.
         var inputSize = (width: 0, height: 0)
+        var warnings: [String] = []
         /// The source had one colour band (gray, or gray with alpha): the output is written gray too.
         var sourceIsGray = false
         /// The source's alpha plane at input size, set aside while the model runs on colour.
         var sourceAlpha: [Float]?
+        /// The alpha plane at the model's output size, when the model enlarged it (`AlphaUpsampler.model`).
+        var modelAlpha: [Float]?
         var modelScale = 1
         var encoded: [UInt8] = []
     }
@@ -115,9 +125,10 @@ public final class Upscaler {
                 done += step.weight
             }
             progress(PipelineProgress(step: "done", fraction: 1, tile: nil))
-            return UpscaleResult(inputWidth: state.inputSize.width, inputHeight: state.inputSize.height,
+            return UpscaleResult(inputWidth: state.originalSize.width, inputHeight: state.originalSize.height,
                                  outputWidth: state.image.width, outputHeight: state.image.height,
-                                 format: state.options.format ?? .png, model: state.options.model, timings: timings)
+                                 format: state.options.format ?? .png, model: state.options.model, timings: timings,
+                                 warnings: state.warnings)
         } catch {
             throw UpscaleError(error, modelName: state.options.model)
         }
@@ -129,19 +140,40 @@ public final class Upscaler {
         case .bytes(let data): try Imaging.decodeWithHeader(data: data, limits: state.options.limits)
         case .file(let path): try Imaging.decodeWithHeader(file: path, limits: state.options.limits)
         }
+        state.header = decoded.header
         state.image = decoded.image
         state.sourceIsGray = decoded.header.bands <= 2
+        state.originalSize = (state.image.width, state.image.height)
+        state.inputSize = state.originalSize
+        // Refuse early when the catalogue knows the model's scale; `infer` checks again with the loaded network's.
+        let native = ModelCatalog.named(state.options.model)?.nativeScale
+        if let native { state.modelScale = native }
+        try shrinkLargeInput(&state)
         if state.image.alpha != nil {
             AlphaBleed.bleed(&state.image)
             state.sourceAlpha = state.image.alpha
             state.image.alpha = nil
         }
-        state.inputSize = (state.image.width, state.image.height)
-        // Refuse early when the catalogue knows the model's scale; `infer` checks again with the loaded network's.
-        if let native = ModelCatalog.named(state.options.model)?.nativeScale {
-            state.modelScale = native
-            try checkOutputSize(state)
-        }
+        if native != nil { try checkOutputSize(state) }
+    }
+
+    /// Above 2x, an input longer than `maxInputSide` is first shrunk to it (Lanczos, alpha too), as the service this
+    /// replaces did. A `scale` then applies to the shrunk input; a `fitWidth`/`fitHeight` target stays as asked.
+    private func shrinkLargeInput(_ state: inout State) throws {
+        guard let limit = state.options.maxInputSide else { return }
+        let (width, height) = state.inputSize
+        let longest = max(width, height)
+        guard longest > limit else { return }
+        let target = outputSize(state)
+        let enlargement = max(Double(target.width) / Double(width), Double(target.height) / Double(height))
+        guard enlargement > 2 + 1e-9 else { return }
+        let shrink = Double(limit) / Double(longest)
+        let size = (width: max(1, Int((Double(width) * shrink).rounded())),
+                    height: max(1, Int((Double(height) * shrink).rounded())))
+        state.image = try Imaging.resize(state.image, width: size.width, height: size.height)
+        state.inputSize = size
+        state.warnings.append("\(width)x\(height) is longer than \(limit) px, the input limit above 2x: "
+            + "shrunk to \(size.width)x\(size.height) first")
     }
 
     /// Checked once the model's scale is known and before any tile runs: neither the target nor anything the model
@@ -163,19 +195,44 @@ public final class Upscaler {
         state.modelScale = scale
         try checkOutputSize(state)
         let passes = modelPasses(state)
-        var image = Tensor(state.image)
+        let alphaThroughModel = state.sourceAlpha != nil && state.options.alphaUpsampler == .model
+        let share = alphaThroughModel ? 0.5 : 1
+        let colour = Tensor(state.image)
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
+        state.image = RGBImage(try runModel(colour, passes: passes, engine: engine, scale: scale, options: state.options,
+                                            isCancelled: isCancelled) { tile, fraction in
+            progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
+        })
+        if alphaThroughModel, let alpha = state.sourceAlpha {
+            // Alpha goes in as a grey image; the model's three outputs are averaged back into one plane.
+            let grey = Tensor(channels: 3, height: state.inputSize.height, width: state.inputSize.width,
+                              data: alpha + alpha + alpha)
+            let enlarged = try runModel(grey, passes: passes, engine: engine, scale: scale, options: state.options,
+                                        isCancelled: isCancelled) { tile, fraction in
+                progress(PipelineProgress(step: "infer", fraction: share + fraction * share, tile: tile))
+            }
+            let plane = enlarged.width * enlarged.height
+            state.modelAlpha = enlarged.data.withUnsafeBufferPointer { values in
+                (0..<plane).map { i in min(max((values[i] + values[plane + i] + values[2 * plane + i]) / 3, 0), 1) }
+            }
+        }
+    }
+
+    /// Runs the model over `image` once per pass, tiled. `progress` gets each finished tile and the fraction done.
+    private func runModel(_ input: Tensor, passes: [(width: Int, height: Int)], engine: InferenceEngine, scale: Int,
+                          options: UpscaleOptions, isCancelled: () -> Bool,
+                          progress: (TileProgress, Double) -> Void) throws -> Tensor {
+        var image = input
         for (index, pass) in passes.enumerated() {
             if image.width != pass.width || image.height != pass.height {
                 image = Tensor(try Imaging.resize(RGBImage(image), width: pass.width, height: pass.height))
             }
-            image = try Tiler.upscale(image, scale: scale, engine: engine, options: state.options.tiling) { tile in
+            image = try Tiler.upscale(image, scale: scale, engine: engine, options: options.tiling) { tile in
                 if isCancelled() { throw UpscaleError(.cancelled, "cancelled after tile \(tile.completed) of \(tile.total)") }
-                let fraction = (Double(index) + Double(tile.completed) / Double(tile.total)) / Double(passes.count)
-                progress(PipelineProgress(step: "infer", fraction: fraction, tile: tile))
+                progress(tile, (Double(index) + Double(tile.completed) / Double(tile.total)) / Double(passes.count))
             }
         }
-        state.image = RGBImage(image)
+        return image
     }
 
     /// The input size of each run of the model. One run reaches the native scale; a larger target takes another run,
@@ -220,9 +277,14 @@ public final class Upscaler {
         return (max(1, Int((w * scale).rounded())), max(1, Int((h * scale).rounded())))
     }
 
-    /// Alpha is resized on its own to the model's output size (Lanczos), and joins the colour again.
+    /// Alpha is resized on its own to the model's output size (Lanczos), unless the model already enlarged it, and joins
+    /// the colour again.
     private func alpha(_ state: inout State) throws {
         guard let alpha = state.sourceAlpha else { return }
+        if let enlarged = state.modelAlpha {
+            state.image.alpha = enlarged
+            return
+        }
         state.image.alpha = try Imaging.resizeAlpha(alpha, width: state.inputSize.width, height: state.inputSize.height,
                                                     to: state.image.width, state.image.height)
     }
@@ -233,9 +295,24 @@ public final class Upscaler {
         state.image = try Imaging.resize(state.image, width: target.width, height: target.height)
     }
 
+    /// Writes what the source was: grey stays grey, 16-bit stays 16-bit where the format holds it, metadata and the
+    /// colour profile follow the options.
     private func encode(_ state: inout State) throws {
-        state.encoded = try Imaging.encode(state.image, format: state.options.format ?? .png, quality: state.options.quality,
-                                           lossless: false, gray: state.sourceIsGray, background: state.options.background)
+        let options = state.options
+        var encoding = EncodeOptions(format: options.format ?? .png, quality: options.quality)
+        encoding.pngCompression = options.pngCompression
+        encoding.progressive = options.progressive
+        encoding.lossless = options.lossless
+        encoding.gray = state.sourceIsGray
+        encoding.background = options.background
+        if let header = state.header {
+            encoding.sixteenBit = header.bitDepth == 16
+            if !options.stripMetadata { encoding.metadata = header.metadata }
+            if let profile = header.metadata.iccProfile {
+                encoding.colourProfile = options.keepProfile ? .convert(to: profile) : .sRGB
+            }
+        }
+        state.encoded = try Imaging.encode(state.image, options: encoding)
     }
 
     // MARK: - Engines

@@ -1,6 +1,15 @@
 public import Imaging
 public import Inference
 
+/// How an alpha plane is enlarged.
+public enum AlphaUpsampler: String, CaseIterable, Sendable {
+    /// Lanczos resize: fast, and exact for hard edges up to ringing.
+    case lanczos
+    /// Through the model as a grey image, as upstream Real-ESRGAN's `--alpha_upsampler realesrgan` does: sharper soft
+    /// edges, and twice the model time.
+    case model
+}
+
 /// Everything that shapes one upscale, independent of where the image comes from.
 public struct UpscaleOptions: Sendable {
     /// Canonical model name, e.g. `realesrgan-x4plus`.
@@ -17,6 +26,24 @@ public struct UpscaleOptions: Sendable {
     public var background: SIMD3<Float> = SIMD3(1, 1, 1)
     /// JPEG and WebP quality, 1...100.
     public var quality: Int
+    /// PNG zlib level, 0...9 (lossless either way; higher is smaller and slower).
+    public var pngCompression = 6
+    /// Progressive JPEG.
+    public var progressive = false
+    /// Lossless WebP.
+    public var lossless = false
+    /// Convert the output back to the input's ICC profile (and attach it) instead of writing sRGB with an sRGB profile.
+    public var keepProfile = false
+    /// Drop EXIF, XMP and IPTC instead of carrying them over (they are kept by default, minus orientation and the
+    /// EXIF thumbnail).
+    public var stripMetadata = false
+    /// How alpha is enlarged.
+    public var alphaUpsampler: AlphaUpsampler = .lanczos
+    /// Inputs whose longest side is above this are first shrunk to it (with a warning) when the scale is above 2, as
+    /// the service this replaces did; `nil` turns that off. Above 2x the model's work and the output grow fast, and
+    /// 2048 px at 4x is already an 8192 px output.
+    public var maxInputSide: Int? = UpscaleOptions.defaultMaxInputSide
+    public static let defaultMaxInputSide = 2048
     public var tiling: TilingOptions
     public var threads: Int
     public var precision: Precision
@@ -45,6 +72,9 @@ public struct UpscaleOptions: Sendable {
             if let side, !(1...16384).contains(side) { throw bad("\(name) must be 1...16384, got \(side)") }
         }
         guard (1...100).contains(quality) else { throw bad("quality must be 1...100, got \(quality)") }
+        guard (0...9).contains(pngCompression) else { throw bad("PNG compression must be 0...9, got \(pngCompression)") }
+        if let maxInputSide, maxInputSide < 16 { throw bad("the input side limit must be at least 16, got \(maxInputSide)") }
+        guard limits.maxPixels >= 1, limits.maxFileBytes >= 1 else { throw bad("limits must be positive") }
         guard tiling.tile >= 16 else { throw bad("tile must be at least 16 pixels, got \(tiling.tile)") }
         guard tiling.overlap >= 0, tiling.overlap * 2 <= tiling.tile else {
             throw bad("tile overlap must be between 0 and half the tile (\(tiling.tile / 2)), got \(tiling.overlap)")

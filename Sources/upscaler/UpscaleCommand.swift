@@ -5,6 +5,7 @@ public import Inference
 import UpscaleCore
 
 extension Precision: ExpressibleByArgument {}
+extension AlphaUpsampler: ExpressibleByArgument {}
 
 struct UpscaleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,7 @@ struct UpscaleCommand: ParsableCommand {
         keeping each file's name with the output format's extension.
         """)
 
-    @Argument(help: "Input images (PNG, JPEG or WebP), or folders of them.")
+    @Argument(help: "Input images (PNG, JPEG, WebP, TIFF, GIF, HEIF/AVIF; see `upscaler formats`), or folders of them.")
     var inputs: [String]
 
     @Option(name: .shortAndLong, help: "Output file, or output folder for several inputs.")
@@ -42,6 +43,27 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "JPEG/WebP quality, 1-100.")
     var quality: Int = 95
 
+    @Option(help: "PNG compression level, 0 (fast, large) to 9 (slow, small); PNG is lossless at every level.")
+    var compression: Int = 6
+
+    @Flag(help: "Write progressive JPEG.")
+    var progressive = false
+
+    @Flag(help: "Write lossless WebP (--quality is then ignored).")
+    var lossless = false
+
+    @Flag(name: .customLong("keep-profile"),
+          help: "Convert the output back to the input's ICC profile instead of sRGB (the model always works in sRGB).")
+    var keepProfile = false
+
+    @Flag(name: .customLong("strip-metadata"),
+          help: "Drop EXIF, XMP and IPTC. By default they are kept, with orientation reset to 1 and no EXIF thumbnail.")
+    var stripMetadata = false
+
+    @Option(name: .customLong("alpha-upsampler"),
+            help: "How transparency is enlarged: lanczos (resize) or model (through the model as grey; twice the time).")
+    var alphaUpsampler: AlphaUpsampler = .lanczos
+
     @Option(help: "Tile edge in input pixels.")
     var tile: Int = TilingOptions().tile
 
@@ -60,13 +82,28 @@ struct UpscaleCommand: ParsableCommand {
     @Option(name: .customLong("max-pixels"), help: "Refuse inputs with more pixels than this (checked on the header).")
     var maxPixels: Int = ImageLimits.default.maxPixels
 
+    @Option(name: .customLong("max-file-size"), help: "Refuse input files larger than this many MiB (checked before reading).")
+    var maxFileSize: Int = ImageLimits.default.maxFileBytes / (1024 * 1024)
+
+    @Option(name: .customLong("max-input-side"),
+            help: "Above 2x, shrink inputs whose longest side is longer than this first, with a warning (0 turns it off).")
+    var maxInputSide: Int = UpscaleOptions.defaultMaxInputSide
+
     @OptionGroup var models: ModelDirectoryOption
 
     func run() throws {
+        guard (1...(Int.max >> 20)).contains(maxFileSize) else { throw fail("--max-file-size must be at least 1 MiB") }
         var options = UpscaleOptions(model: model, scale: scale, quality: quality,
                                      tiling: TilingOptions(tile: tile, overlap: tileOverlap, pad: pad),
                                      threads: threads, precision: precision,
-                                     limits: ImageLimits(maxPixels: maxPixels, maxFileBytes: ImageLimits.default.maxFileBytes))
+                                     limits: ImageLimits(maxPixels: maxPixels, maxFileBytes: maxFileSize << 20))
+        options.pngCompression = compression
+        options.progressive = progressive
+        options.lossless = lossless
+        options.keepProfile = keepProfile
+        options.stripMetadata = stripMetadata
+        options.alphaUpsampler = alphaUpsampler
+        options.maxInputSide = maxInputSide == 0 ? nil : maxInputSide
         guard let colour = Self.parseColour(background) else {
             throw fail("--background must be #rrggbb, white or black, got '\(background)'")
         }
@@ -97,6 +134,7 @@ struct UpscaleCommand: ParsableCommand {
             do {
                 let result = try upscaler.upscale(file: job.input, to: job.output, options: options,
                                                   progress: reporter.report)
+                for warning in result.warnings { printError("warning: \(name): \(warning)") }
                 let seconds = result.timings.reduce(0) { $0 + $1.seconds }
                 print("\(job.input) -> \(job.output): \(result.inputWidth)x\(result.inputHeight) -> \(result.outputWidth)x\(result.outputHeight) in \(String(format: "%.2f", seconds)) s")
             } catch {
@@ -134,13 +172,14 @@ struct UpscaleCommand: ParsableCommand {
             if isDirectory.boolValue {
                 sawFolder = true
                 let names = try fm.contentsOfDirectory(atPath: input).sorted()
-                files += names.filter { ["png", "jpg", "jpeg", "webp"].contains(($0 as NSString).pathExtension.lowercased()) }
+                let readable = Set(InputFormat.available.flatMap(\.fileExtensions))
+                files += names.filter { readable.contains(($0 as NSString).pathExtension.lowercased()) }
                     .map { (input as NSString).appendingPathComponent($0) }
             } else {
                 files.append(input)
             }
         }
-        guard !files.isEmpty else { throw UpscaleError(.invalidInput, "no PNG, JPEG or WebP images found in the inputs") }
+        guard !files.isEmpty else { throw UpscaleError(.invalidInput, "no images found in the inputs") }
         var isDirectory: ObjCBool = false
         let outputIsFolder = fm.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue
         if files.count == 1 && !sawFolder && !outputIsFolder { return [(files[0], output)] }

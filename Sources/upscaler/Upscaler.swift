@@ -7,7 +7,7 @@ struct UpscalerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upscaler",
         abstract: "Real-ESRGAN image super-resolution on the CPU.",
-        subcommands: [UpscaleCommand.self, ModelsCommand.self, BenchCommand.self])
+        subcommands: [UpscaleCommand.self, FormatsCommand.self, ModelsCommand.self, BenchCommand.self])
 
     /// Like ArgumentParser's `main()`, but a usage error is one line on stderr, as every other failure is.
     static func main() {

@@ -99,7 +99,7 @@ import Testing
         let path = dir.appendingPathComponent("out.\(format.fileExtension)").path
         let image = TestImages.smooth(width: 20, height: 10, seed: 1)
         try Imaging.write(image, to: path, format: format, quality: 95)
-        #expect(try Imaging.readHeader(file: path) == ImageHeader(width: 20, height: 10, bands: 3, format: format))
+        #expect(try Imaging.readHeader(file: path) == ImageHeader(width: 20, height: 10, bands: 3, format: InputFormat(format)))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.\(format.fileExtension)"])
     }
 

@@ -55,9 +55,6 @@ enum TestImages {
         return b
     }()
 
-    /// Little-endian TIFF signature and a first-IFD offset: enough for any sniffer to say "TIFF".
-    static let tiffStart: [UInt8] = [0x49, 0x49, 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00] + [UInt8](repeating: 0, count: 64)
-
     static let text: [UInt8] = Array("hello, this is not an image\n".utf8)
 
     static func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }

@@ -27,6 +27,24 @@ final class VipsImageHandle {
     var interpretation: VipsInterpretation { withPointer { vips_image_get_interpretation($0) } }
     var hasAlpha: Bool { withPointer { vips_image_hasalpha($0) != 0 } }
 
+    /// A copy of the metadata blob `name` ("exif-data", "icc-profile-data", ...), or nil when the image has none.
+    func blob(named name: String) -> [UInt8]? {
+        withPointer { image in
+            guard vips_image_get_typeof(image, name) != 0 else { return nil }
+            var data: UnsafeRawPointer?
+            var length = 0
+            guard vips_image_get_blob(image, name, &data, &length) == 0, let data, length > 0 else { return nil }
+            return [UInt8](UnsafeRawBufferPointer(start: data, count: length))
+        }
+    }
+
+    /// Attaches a copy of `bytes` as the metadata blob `name`; savers write what is attached.
+    func setBlob(named name: String, _ bytes: [UInt8]) {
+        withPointer { image in
+            bytes.withUnsafeBytes { vips_image_set_blob_copy(image, name, $0.baseAddress, $0.count) }
+        }
+    }
+
     /// Runs another operation with this image as input.
     func apply(
         _ code: ImagingError.Code,
