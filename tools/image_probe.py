@@ -209,6 +209,11 @@ def make(directory):
     frames = [Image.new("RGB", (30, 20), (200, 40, 40)), Image.new("RGB", (30, 20), (40, 40, 200))]
     frames[0].save(out / "two-frames.gif", save_all=True, append_images=frames[1:])
 
+    # AVIF, when this Pillow can write it (its wheels bundle libavif).
+    from PIL import features
+    if features.check("avif"):
+        Image.new("RGB", (32, 24), (200, 40, 40)).save(out / "red.avif", quality=90)
+
 
 def probe(path):
     data = Path(path).read_bytes()

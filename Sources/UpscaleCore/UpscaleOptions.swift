@@ -63,6 +63,18 @@ public struct UpscaleOptions: Sendable {
         self.limits = limits
     }
 
+    /// Parses a background colour: `#rrggbb` (or `rrggbb`), `white` or `black`.
+    public static func parseColour(_ text: String) -> SIMD3<Float>? {
+        switch text.lowercased() {
+        case "white": return SIMD3(1, 1, 1)
+        case "black": return SIMD3(0, 0, 0)
+        default:
+            let hex = text.hasPrefix("#") ? String(text.dropFirst()) : text
+            guard hex.count == 6, let value = UInt32(hex, radix: 16) else { return nil }
+            return SIMD3(Float((value >> 16) & 0xFF), Float((value >> 8) & 0xFF), Float(value & 0xFF)) / 255
+        }
+    }
+
     /// Checks option values that do not depend on the image, before any expensive work.
     public func validate() throws {
         func bad(_ message: String) -> UpscaleError { UpscaleError(.invalidOption, message) }

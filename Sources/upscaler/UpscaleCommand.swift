@@ -104,7 +104,7 @@ struct UpscaleCommand: ParsableCommand {
         options.stripMetadata = stripMetadata
         options.alphaUpsampler = alphaUpsampler
         options.maxInputSide = maxInputSide == 0 ? nil : maxInputSide
-        guard let colour = Self.parseColour(background) else {
+        guard let colour = UpscaleOptions.parseColour(background) else {
             throw fail("--background must be #rrggbb, white or black, got '\(background)'")
         }
         options.background = colour
@@ -146,17 +146,6 @@ struct UpscaleCommand: ParsableCommand {
             }
         }
         if failures > 0 { throw ExitCode.failure }
-    }
-
-    static func parseColour(_ text: String) -> SIMD3<Float>? {
-        switch text.lowercased() {
-        case "white": return SIMD3(1, 1, 1)
-        case "black": return SIMD3(0, 0, 0)
-        default:
-            let hex = text.hasPrefix("#") ? String(text.dropFirst()) : text
-            guard hex.count == 6, let value = UInt32(hex, radix: 16) else { return nil }
-            return SIMD3(Float((value >> 16) & 0xFF), Float((value >> 8) & 0xFF), Float(value & 0xFF)) / 255
-        }
     }
 
     /// Pairs inputs with output paths: one file to one file, otherwise files into a folder.

@@ -3,17 +3,22 @@ import Foundation
 
 /// The `upscaler` executable: each subcommand parses its flags and hands a plain configuration to UpscaleCore.
 @main
-struct UpscalerCommand: ParsableCommand {
+struct UpscalerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upscaler",
         abstract: "Real-ESRGAN image super-resolution on the CPU.",
-        subcommands: [UpscaleCommand.self, FormatsCommand.self, ModelsCommand.self, BenchCommand.self])
+        subcommands: [UpscaleCommand.self, ServeCommand.self, APICommand.self, WorkerCommand.self, ClientCommand.self,
+                      TokensCommand.self, FormatsCommand.self, ModelsCommand.self, BenchCommand.self])
 
     /// Like ArgumentParser's `main()`, but a usage error is one line on stderr, as every other failure is.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }   // --help, or already reported

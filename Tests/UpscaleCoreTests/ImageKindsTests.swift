@@ -196,6 +196,20 @@ struct ImageKindsTests {
         #expect(decoded.pixels[centre] > 0.6 && decoded.pixels[2 * plane + centre] < 0.35, "first frame is red")
     }
 
+    /// AVIF goes through libheif. Skipped (with a note) only if Pillow could not write the fixture.
+    @Test func avifIsRead() throws {
+        let fixtures = try Fixtures()
+        guard FileManager.default.fileExists(atPath: fixtures.path("red.avif")) else {
+            Issue.record("Pillow wrote no AVIF fixture")
+            return
+        }
+        try fixtures.upscale("red.avif", to: "out.png")
+        let decoded = try Imaging.decode(file: fixtures.path("out.png"), limits: .default)
+        #expect(decoded.width == 64 && decoded.height == 48)
+        let plane = decoded.width * decoded.height, centre = 24 * 64 + 32
+        #expect(decoded.pixels[centre] > 0.6 && decoded.pixels[plane + centre] < 0.35, "red")
+    }
+
     @Test func pngCompressionLevelChangesSizeNotPixels() throws {
         let fixtures = try Fixtures()
         try fixtures.upscale("adobergb-as-srgb.png", to: "fast.png", ["--compression", "0"])

@@ -10,6 +10,11 @@ public struct SHA256: Sendable {
         /// The 32 digest bytes.
         public let bytes: [UInt8]
 
+        /// Wraps digest bytes computed elsewhere (a stored token hash, say) for printing and comparing.
+        public init(bytes: [UInt8]) {
+            self.bytes = bytes
+        }
+
         /// The digest as 64 lowercase hex digits, the form `sha256sum` prints.
         public var hex: String {
             let digits = Array("0123456789abcdef".utf8)

@@ -1,0 +1,64 @@
+public import Foundation
+import UpscaleCore
+
+/// Signs download links: `sig` is HMAC-SHA256(key, "file_id:expires") in hex. The link is the permission, so it can be
+/// handed to a browser or another program without the bearer token, and it stops working at `expires`.
+public struct DownloadSigner: Sendable {
+    private let key: [UInt8]
+
+    public init(key: [UInt8]) {
+        self.key = key
+    }
+
+    public func signature(fileID: String, expires: Int64) -> String {
+        HMACSHA256.authenticationCode(for: Array("\(fileID):\(expires)".utf8), key: key).hex
+    }
+
+    public enum Verdict: Equatable { case valid, badSignature, expired }
+
+    /// Checks the signature first, so that an expired link that was tampered with says "bad signature".
+    public func verify(fileID: String, expires: Int64?, signature: String?, now: Date) -> Verdict {
+        guard let expires, let signature, let given = TokenRegistry.hexBytes(signature) else { return .badSignature }
+        let expected = HMACSHA256.authenticationCode(for: Array("\(fileID):\(expires)".utf8), key: key).bytes
+        guard TokenRegistry.constantTimeEqual(given, expected) else { return .badSignature }
+        return Double(expires) < now.timeIntervalSince1970 ? .expired : .valid
+    }
+
+    /// The key from `UPSCALER_SIGNING_KEY` (hex or any text), else from `<data-dir>/signing.key`, created with 32
+    /// random bytes (mode 0600) the first time. Every api process that shares a data dir or the variable agrees.
+    public static func loadKey(environment: String?, dataDirectory: URL) throws -> [UInt8] {
+        if let environment, !environment.isEmpty {
+            return TokenRegistry.hexBytes(environment) ?? Array(environment.utf8)
+        }
+        let file = dataDirectory.appendingPathComponent("signing.key")
+        if let existing = try? Data(contentsOf: file), existing.count >= 32 {
+            return Array(existing)
+        }
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let temporary = dataDirectory.appendingPathComponent(".signing.key.\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(key),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigurationError("cannot write \(file.path)")
+        }
+        // Two processes starting together: the first rename wins, and both then read the winner.
+        if (try? FileManager.default.moveItem(at: temporary, to: file)) == nil {
+            try? FileManager.default.removeItem(at: temporary)
+        }
+        return Array(try Data(contentsOf: file))
+    }
+}
+
+/// HMAC (RFC 2104) over the project's own SHA-256.
+enum HMACSHA256 {
+    static func authenticationCode(for message: [UInt8], key: [UInt8]) -> SHA256.Digest {
+        var block = key.count > 64 ? SHA256.hash(Data(key)).bytes : key
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        var inner = SHA256()
+        inner.update(Data(block.map { $0 ^ 0x36 } + message))
+        let innerDigest = inner.finalize()
+        var outer = SHA256()
+        outer.update(Data(block.map { $0 ^ 0x5c } + innerDigest.bytes))
+        return outer.finalize()
+    }
+}

@@ -1,0 +1,395 @@
+import Foundation
+import Imaging
+import JobStore
+import OpenAPIRuntime
+import UpscaleCore
+
+/// The operations of `openapi.json`. Types and routing are generated from the document; this is the behaviour.
+///
+/// Failures are thrown as ``APIError`` and rendered by ``ServiceMiddleware``; the error responses in the document
+/// describe that rendering.
+struct APIHandler: APIProtocol {
+    let configuration: ServerConfiguration
+    let role: ServerRole
+    let store: any JobStore
+    let hub: JobEventHub
+    let signer: DownloadSigner
+    let metrics: ServerMetrics
+    let document: OpenAPIDocument
+    /// Model names a job may ask for.
+    let knownModels: Set<String>
+
+    static let version = "0.4.0"
+
+    // MARK: - Service
+
+    func getInfo(_ input: Operations.GetInfo.Input) async throws -> Operations.GetInfo.Output {
+        let endpoints = document.operations.map {
+            Components.Schemas.EndpointInfo(method: $0.method, path: $0.path, auth: $0.needsToken, summary: $0.summary)
+        }
+        let models = ModelCatalog.builtIn.map {
+            Components.Schemas.ModelInfo(name: $0.name, scale: $0.nativeScale, description: $0.summary,
+                                         _default: $0.name == configuration.defaultModel)
+        }
+        let limits = Components.Schemas.Limits(
+            maxBodyBytes: Int64(configuration.maxBodyBytes), maxPixels: Int64(configuration.maxPixels),
+            maxInputSide: configuration.maxInputSide ?? 0, maxOutputSide: Upscaler.maxOutputSide, scales: [2, 4],
+            outputFormats: ["png", "jpg", "webp"], waitSeconds: configuration.waitSeconds,
+            resultTtlSeconds: configuration.resultTTL)
+        return .ok(.init(body: .json(.init(
+            name: "Upscaler", version: Self.version,
+            description: "Real-ESRGAN image super-resolution. POST /upscale with a bearer token and a base64 image.",
+            docs: "/docs", endpoints: endpoints, models: models, limits: limits))))
+    }
+
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        .ok(.init(body: .json(.init(status: "ok", version: Self.version, role: role.rawValue))))
+    }
+
+    func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
+        let depth = try? await store.queuedCount(owner: nil)
+        let lastWorker = try? await store.lastWorkerSeen()
+        let workerAlive = lastWorker.map { Date().timeIntervalSince($0 ?? .distantPast) < 30 } ?? false
+        let storeOK = depth != nil
+        let body = Components.Schemas.Readiness(status: storeOK && workerAlive ? "ready" : "not_ready", store: storeOK,
+                                                worker: workerAlive, queueDepth: depth ?? 0)
+        return storeOK && workerAlive ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
+    }
+
+    func getUpscaleUsage(_ input: Operations.GetUpscaleUsage.Input) async throws -> Operations.GetUpscaleUsage.Output {
+        let base = RequestInfo.current?.baseURL ?? "http://localhost:8000"
+        return .ok(.init(body: .json(.init(
+            message: "Send a POST request with a bearer token and a JSON body to upscale an image.",
+            method: "POST", contentType: "application/json",
+            example: "curl -X POST \"\(base)/upscale\" -H \"Authorization: Bearer $TOKEN\" "
+                + "-d '{\"image\":\"'\"$(base64 -w0 photo.jpg)\"'\",\"scale\":4,\"output_ext\":\"png\"}'",
+            fields: .init(additionalProperties: [
+                "image": "base64-encoded PNG, JPEG, WebP, TIFF, GIF or HEIF/AVIF (required)",
+                "scale": "2 or 4 (default 4)",
+                "output_ext": "png (default), jpg or webp",
+                "model": "one of GET / models (default \(configuration.defaultModel))",
+            ])))))
+    }
+
+    // MARK: - Upscale
+
+    func upscale(_ input: Operations.Upscale.Input) async throws -> Operations.Upscale.Output {
+        let caller = try authenticated()
+        guard case .json(let body) = input.body else { throw unsupportedBody() }
+        let job = try await submit(image: { try Self.decodeBase64(body.image) }, fields: Self.fields(body),
+                                   seedScales: true, caller: caller)
+        let deadline = Date().addingTimeInterval(configuration.waitSeconds)
+        var current = job
+        while !current.status.isFinal && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            guard let latest = try await store.job(id: job.id, owner: caller.owner) else { break }
+            current = latest
+        }
+        switch current.status {
+        case .succeeded:
+            guard let result = current.result, let expires = current.expiresAt else {
+                throw APIError.internalFailure("succeeded job \(job.id) has no result")
+            }
+            return .ok(.init(body: .json(.init(
+                downloadUrl: downloadURL(jobID: job.id, expires: expires), fileId: job.id,
+                originalSize: [current.inputWidth, current.inputHeight], upscaledSize: [result.width, result.height],
+                expiresAt: Self.timestamp(expires), outputFormat: result.format, model: current.model, jobId: job.id,
+                processingSeconds: result.processingSeconds))))
+        case .failed, .canceled:
+            throw Self.error(forFailed: current)
+        case .queued, .running:
+            return .accepted(.init(body: .json(accepted(current))))
+        }
+    }
+
+    func download(_ input: Operations.Download.Input) async throws -> Operations.Download.Output {
+        let fileID = input.path.fileId
+        switch signer.verify(fileID: fileID, expires: input.query.expires, signature: input.query.sig, now: Date()) {
+        case .badSignature:
+            throw APIError(.forbidden, "bad_signature", "this download link is not valid (its signature does not match)")
+        case .expired:
+            throw APIError(.gone, "expired", "this download link has expired")
+        case .valid:
+            break
+        }
+        guard let job = try await store.job(id: fileID, owner: nil) else {
+            // The signature is ours, so the result existed: it has been swept.
+            throw APIError(.gone, "expired", "this result has expired and was deleted")
+        }
+        guard job.status == .succeeded, let result = job.result else {
+            throw APIError.notFound("no result for \(fileID)")
+        }
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: URL(fileURLWithPath: result.path))
+        } catch {
+            throw APIError(.gone, "expired", "this result has expired and was deleted",
+                           internalDetail: "\(result.path): \(error)")
+        }
+        let headers = Operations.Download.Output.Ok.Headers(
+            contentDisposition: "attachment; filename=\"upscaled-\(fileID).\(result.format)\"")
+        let body = HTTPBody(bytes)
+        switch result.format {
+        case "jpg": return .ok(.init(headers: headers, body: .jpeg(body)))
+        case "webp": return .ok(.init(headers: headers, body: .imageWebp(body)))
+        default: return .ok(.init(headers: headers, body: .png(body)))
+        }
+    }
+
+    // MARK: - Jobs
+
+    func createJob(_ input: Operations.CreateJob.Input) async throws -> Operations.CreateJob.Output {
+        let caller = try authenticated()
+        let image: [UInt8]
+        var fields = JobRequest.Fields()
+        switch input.body {
+        case .json(let body):
+            fields = Self.fields(body)
+            _ = try JobRequest.validated(fields, seedScales: false, defaultModel: configuration.defaultModel,
+                                         knownModels: knownModels)
+            image = try Self.decodeBase64(body.image)
+        case .multipartForm(let parts):
+            var found: [UInt8]?
+            for try await part in parts {
+                switch part {
+                case .image(let file): found = try await collect(file.payload.body)
+                case .scale(let value): fields.scale = try await Self.number(value.payload.body, "scale")
+                case .outputExt(let value): fields.outputExt = try await text(value.payload.body)
+                case .model(let value): fields.model = try await text(value.payload.body)
+                case .undocumented: continue
+                }
+            }
+            guard let found else { throw APIError.badRequest("missing_image", "the form has no 'image' file part") }
+            image = found
+            // Query parameters also apply to a form, for clients that cannot add fields.
+            fields.scale = fields.scale ?? input.query.scale
+            fields.outputExt = fields.outputExt ?? input.query.outputExt
+            fields.model = fields.model ?? input.query.model
+        case .image_Ast_(let body), .binary(let body):
+            image = try await collect(body)
+            fields.scale = input.query.scale
+            fields.outputExt = input.query.outputExt
+            fields.model = input.query.model
+        }
+        let job = try await submit(image: { image }, fields: fields, seedScales: false, caller: caller)
+        return .accepted(.init(body: .json(accepted(job))))
+    }
+
+    func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
+        let caller = try authenticated()
+        guard let job = try await store.job(id: input.path.id, owner: caller.owner) else { throw noSuchJob() }
+        return .ok(.init(body: .json(view(job))))
+    }
+
+    func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
+        let caller = try authenticated()
+        guard let job = try await store.cancel(id: input.path.id, owner: caller.owner,
+                                               resultTTL: configuration.resultTTL, now: Date())
+        else { throw noSuchJob() }
+        hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
+        return .ok(.init(body: .json(view(job))))
+    }
+
+    func getJobEvents(_ input: Operations.GetJobEvents.Input) async throws -> Operations.GetJobEvents.Output {
+        let caller = try authenticated()
+        guard let job = try await store.job(id: input.path.id, owner: caller.owner) else { throw noSuchJob() }
+        let stream = JobEventStream(job: job, owner: caller.owner, store: store, hub: hub) { record, progress in
+            view(record, progress: progress)
+        }
+        return .ok(.init(body: .textEventStream(HTTPBody(stream.bytes(), length: .unknown, iterationBehavior: .single))))
+    }
+
+    func getUsage(_ input: Operations.GetUsage.Input) async throws -> Operations.GetUsage.Output {
+        let caller = try authenticated()
+        let usage = try await store.usage(owner: caller.owner) ?? Usage(ownerName: caller.name)
+        return .ok(.init(body: .json(.init(
+            token: caller.name, requests: usage.requests, jobsSucceeded: usage.jobsSucceeded,
+            jobsFailed: usage.jobsFailed, inputMegapixels: usage.inputMegapixels,
+            outputMegapixels: usage.outputMegapixels, computeSeconds: usage.computeSeconds))))
+    }
+
+    // MARK: - Submitting
+
+    /// Validates and queues a job. Everything cheap is checked before the image is stored: the options, the image's
+    /// header (format and pixel count, without decoding pixels) and the queue's room.
+    private func submit(image readImage: () throws -> [UInt8], fields: JobRequest.Fields, seedScales: Bool,
+                        caller: Caller) async throws -> JobRecord
+    {
+        try await store.recordRequest(owner: caller.owner, name: caller.name)
+        let request = try JobRequest.validated(fields, seedScales: seedScales, defaultModel: configuration.defaultModel,
+                                               knownModels: knownModels)
+        let image = try readImage()
+        guard !image.isEmpty else { throw APIError.badRequest("missing_image", "the image is empty") }
+        guard image.count <= configuration.maxBodyBytes else {
+            throw APIError(.contentTooLarge, "too_large", "the image is larger than \(configuration.maxBodyBytes) bytes")
+        }
+        let header: ImageHeader
+        do {
+            header = try Imaging.readHeader(data: image)
+        } catch let error as ImagingError {
+            switch error.code {
+            case .unsupportedFormat:
+                throw APIError(.unsupportedMediaType, "unsupported_media_type", error.message, internalDetail: error.detail)
+            default:
+                throw APIError(.badRequest, "invalid_image", error.message, internalDetail: error.detail)
+            }
+        }
+        let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
+        guard !overflow, pixels <= configuration.maxPixels else {
+            throw APIError(.contentTooLarge, "too_many_pixels",
+                           "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
+        }
+        let queued = try await store.queuedCount(owner: nil)
+        guard queued < configuration.maxQueue else {
+            throw APIError.retryLater(.serviceUnavailable, "queue_full",
+                                      "the queue is full (\(queued) jobs waiting); try again shortly", seconds: 10)
+        }
+        let mine = try await store.queuedCount(owner: caller.owner)
+        guard mine < configuration.maxQueuedPerToken else {
+            throw APIError.retryLater(.tooManyRequests, "too_many_jobs",
+                                      "this token already has \(mine) jobs waiting", seconds: 5)
+        }
+
+        let id = Self.newJobID()
+        let inputPath = configuration.inputsDirectory.appendingPathComponent(id).path
+        try Imaging.writeAtomically(image, to: inputPath)
+        let record: JobRecord
+        do {
+            record = try await store.enqueue(NewJob(
+                id: id, owner: caller.owner, ownerName: caller.name, request: try JSONEncoder().encode(request),
+                inputPath: inputPath, inputWidth: header.width, inputHeight: header.height, model: request.model),
+                now: Date())
+        } catch {
+            try? FileManager.default.removeItem(atPath: inputPath)
+            throw error
+        }
+        hub.jobQueued()
+        metrics.setQueueDepth(queued + 1)
+        RequestInfo.current?.logger.info("job queued", metadata: [
+            "job": "\(id)", "token": "\(caller.name)", "size": "\(header.width)x\(header.height)",
+            "model": "\(request.model)"])
+        return record
+    }
+
+    // MARK: - Views
+
+    private func view(_ job: JobRecord, progress: JobProgress? = nil) -> Components.Schemas.Job {
+        var view = Components.Schemas.Job(
+            id: job.id, status: Components.Schemas.JobStatus(rawValue: job.status.rawValue) ?? .failed,
+            progress: progress?.fraction ?? job.progress, tilesDone: progress?.tilesDone ?? job.tilesDone,
+            tilesTotal: progress?.tilesTotal ?? job.tilesTotal, step: progress?.step ?? job.step, model: job.model,
+            attempts: job.attempts, createdAt: Self.timestamp(job.createdAt),
+            startedAt: job.startedAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp),
+            originalSize: [job.inputWidth, job.inputHeight])
+        if let started = job.startedAt { view.queueSeconds = started.timeIntervalSince(job.createdAt) }
+        if let result = job.result, job.status == .succeeded, let expires = job.expiresAt {
+            view.processingSeconds = result.processingSeconds
+            view.upscaledSize = [result.width, result.height]
+            view.outputFormat = result.format
+            view.downloadUrl = downloadURL(jobID: job.id, expires: expires)
+            view.expiresAt = Self.timestamp(expires)
+        }
+        if job.status == .failed || job.status == .canceled {
+            view.error = .init(code: job.errorCode ?? "failed", message: job.errorMessage ?? "the job failed")
+        }
+        return view
+    }
+
+    private func accepted(_ job: JobRecord) -> Components.Schemas.JobAccepted {
+        let base = RequestInfo.current?.baseURL ?? ""
+        return .init(id: job.id, status: Components.Schemas.JobStatus(rawValue: job.status.rawValue) ?? .queued,
+                     statusUrl: "\(base)/jobs/\(job.id)", eventsUrl: "\(base)/jobs/\(job.id)/events")
+    }
+
+    private func downloadURL(jobID: String, expires: Date) -> String {
+        let seconds = Int64(expires.timeIntervalSince1970.rounded(.down))
+        let base = RequestInfo.current?.baseURL ?? ""
+        return "\(base)/download/\(jobID)?expires=\(seconds)&sig=\(signer.signature(fileID: jobID, expires: seconds))"
+    }
+
+    // MARK: - Helpers
+
+    private func authenticated() throws -> Caller {
+        guard let caller = RequestInfo.caller else { throw APIError.unauthorized }
+        return caller
+    }
+
+    private func noSuchJob() -> APIError { .notFound("no job with this id") }
+
+    private func unsupportedBody() -> APIError {
+        APIError(.unsupportedMediaType, "unsupported_media_type", "send the request as JSON")
+    }
+
+    private func collect(_ body: HTTPBody) async throws -> [UInt8] {
+        do {
+            return try await [UInt8](collecting: body, upTo: configuration.maxBodyBytes)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.contentTooLarge, "too_large", "the image is larger than \(configuration.maxBodyBytes) bytes",
+                           internalDetail: "\(error)")
+        }
+    }
+
+    private func text(_ body: HTTPBody) async throws -> String {
+        String(decoding: try await [UInt8](collecting: body, upTo: 1024), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private static func number(_ body: HTTPBody, _ name: String) async throws -> Double {
+        let value = String(decoding: try await [UInt8](collecting: body, upTo: 64), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let number = Double(value) else {
+            throw APIError.badRequest("invalid_\(name)", "\(name) must be a number, got '\(value.prefix(20))'")
+        }
+        return number
+    }
+
+    private static func fields(_ body: Components.Schemas.UpscaleRequest) -> JobRequest.Fields {
+        JobRequest.Fields(scale: body.scale, outputExt: body.outputExt, model: body.model, quality: body.quality,
+                          tile: body.tile, background: body.background, keepProfile: body.keepProfile,
+                          stripMetadata: body.stripMetadata)
+    }
+
+    /// Standard base64, with or without padding, whitespace and a `data:image/...;base64,` prefix allowed.
+    static func decodeBase64(_ text: String) throws -> [UInt8] {
+        var payload = Substring(text)
+        if payload.hasPrefix("data:"), let comma = payload.firstIndex(of: ",") {
+            payload = payload[payload.index(after: comma)...]
+        }
+        var cleaned = payload.filter { !$0.isWhitespace }
+        guard !cleaned.isEmpty else { throw APIError.badRequest("missing_image", "the image field is empty") }
+        if cleaned.count % 4 != 0 { cleaned += String(repeating: "=", count: 4 - cleaned.count % 4) }
+        guard let data = Data(base64Encoded: cleaned) else {
+            throw APIError.badRequest("invalid_base64", "the image field is not valid base64")
+        }
+        return Array(data)
+    }
+
+    /// 128 random bits as 32 hex digits: unguessable, so a job id alone reveals nothing.
+    static func newJobID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &generator)) }
+            .joined()
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false))
+    }
+
+    /// The HTTP error a failed or canceled job is answered with.
+    static func error(forFailed job: JobRecord) -> APIError {
+        let message = job.errorMessage ?? "the job failed"
+        switch job.errorCode ?? "" {
+        case "invalid_image": return APIError(.badRequest, "invalid_image", message)
+        case "unsupported_media_type": return APIError(.unsupportedMediaType, "unsupported_media_type", message)
+        case "too_large": return APIError(.contentTooLarge, "too_large", message)
+        case "unprocessable": return APIError(.unprocessableContent, "unprocessable", message)
+        case "model_unavailable":
+            return .retryLater(.serviceUnavailable, "model_unavailable", "the model is not available on the worker", seconds: 30)
+        case "canceled": return APIError(.conflict, "canceled", "the job was canceled")
+        case "worker_lost": return APIError(.internalServerError, "worker_lost", message)
+        default: return APIError(.internalServerError, "internal", "internal error", internalDetail: message)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+import Logging
+
+/// What the HTTP layer knows about the request being handled, for the generated handlers (which see only the
+/// OpenAPI request): its id, the caller once authenticated, and the base URL for links.
+struct RequestInfo: Sendable {
+    let id: String
+    /// `scheme://host[:port]` as the client addressed us.
+    let baseURL: String
+    var logger: Logger
+
+    @TaskLocal static var current: RequestInfo?
+    @TaskLocal static var caller: Caller?
+
+    /// 16 random hex digits.
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &generator))
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import OpenAPIRuntime
+
+/// The outermost middleware: gives each request an id, enforces the body limit before anything reads the body, makes
+/// every failure a JSON error (404 and 405 included), and records metrics and one log line per request.
+struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+    let routes: RouteTable
+    let maxBodyBytes: Int
+    let publicURL: String?
+    let logger: Logger
+
+    static var requestIDField: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let requestID = request.headers[Self.requestIDField].flatMap(Self.acceptableRequestID) ?? RequestInfo.newID()
+        var logger = self.logger
+        logger[metadataKey: "request_id"] = "\(requestID)"
+        let info = RequestInfo(id: requestID, baseURL: baseURL(for: request), logger: logger)
+        var request = request
+        var response: Response
+        do {
+            if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
+                throw tooLarge()
+            }
+            var head = request.head
+            Self.assumeJSONForSeedClients(&head)
+            request = Request(head: head, body: RequestBody(asyncSequence: LimitedBody(
+                base: request.body, limit: maxBodyBytes, error: tooLarge())))
+            response = try await RequestInfo.$current.withValue(info) { try await next(request, context) }
+        } catch {
+            let apiError = translate(error, request: request)
+            if apiError.status.code >= 500 {
+                logger.error("request failed", metadata: ["error": "\(String(reflecting: error))",
+                                                          "detail": "\(apiError.internalDetail)"])
+            } else if !apiError.internalDetail.isEmpty {
+                logger.info("request refused", metadata: ["code": "\(apiError.code)",
+                                                          "detail": "\(apiError.internalDetail)"])
+            }
+            var headers = apiError.headers
+            headers[.contentType] = "application/json"
+            let body = apiError.body(requestID: requestID)
+            response = Response(status: apiError.status, headers: headers,
+                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        response.headers[Self.requestIDField] = requestID
+        // The OpenAPI runtime percent-encodes header values it writes; a filename header must reach browsers as is.
+        if let disposition = response.headers[.contentDisposition], disposition.contains("%") {
+            response.headers[.contentDisposition] = disposition.removingPercentEncoding ?? disposition
+        }
+        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - started).components.seconds)
+        let route = routes.template(for: request.uri.path) ?? "unmatched"
+        metrics.request(route: route, method: request.method.rawValue, status: Int(response.status.code),
+                        seconds: seconds)
+        logger.info("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+                                          "status": "\(response.status.code)",
+                                          "ms": "\(Int(seconds * 1000))"])
+        return response
+    }
+
+    private func tooLarge() -> APIError {
+        APIError(.contentTooLarge, "too_large", "the request body is larger than \(maxBodyBytes) bytes")
+    }
+
+    /// The old service's README sends JSON with `curl -d`, which labels it form-encoded; FastAPI read it as JSON
+    /// anyway. A JSON call is the only thing these routes take in that form, so such a body is read as JSON.
+    static func assumeJSONForSeedClients(_ head: inout HTTPRequest) {
+        let path = head.path?.split(separator: "?").first ?? ""
+        guard head.method == .post, path == "/upscale" || path == "/jobs" else { return }
+        let type = head.headerFields[.contentType]?.lowercased() ?? ""
+        if type.isEmpty || type.hasPrefix("application/x-www-form-urlencoded") {
+            head.headerFields[.contentType] = "application/json"
+        }
+    }
+
+    /// A client's own request id is kept if it is short and plain, so it can be matched in logs.
+    static func acceptableRequestID(_ value: String) -> String? {
+        guard (1...64).contains(value.count),
+              value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else { return nil }
+        return value
+    }
+
+    private func baseURL(for request: Request) -> String {
+        if let publicURL { return publicURL }
+        let host = request.head.authority ?? "localhost"
+        let scheme = request.headers[HTTPField.Name("X-Forwarded-Proto")!] == "https" ? "https" : "http"
+        return "\(scheme)://\(host)"
+    }
+
+    /// Any error to the JSON error a client sees.
+    private func translate(_ error: any Error, request: Request) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as ServerError:
+            if let inner = error.underlyingError as? APIError { return inner }
+            let detail = String(describing: error.underlyingError)
+            if detail.contains("content type") || detail.contains("Content-Type") {
+                return APIError(.unsupportedMediaType, "unsupported_media_type",
+                                "this content type is not accepted here; see /docs", internalDetail: detail)
+            }
+            if error.underlyingError is DecodingError || detail.contains("JSON") || detail.contains("decod") {
+                return APIError(.badRequest, "invalid_json", "the request body is not the expected JSON: "
+                    + Self.decodingSummary(error.underlyingError), internalDetail: detail)
+            }
+            return APIError(.badRequest, "invalid_request", "the request is malformed; see /docs",
+                            internalDetail: detail)
+        case let error as HTTPError where error.status == .notFound:
+            let allowed = routes.methods(for: request.uri.path)
+            if !allowed.isEmpty {
+                var headers = HTTPFields()
+                headers[.allow] = allowed.joined(separator: ", ")
+                return APIError(.methodNotAllowed, "method_not_allowed",
+                                "\(request.method.rawValue) is not allowed on \(request.uri.path); use "
+                                + allowed.filter { $0 != "HEAD" }.joined(separator: " or "), headers: headers)
+            }
+            return APIError(.notFound, "not_found", "no such path: \(request.uri.path); see /docs")
+        case let error as HTTPError:
+            return APIError(error.status, "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)
+        default:
+            return .internalFailure(String(reflecting: error))
+        }
+    }
+
+    /// A short, safe description of a JSON decoding failure: which field, and what was wrong.
+    static func decodingSummary(_ error: (any Error)?) -> String {
+        guard let error = error as? DecodingError else { return "malformed JSON" }
+        func path(_ context: DecodingError.Context) -> String {
+            let names = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return names.isEmpty ? "the body" : "'\(names.joined(separator: "."))'"
+        }
+        switch error {
+        case .keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
+        case .typeMismatch(_, let context): return "wrong type for \(path(context))"
+        case .valueNotFound(_, let context): return "missing value for \(path(context))"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "malformed JSON" : "invalid value for \(path(context))"
+        @unknown default: return "malformed JSON"
+        }
+    }
+}
+
+/// A request body that fails with 413 as soon as more than `limit` bytes have arrived, for bodies without a
+/// Content-Length (chunked uploads).
+struct LimitedBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let base: RequestBody
+    let limit: Int
+    let error: APIError
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RequestBody.AsyncIterator
+        let limit: Int
+        let error: APIError
+        var seen = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let buffer = try await base.next() else { return nil }
+            seen += buffer.readableBytes
+            if seen > limit { throw error }
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), limit: limit, error: error)
+    }
+}
+
+/// The paths and methods of the OpenAPI document, for 405 answers and metrics labels.
+struct RouteTable: Sendable {
+    private let routes: [(segments: [String], template: String, methods: [String])]
+
+    init(openAPIDocument: [UInt8]) {
+        var routes: [(segments: [String], template: String, methods: [String])] = []
+        if let object = try? JSONSerialization.jsonObject(with: Data(openAPIDocument)) as? [String: Any],
+           let paths = object["paths"] as? [String: Any] {
+            for (template, value) in paths {
+                let methods = ((value as? [String: Any])?.keys ?? [:].keys).map { $0.uppercased() }.sorted()
+                routes.append((Self.segments(template), template, methods))
+            }
+        }
+        self.routes = routes
+    }
+
+    private static func segments(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    private func match(_ path: String) -> (template: String, methods: [String])? {
+        let parts = Self.segments(path)
+        for route in routes where route.segments.count == parts.count {
+            let matches = zip(route.segments, parts).allSatisfy { pattern, part in
+                (pattern.hasPrefix("{") && pattern.hasSuffix("}")) || pattern == part
+            }
+            if matches { return (route.template, route.methods) }
+        }
+        return nil
+    }
+
+    func template(for path: String) -> String? { match(path)?.template }
+
+    /// The methods the document lists for `path` (HEAD is implied by GET), or none for an unknown path.
+    func methods(for path: String) -> [String] {
+        guard let methods = match(path)?.methods else { return [] }
+        return methods.contains("GET") ? methods + ["HEAD"] : methods
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import Imaging
+import JobStore
+import Logging
+import ServiceLifecycle
+import UpscaleCore
+
+/// The worker role: takes one job at a time from the store and runs the pipeline on it with all threads.
+///
+/// The model stays loaded between jobs (the `Upscaler` keeps its engines). The pipeline is synchronous, heavy work, so
+/// it runs on a thread of its own rather than on the Swift concurrency pool that also serves HTTP in `serve`. While it
+/// runs, every finished tile is published in-process, written to the store as progress, and renews the lease; the
+/// store's answer tells the worker when the owner canceled the job.
+final class WorkerService: Service, Sendable {
+    let id: String
+    private let configuration: ServerConfiguration
+    private let store: any JobStore
+    private let hub: JobEventHub
+    private let metrics: ServerMetrics
+    private let logger: Logger
+    private let startedAt: ContinuousClock.Instant
+    private let stopping = LockedState(false)
+
+    init(configuration: ServerConfiguration, store: any JobStore, hub: JobEventHub, metrics: ServerMetrics,
+         logger: Logger, startedAt: ContinuousClock.Instant) {
+        var generator = SystemRandomNumberGenerator()
+        id = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-"
+            + String(UInt32.random(in: 0...UInt32.max, using: &generator), radix: 16)
+        self.configuration = configuration
+        self.store = store
+        self.hub = hub
+        self.metrics = metrics
+        self.logger = logger
+        self.startedAt = startedAt
+    }
+
+    func run() async throws {
+        let upscaler = try await prepare()
+        try await withGracefulShutdownHandler {
+            while !stopping.withLock({ $0 }) {
+                try? await store.workerSeen(id, now: Date())
+                let job: JobRecord?
+                do {
+                    job = try await store.claim(worker: id, lease: configuration.leaseSeconds,
+                                                maxAttempts: configuration.maxAttempts,
+                                                resultTTL: configuration.resultTTL, now: Date())
+                } catch {
+                    logger.error("cannot read the job store", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                if let job {
+                    await process(job, upscaler: upscaler)
+                    continue
+                }
+                // Idle: a job queued in this process wakes the worker within 20 ms; other processes' jobs are found
+                // by looking in the store every poll interval.
+                let deadline = ContinuousClock.now + .seconds(configuration.pollInterval)
+                while ContinuousClock.now < deadline && !hub.takeQueuedSignal() && !stopping.withLock({ $0 }) {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+        } onGracefulShutdown: { [stopping] in
+            stopping.withLock { $0 = true }
+        }
+        logger.info("worker stopped", metadata: ["worker": "\(id)"])
+    }
+
+    /// Makes sure the default model is installed (fetching it when allowed) and loads it, so the first job does not
+    /// pay for either.
+    private func prepare() async throws -> UncheckedUpscaler {
+        let store = ModelStore(directory: configuration.modelsDirectory)
+        let configuration = self.configuration
+        let logger = self.logger
+        let upscaler = try await ComputeThread.run { () throws -> UncheckedUpscaler in
+            if (try? store.locate(configuration.defaultModel)) == nil {
+                guard configuration.autoFetch else {
+                    throw ConfigurationError("model \(configuration.defaultModel) is not installed in "
+                        + "\(configuration.modelsDirectory.path); run `upscaler models fetch` (auto-fetch is off)")
+                }
+                logger.info("fetching models", metadata: ["directory": "\(configuration.modelsDirectory.path)"])
+                try store.fetch(cacheDirectory: configuration.cacheDirectory) { line in logger.info("\(line)") }
+            }
+            let upscaler = try Upscaler(store: store)
+            var options = UpscaleOptions(model: configuration.defaultModel, threads: configuration.threads)
+            options.maxInputSide = configuration.maxInputSide
+            try upscaler.prepare(options)
+            return UncheckedUpscaler(upscaler)
+        }
+        let elapsed = ContinuousClock.now - startedAt
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        ServerAssembly.announce("upscaler worker: ready with \(configuration.defaultModel) on \(configuration.threads) "
+            + "threads (ready in \(String(format: "%.3f", seconds)) s)")
+        logger.notice("worker ready", metadata: [
+            "worker": "\(id)", "model": "\(configuration.defaultModel)", "threads": "\(configuration.threads)",
+            "startup_seconds": "\(String(format: "%.3f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))"])
+        return upscaler
+    }
+
+    private func process(_ job: JobRecord, upscaler: UncheckedUpscaler) async {
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(job.id)"
+        logger.info("job started", metadata: ["attempt": "\(job.attempts)", "model": "\(job.model)"])
+        hub.publish(JobEvent(kind: .status, jobID: job.id, progress: nil))
+        let started = ContinuousClock.now
+
+        let request: JobRequest
+        let input: [UInt8]
+        do {
+            request = try JSONDecoder().decode(JobRequest.self, from: job.request)
+            input = try Array(Data(contentsOf: URL(fileURLWithPath: job.inputPath)))
+        } catch {
+            logger.error("job input unreadable", metadata: ["error": "\(error)"])
+            await finish(job, .failed(code: "internal", message: "the job's input could not be read"), logger: logger,
+                         started: started, modelSeconds: nil)
+            return
+        }
+        let options = request.upscaleOptions(configuration)
+
+        // Progress flows from the compute thread through this stream to the store and the hub; the store's answer
+        // comes back through `control`.
+        let control = LockedState(LeaseState.held)
+        let (progressStream, progressSink) = AsyncStream<PipelineProgress>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let reporter = Task { [store, hub, configuration, id] in
+            var lastWrite = ContinuousClock.now - .seconds(10)
+            var lastFraction = -1.0
+            for await progress in progressStream {
+                let fraction = min(max(progress.fraction, 0), 1)
+                guard fraction > lastFraction || progress.tile != nil else { continue }
+                lastFraction = max(lastFraction, fraction)
+                let update = JobProgress(fraction: fraction, step: progress.step, tilesDone: progress.tile?.completed,
+                                         tilesTotal: progress.tile?.total)
+                hub.publish(JobEvent(kind: .progress, jobID: job.id, progress: update))
+                // Every tile is worth a write (a tile takes far longer than the write), other steps at most 4/s.
+                if progress.tile != nil || ContinuousClock.now - lastWrite > .milliseconds(250) {
+                    lastWrite = ContinuousClock.now
+                    let state = (try? await store.heartbeat(id: job.id, worker: id, lease: configuration.leaseSeconds,
+                                                           progress: update, now: Date())) ?? .held
+                    if state != .held { control.withLock { $0 = state } }
+                }
+            }
+        }
+        // The lease is also renewed on a timer, since a single tile of a big model can outlast it.
+        let renewer = Task { [store, configuration, id] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(max(configuration.leaseSeconds / 3, 0.2)))
+                if Task.isCancelled { break }
+                let state = (try? await store.heartbeat(id: job.id, worker: id, lease: configuration.leaseSeconds,
+                                                       progress: nil, now: Date())) ?? .held
+                if state != .held { control.withLock { $0 = state } }
+            }
+        }
+        let drainDeadline = LockedState<ContinuousClock.Instant?>(nil)
+        let stopping = self.stopping
+        let drainSeconds = configuration.drainSeconds
+        let isCancelled: @Sendable () -> Bool = {
+            if control.withLock({ $0 }) != .held { return true }
+            guard stopping.withLock({ $0 }) else { return false }
+            let deadline = drainDeadline.withLock { deadline in
+                if deadline == nil { deadline = ContinuousClock.now + .seconds(drainSeconds) }
+                return deadline!
+            }
+            return ContinuousClock.now > deadline
+        }
+
+        var modelSeconds: Double?
+        let outcome: JobOutcome
+        do {
+            let (bytes, result) = try await ComputeThread.run {
+                try upscaler.value.upscale(data: input, options: options, isCancelled: isCancelled) { progress in
+                    progressSink.yield(progress)
+                }
+            }
+            modelSeconds = result.timings.first { $0.step == "infer" }?.seconds
+            let resultFile = configuration.resultsDirectory.appendingPathComponent("\(job.id).\(request.format)")
+            // Whole or nothing: a crash here leaves no half-written file under the result's name.
+            try Imaging.writeAtomically(bytes, to: resultFile.path)
+            let seconds = result.timings.reduce(0) { $0 + $1.seconds }
+            outcome = .succeeded(JobResult(path: resultFile.path, width: result.outputWidth,
+                                           height: result.outputHeight, format: request.format,
+                                           processingSeconds: seconds))
+            for warning in result.warnings { logger.notice("job warning", metadata: ["warning": "\(warning)"]) }
+        } catch {
+            let failure = UpscaleError(error, modelName: request.model)
+            if failure.kind == .cancelled {
+                progressSink.finish()
+                renewer.cancel()
+                await reporter.value
+                let state = control.withLock { $0 }
+                logger.notice("job stopped", metadata: ["reason": "\(state == .held ? "shutdown" : "\(state)")"])
+                if state == .canceled {
+                    hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
+                    metrics.job(status: "canceled", model: request.model,
+                                seconds: Self.seconds(since: started), modelSeconds: nil)
+                }
+                // On shutdown the job is left running; its lease runs out and a worker takes it again.
+                return
+            }
+            if failure.kind == .internalFailure || failure.kind == .modelUnavailable {
+                logger.error("job failed", metadata: ["error": "\(failure.message)", "detail": "\(failure.detail)"])
+            } else {
+                logger.info("job refused the image", metadata: ["error": "\(failure.message)"])
+            }
+            outcome = .failed(code: Self.code(for: failure.kind), message: failure.message)
+        }
+        progressSink.finish()
+        renewer.cancel()
+        await reporter.value
+        await finish(job, outcome, logger: logger, started: started, modelSeconds: modelSeconds)
+    }
+
+    private func finish(_ job: JobRecord, _ outcome: JobOutcome, logger: Logger, started: ContinuousClock.Instant,
+                        modelSeconds: Double?) async {
+        do {
+            let record = try await store.finish(id: job.id, worker: id, outcome: outcome,
+                                                resultTTL: configuration.resultTTL, now: Date())
+            if record == nil, case .succeeded(let result) = outcome {
+                // Canceled (or taken over) while the result was being written: it is nobody's now.
+                try? FileManager.default.removeItem(atPath: result.path)
+            }
+            let status = record?.status.rawValue ?? "canceled"
+            metrics.job(status: status, model: job.model, seconds: Self.seconds(since: started),
+                        modelSeconds: modelSeconds)
+            logger.info("job finished", metadata: ["status": "\(status)",
+                                                   "seconds": "\(String(format: "%.2f", Self.seconds(since: started)))"])
+        } catch {
+            logger.error("cannot record the job's result", metadata: ["error": "\(error)"])
+        }
+        hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
+    }
+
+    /// The job error code a pipeline failure becomes; the api maps codes to HTTP statuses.
+    static func code(for kind: UpscaleError.Kind) -> String {
+        switch kind {
+        case .invalidInput: "invalid_image"
+        case .unsupportedFormat: "unsupported_media_type"
+        case .tooLarge: "too_large"
+        case .invalidOption: "unprocessable"
+        case .modelUnavailable: "model_unavailable"
+        case .cancelled: "canceled"
+        case .internalFailure: "internal"
+        }
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
+
+/// The pipeline object, used by one job at a time on the compute thread.
+final class UncheckedUpscaler: @unchecked Sendable {
+    let value: Upscaler
+    init(_ value: Upscaler) { self.value = value }
+}
+
+/// Runs blocking work on a dedicated thread and resumes the caller when it is done, so long computations never occupy
+/// the concurrency pool that serves HTTP.
+enum ComputeThread {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+            thread.stackSize = 16 << 20
+            thread.name = "upscaler-compute"
+            thread.start()
+        }
+    }
+}

@@ -1,0 +1,127 @@
+public import Foundation
+import Hummingbird
+import JobStore
+public import Logging
+import NIOCore
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import ServiceLifecycle
+import UpscaleCore
+
+/// Builds the service's parts from a configuration: the store, tokens, signer, HTTP router and the role's services.
+/// The command line runs what this builds; tests build the same thing.
+public struct ServerAssembly: Sendable {
+    public let configuration: ServerConfiguration
+    public let role: ServerRole
+    let store: any JobStore
+    let hub = JobEventHub()
+    let metrics = ServerMetrics()
+    let signer: DownloadSigner
+    let tokens: TokenRegistry
+    let logger: Logger
+    let startedAt: ContinuousClock.Instant
+
+    public init(configuration: ServerConfiguration, role: ServerRole, logger: Logger,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        startedAt = .now
+        self.configuration = configuration
+        self.role = role
+        self.logger = logger
+        let fm = FileManager.default
+        for directory in [configuration.dataDirectory, configuration.inputsDirectory, configuration.resultsDirectory] {
+            do {
+                try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ConfigurationError("cannot create \(directory.path): \(error.localizedDescription)")
+            }
+        }
+        do {
+            store = try SQLiteJobStore(path: configuration.databasePath)
+        } catch {
+            throw ConfigurationError("cannot open the job store \(configuration.databasePath): \(error)")
+        }
+        tokens = try TokenRegistry.load(validTokens: configuration.validTokens, tokensFile: configuration.tokensFile)
+        if role.runsAPI && tokens.count == 0 {
+            throw ConfigurationError("no tokens configured: set VALID_TOKENS, or --tokens-file with lines from "
+                + "`upscaler tokens generate`")
+        }
+        signer = DownloadSigner(key: try DownloadSigner.loadKey(environment: configuration.signingKey,
+                                                                dataDirectory: configuration.dataDirectory))
+    }
+
+    /// The HTTP routes: the generated operations behind the auth middleware, plus the three documents.
+    func makeRouter() throws -> Router<BasicRequestContext> {
+        let document = OpenAPIDocument.embedded
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ServiceMiddleware(metrics: metrics, routes: document.routes,
+                                                 maxBodyBytes: configuration.maxBodyBytes,
+                                                 publicURL: configuration.publicURL, logger: logger))
+        let models = Set(ModelCatalog.builtIn.map(\.name))
+            .union(ModelStore(directory: configuration.modelsDirectory).list().filter(\.installed).map(\.name))
+        let handler = APIHandler(configuration: configuration, role: role, store: store, hub: hub, signer: signer,
+                                 metrics: metrics, document: document, knownModels: models)
+        // Compact JSON with plain slashes, as the old service's clients saw it.
+        let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
+        try handler.registerHandlers(on: router, configuration: coding, middlewares: [
+            AuthMiddleware(tokens: tokens, protectedOperations: document.protectedOperations),
+        ])
+        router.get("/openapi.json") { _, _ in
+            Self.document(document.bytes, type: "application/json")
+        }
+        router.get("/docs") { _, _ in
+            Self.document(PackageResources.docs_html, type: "text/html; charset=utf-8")
+        }
+        router.get("/metrics") { [metrics] _, _ in
+            Self.document(metrics.render(), type: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        return router
+    }
+
+    private static func document(_ bytes: [UInt8], type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// Runs the role until SIGTERM or SIGINT, then drains: the HTTP server stops taking connections and the worker
+    /// finishes its job (up to `drainSeconds`).
+    public func run() async throws {
+        var services: [any Service] = []
+        if role.runsWorker {
+            services.append(WorkerService(configuration: configuration, store: store, hub: hub, metrics: metrics,
+                                          logger: logger, startedAt: startedAt))
+        }
+        if role.runsAPI {
+            services.append(SweeperService(store: store, interval: configuration.sweepInterval, metrics: metrics,
+                                           logger: logger))
+            let startedAt = self.startedAt
+            let role = self.role
+            let logger = self.logger
+            let application = Application(
+                router: try makeRouter(),
+                configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                     serverName: "upscaler"),
+                services: services,
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? 0
+                    let elapsed = ContinuousClock.now - startedAt
+                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    let host = channel.localAddress?.ipAddress ?? "?"
+                    Self.announce("upscaler \(role.rawValue): listening on http://\(host):\(port) "
+                        + "(ready in \(String(format: "%.3f", seconds)) s)")
+                    logger.notice("listening", metadata: ["port": "\(port)", "role": "\(role.rawValue)"])
+                },
+                logger: logger)
+            try await application.runService()
+        } else {
+            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                          logger: logger))
+            try await group.run()
+        }
+    }
+
+    /// A line on stdout for people and scripts (tests wait for it), flushed at once.
+    static func announce(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,68 @@
+public import Foundation
+
+/// Everything the server roles need, filled from flags and `UPSCALER_*` variables by the command line.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8000
+    /// SQLite database, uploaded inputs, results and the signing key live here.
+    public var dataDirectory: URL
+    public var modelsDirectory: URL
+    public var cacheDirectory: URL
+    /// Raw tokens, comma-separated (`VALID_TOKENS`, as the old service took them).
+    public var validTokens: String?
+    /// A file of `name:sha256hex` lines (`UPSCALER_TOKENS_FILE`).
+    public var tokensFile: String?
+    /// The base of download and status links, e.g. `https://upscale.example.com`; by default taken from each
+    /// request's Host header.
+    public var publicURL: String?
+    /// Hex or text; by default a random key kept in `<data-dir>/signing.key`.
+    public var signingKey: String?
+
+    public var maxBodyBytes = 64 << 20
+    public var maxPixels = 50_000_000
+    public var maxInputSide: Int? = 2048
+    /// How long `POST /upscale` waits for its job before answering 202.
+    public var waitSeconds: Double = 300
+    /// How long results (and finished jobs) are kept.
+    public var resultTTL: Double = 3600
+    public var sweepInterval: Double = 60
+    /// A worker extends its lease while it runs a job; a job whose lease ran out is taken again.
+    public var leaseSeconds: Double = 30
+    public var maxAttempts = 3
+    /// Queued jobs in all, beyond which new ones get 503.
+    public var maxQueue = 100
+    /// Queued jobs per token, beyond which that token gets 429.
+    public var maxQueuedPerToken = 20
+    public var threads: Int
+    public var defaultModel = "realesrgan-x4plus"
+    /// Fetch missing models on a worker's first use, as the old service did.
+    public var autoFetch = true
+    /// How often an idle worker looks for work in the store (jobs queued in the same process wake it at once).
+    public var pollInterval: Double = 0.5
+    /// How long SIGTERM waits for a running job before leaving it for another worker.
+    public var drainSeconds: Double = 120
+
+    public init(dataDirectory: URL, modelsDirectory: URL, cacheDirectory: URL, threads: Int) {
+        self.dataDirectory = dataDirectory
+        self.modelsDirectory = modelsDirectory
+        self.cacheDirectory = cacheDirectory
+        self.threads = threads
+    }
+
+    var databasePath: String { dataDirectory.appendingPathComponent("upscaler.sqlite").path }
+    var inputsDirectory: URL { dataDirectory.appendingPathComponent("inputs", isDirectory: true) }
+    var resultsDirectory: URL { dataDirectory.appendingPathComponent("results", isDirectory: true) }
+}
+
+/// Which parts of the service a process runs.
+public enum ServerRole: String, Sendable {
+    /// HTTP, auth, validation, queue and downloads; never loads a model.
+    case api
+    /// Takes jobs from the store and runs the pipeline.
+    case worker
+    /// Both, in one process: the default for one machine.
+    case serve
+
+    var runsAPI: Bool { self != .worker }
+    var runsWorker: Bool { self != .api }
+}
