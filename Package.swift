@@ -53,7 +53,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.embedInCode("openapi.json"), .embedInCode("Resources/docs.html")],
+            resources: [.embedInCode("openapi.json"), .embedInCode("Resources/docs.html"),
+                        .embedInCode("Resources/ui.html")],
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]),
         .executableTarget(

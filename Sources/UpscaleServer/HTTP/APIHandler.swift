@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import JobStore
 import OpenAPIRuntime
+import ServiceLifecycle
 import UpscaleCore
 
 /// The operations of `openapi.json`. Types and routing are generated from the document; this is the behaviour.
@@ -80,7 +81,8 @@ struct APIHandler: APIProtocol {
                                    seedScales: true, caller: caller)
         let deadline = Date().addingTimeInterval(configuration.waitSeconds)
         var current = job
-        while !current.status.isFinal && Date() < deadline {
+        // On shutdown the wait ends early with 202: the job is durable, and draining should not wait for it.
+        while !current.status.isFinal && Date() < deadline && !Task.isShuttingDownGracefully {
             try await Task.sleep(for: .milliseconds(100))
             guard let latest = try await store.job(id: job.id, owner: caller.owner) else { break }
             current = latest
@@ -165,11 +167,13 @@ struct APIHandler: APIProtocol {
             fields.scale = fields.scale ?? input.query.scale
             fields.outputExt = fields.outputExt ?? input.query.outputExt
             fields.model = fields.model ?? input.query.model
+            fields.quality = input.query.quality
         case .image_Ast_(let body), .binary(let body):
             image = try await collect(body)
             fields.scale = input.query.scale
             fields.outputExt = input.query.outputExt
             fields.model = input.query.model
+            fields.quality = input.query.quality
         }
         let job = try await submit(image: { image }, fields: fields, seedScales: false, caller: caller)
         return .accepted(.init(body: .json(accepted(job))))

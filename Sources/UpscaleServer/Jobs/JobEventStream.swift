@@ -1,5 +1,6 @@
 import Foundation
 import JobStore
+import ServiceLifecycle
 
 /// `GET /jobs/{id}/events`: the job as Server-Sent Events.
 ///
@@ -38,7 +39,8 @@ struct JobEventStream: Sendable {
             var lastProgress = record.progress
             var incoming = merged.makeAsyncIterator()
             send("status", record, nil)
-            while !record.status.isFinal {
+            // The stream ends on shutdown too, so that open event streams do not hold the drain up.
+            while !record.status.isFinal && !Task.isShuttingDownGracefully {
                 guard let next = await incoming.next() else { break }
                 if let event = next, event.kind == .progress, let progress = event.progress {
                     if progress.fraction > lastProgress {

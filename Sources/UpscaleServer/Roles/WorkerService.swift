@@ -20,6 +20,8 @@ final class WorkerService: Service, Sendable {
     private let logger: Logger
     private let startedAt: ContinuousClock.Instant
     private let stopping = LockedState(false)
+    /// Every model call of this worker runs here (see ``ComputeThread``).
+    private let compute = ComputeThread(name: "upscaler-compute")
 
     init(configuration: ServerConfiguration, store: any JobStore, hub: JobEventHub, metrics: ServerMetrics,
          logger: Logger, startedAt: ContinuousClock.Instant) {
@@ -72,7 +74,7 @@ final class WorkerService: Service, Sendable {
         let store = ModelStore(directory: configuration.modelsDirectory)
         let configuration = self.configuration
         let logger = self.logger
-        let upscaler = try await ComputeThread.run { () throws -> UncheckedUpscaler in
+        let upscaler = try await compute.run { () throws -> UncheckedUpscaler in
             if (try? store.locate(configuration.defaultModel)) == nil {
                 guard configuration.autoFetch else {
                     throw ConfigurationError("model \(configuration.defaultModel) is not installed in "
@@ -166,7 +168,7 @@ final class WorkerService: Service, Sendable {
         var modelSeconds: Double?
         let outcome: JobOutcome
         do {
-            let (bytes, result) = try await ComputeThread.run {
+            let (bytes, result) = try await compute.run {
                 try upscaler.value.upscale(data: input, options: options, isCancelled: isCancelled) { progress in
                     progressSink.yield(progress)
                 }
@@ -254,17 +256,40 @@ final class UncheckedUpscaler: @unchecked Sendable {
     init(_ value: Upscaler) { self.value = value }
 }
 
-/// Runs blocking work on a dedicated thread and resumes the caller when it is done, so long computations never occupy
-/// the concurrency pool that serves HTTP.
-enum ComputeThread {
-    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+/// One long-lived thread that runs blocking work, one closure at a time, and resumes each caller when its closure is
+/// done. Long computations so never occupy the concurrency pool that serves HTTP.
+///
+/// It must be the same thread every time: oneDNN keeps its default ("library") scratchpad in thread-local storage of
+/// the thread that created a primitive, so a primitive made on one thread and run on another reads a null scratchpad
+/// (a crash seen when a second job of the same size reused the first job's plan from a fresh thread).
+final class ComputeThread: @unchecked Sendable {
+    private let lock = NSLock()
+    private let available = DispatchSemaphore(value: 0)
+    private var queue: [@Sendable () -> Void] = []
+
+    init(name: String) {
+        let thread = Thread { [unowned self] in
+            while true {
+                available.wait()
+                lock.lock()
+                let work = queue.removeFirst()
+                lock.unlock()
+                work()
+            }
+        }
+        thread.stackSize = 16 << 20
+        thread.name = name
+        thread.start()
+    }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
+            lock.lock()
+            queue.append {
                 do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
             }
-            thread.stackSize = 16 << 20
-            thread.name = "upscaler-compute"
-            thread.start()
+            lock.unlock()
+            available.signal()
         }
     }
 }
