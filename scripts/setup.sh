@@ -28,7 +28,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # libsqlite3-dev: GRDB links the system SQLite. curl: the server tests follow Server-Sent Events with it.
 APT_PACKAGES=(libvips-dev libexif-dev libdnnl-dev libsqlite3-dev pkg-config unzip python3-pip curl)
 # Test only: the web page's browser test runs headless Chromium through chromedriver.
-TEST_APT_PACKAGES=(chromium chromium-driver)
+TEST_APT_PACKAGES=(chromium chromium-driver fonts-dejavu-core)
 
 NCNN_VERSION=1.0.20261020
 NUMPY_VERSION=2.4.6

@@ -138,9 +138,13 @@ struct ServerOptions: ParsableArguments {
         guard configuration.maxBodyBytes > 0, configuration.maxPixels > 0, configuration.threads > 0 else {
             throw ValidationError("limits and threads must be positive")
         }
-        guard configuration.leaseSeconds >= 1, configuration.maxAttempts >= 1, configuration.resultTTL > 0,
-              configuration.waitSeconds >= 0, configuration.sweepInterval > 0, configuration.pollInterval > 0 else {
-            throw ValidationError("lease must be at least 1 s; attempts, ttl, sweep and poll intervals positive")
+        guard (1...3600).contains(configuration.leaseSeconds), configuration.maxAttempts >= 1,
+              configuration.resultTTL > 0, configuration.resultTTL <= 30 * 86400,
+              (0...86400).contains(configuration.waitSeconds), configuration.sweepInterval > 0,
+              configuration.sweepInterval <= 86400, configuration.pollInterval > 0, configuration.pollInterval <= 60,
+              configuration.drainSeconds >= 0, configuration.drainSeconds <= 86400 else {
+            throw ValidationError("out of range: lease 1-3600 s, result ttl up to 30 days, wait up to a day, "
+                + "sweep interval up to a day, poll interval up to 60 s, at least 1 attempt")
         }
         guard ModelCatalog.named(configuration.defaultModel) != nil else {
             throw ValidationError("unknown model '\(configuration.defaultModel)'; see `upscaler models list`")

@@ -93,8 +93,10 @@ struct HTTPAPITests {
         }
         let missing = try HTTP.request("GET", "\(server.base)/no/such/path")
         #expect(missing.status == 404 && missing.errorCode == "not_found")
-        // Nothing internal leaks: no file paths or library names in any message.
         #expect(server.process.isRunning)
+        // The log has every refusal, and never a token (one of them was the right one) or the image.
+        let log = server.log
+        #expect(log.contains("request refused") && !log.contains(ServerFixtures.tokenA) && !log.contains(String(good.prefix(40))))
     }
 
     @Test func usageHintAndInfo() throws {
@@ -107,6 +109,16 @@ struct HTTPAPITests {
         #expect(info.status == 200 && info.json["name"] as? String == "Upscaler")
         let models = (info.json["models"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
         #expect(models.contains("realesrgan-x4plus") && models.contains("realesr-animevideov3"))
+        // A browser asking for / is sent to the page; curl (Accept: */*) keeps getting JSON.
+        let browser = try runTool(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                                   "-H", "Accept: text/html,application/xhtml+xml,*/*;q=0.8", "\(server.base)/"])
+        #expect(browser.stdout == "303 \(server.base)/ui", "\(browser.stdout)")
+        let curlDefault = try runTool(["curl", "-s", "\(server.base)/"])
+        #expect(curlDefault.stdout.contains("\"endpoints\""))
+        let page = try HTTP.request("GET", "\(server.base)/ui")
+        #expect(page.status == 200 && page.header("Content-Type")?.hasPrefix("text/html") == true)
+        let html = String(decoding: page.body, as: UTF8.self)
+        #expect(html.contains("id=\"token\"") && !html.contains("https://"), "self-contained, no other host")
         let health = try HTTP.request("GET", "\(server.base)/health")
         #expect(health.status == 200 && health.json["status"] as? String == "ok")
         let ready = try HTTP.request("GET", "\(server.base)/health/ready")
@@ -197,7 +209,8 @@ struct HTTPAPITests {
         #expect(finished["status"] as? String == "succeeded")
         let after = try HTTP.request("GET", "\(server.base)/jobs/\(id)", token: ServerFixtures.tokenA).json
         #expect(after["status"] as? String == "canceled" && after["download_url"] == nil)
-        #expect(!FileManager.default.fileExists(atPath: scratch.path("data/results/\(id).png")))
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: scratch.path("data/results")))?
+            .contains { $0.hasPrefix(id) } != true, "no result file for the canceled job")
     }
 
     /// A raw image body with query parameters, and a multipart form, are accepted as well as JSON.
@@ -233,10 +246,13 @@ struct HTTPAPITests {
         let link = try #require(answer.json["download_url"] as? String)
         let id = try #require(answer.json["file_id"] as? String)
         #expect(try HTTP.request("GET", link).status == 200)
-        let resultFile = scratch.path("data/results/\(id).png")
+        let resultFile = scratch.path("data/results/\(id)-1.png")
         #expect(FileManager.default.fileExists(atPath: resultFile))
 
-        let tamperedSignature = link.replacingOccurrences(of: "sig=", with: "sig=0")
+        // Same length, one hex digit changed: rejected by the HMAC comparison, not by parsing.
+        let signature = try #require(URLComponents(string: link)?.queryItems?.first { $0.name == "sig" }?.value)
+        let flipped = String(signature.prefix(10)) + (signature.dropFirst(10).first == "0" ? "1" : "0") + signature.dropFirst(11)
+        let tamperedSignature = link.replacingOccurrences(of: signature, with: flipped)
         #expect(try HTTP.request("GET", tamperedSignature).status == 403)
         let components = try #require(URLComponents(string: link))
         let expires = try #require(components.queryItems?.first { $0.name == "expires" }?.value)

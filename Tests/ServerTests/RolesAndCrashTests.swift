@@ -98,6 +98,9 @@ struct RolesAndCrashTests {
         #expect(full.status == 503 && full.errorCode == "queue_full" && full.header("Retry-After") != nil)
         let metrics = String(decoding: try HTTP.request("GET", "\(api.base)/metrics").body, as: UTF8.self)
         #expect(metrics.contains("upscaler_queue_depth 3"), "\(metrics.split(separator: "\n").filter { $0.contains("queue") })")
+        // 429 and 503 are logged without the token or the image.
+        #expect(!api.log.contains(ServerFixtures.tokenA) && !api.log.contains(ServerFixtures.tokenB))
+        #expect(!api.log.contains(String(png.base64EncodedString().prefix(40))))
     }
 
     /// SIGTERM while idle: the process drains and exits 0 promptly.

@@ -28,16 +28,23 @@ public struct DownloadSigner: Sendable {
     /// random bytes (mode 0600) the first time. Every api process that shares a data dir or the variable agrees.
     public static func loadKey(environment: String?, dataDirectory: URL) throws -> [UInt8] {
         if let environment, !environment.isEmpty {
-            return TokenRegistry.hexBytes(environment) ?? Array(environment.utf8)
+            let key = TokenRegistry.hexBytes(environment) ?? Array(environment.utf8)
+            guard key.count >= 16 else {
+                throw ConfigurationError("UPSCALER_SIGNING_KEY is too short: use at least 16 random bytes (32 hex digits)")
+            }
+            return key
         }
         let file = dataDirectory.appendingPathComponent("signing.key")
-        if let existing = try? Data(contentsOf: file), existing.count >= 32 {
+        if let existing = try? Data(contentsOf: file) {
+            guard existing.count >= 32 else {
+                throw ConfigurationError("\(file.path) holds only \(existing.count) bytes; delete it to make a new key")
+            }
             return Array(existing)
         }
         var generator = SystemRandomNumberGenerator()
-        let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let temporary = dataDirectory.appendingPathComponent(".signing.key.\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(key),
+        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(fresh),
                                              attributes: [.posixPermissions: 0o600]) else {
             throw ConfigurationError("cannot write \(file.path)")
         }
@@ -45,7 +52,9 @@ public struct DownloadSigner: Sendable {
         if (try? FileManager.default.moveItem(at: temporary, to: file)) == nil {
             try? FileManager.default.removeItem(at: temporary)
         }
-        return Array(try Data(contentsOf: file))
+        let stored = try Data(contentsOf: file)
+        guard stored.count >= 32 else { throw ConfigurationError("\(file.path) is shorter than 32 bytes") }
+        return Array(stored)
     }
 }
 

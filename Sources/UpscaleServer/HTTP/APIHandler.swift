@@ -158,7 +158,9 @@ struct APIHandler: APIProtocol {
                 case .scale(let value): fields.scale = try await Self.number(value.payload.body, "scale")
                 case .outputExt(let value): fields.outputExt = try await text(value.payload.body)
                 case .model(let value): fields.model = try await text(value.payload.body)
-                case .undocumented: continue
+                case .undocumented(let part):
+                    // Unknown fields are ignored, but their bytes must be read for the next part to arrive.
+                    for try await _ in part.body {}
                 }
             }
             guard let found else { throw APIError.badRequest("missing_image", "the form has no 'image' file part") }
@@ -294,7 +296,9 @@ struct APIHandler: APIProtocol {
             view.expiresAt = Self.timestamp(expires)
         }
         if job.status == .failed || job.status == .canceled {
-            view.error = .init(code: job.errorCode ?? "failed", message: job.errorMessage ?? "the job failed")
+            // The same public wording POST /upscale answers with; the worker's own text can name internals.
+            let error = Self.error(forFailed: job)
+            view.error = .init(code: error.code, message: error.message)
         }
         return view
     }
@@ -393,6 +397,7 @@ struct APIHandler: APIProtocol {
             return .retryLater(.serviceUnavailable, "model_unavailable", "the model is not available on the worker", seconds: 30)
         case "canceled": return APIError(.conflict, "canceled", "the job was canceled")
         case "worker_lost": return APIError(.internalServerError, "worker_lost", message)
+        case "canceled_by_owner": return APIError(.conflict, "canceled", "the job was canceled")
         default: return APIError(.internalServerError, "internal", "internal error", internalDetail: message)
         }
     }

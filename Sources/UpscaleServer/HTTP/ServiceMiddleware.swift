@@ -37,7 +37,10 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let apiError = translate(error, request: request)
             if apiError.status.code >= 500 {
-                logger.error("request failed", metadata: ["error": "\(String(reflecting: error))",
+                // Only the cause: the OpenAPI wrapper's own description holds every request header (the bearer token)
+                // and the decoded body (a whole base64 image).
+                let cause = (error as? ServerError)?.underlyingError ?? error
+                logger.error("request failed", metadata: ["error": "\(String(reflecting: cause))",
                                                           "detail": "\(apiError.internalDetail)"])
             } else if !apiError.internalDetail.isEmpty {
                 logger.info("request refused", metadata: ["code": "\(apiError.code)",
@@ -103,6 +106,8 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as ServerError:
             if let inner = error.underlyingError as? APIError { return inner }
             let detail = String(describing: error.underlyingError)
+            // Once the input was parsed, the handler ran: what it threw is ours, not the client's.
+            if error.operationInput != nil { return .internalFailure(detail) }
             if detail.contains("content type") || detail.contains("Content-Type") {
                 return APIError(.unsupportedMediaType, "unsupported_media_type",
                                 "this content type is not accepted here; see /docs", internalDetail: detail)

@@ -40,8 +40,20 @@ struct JobEventStream: Sendable {
             var incoming = merged.makeAsyncIterator()
             send("status", record, nil)
             // The stream ends on shutdown too, so that open event streams do not hold the drain up.
+            var quietTicks = 0
             while !record.status.isFinal && !Task.isShuttingDownGracefully {
                 guard let next = await incoming.next() else { break }
+                // A comment line every ~15 s keeps proxies from closing a quiet stream (a job waiting in the queue),
+                // and is how a vanished client is noticed.
+                if next == nil {
+                    quietTicks += 1
+                    if quietTicks >= 30 {
+                        quietTicks = 0
+                        sink.yield(ArraySlice(Array(": keepalive\n\n".utf8)))
+                    }
+                } else {
+                    quietTicks = 0
+                }
                 if let event = next, event.kind == .progress, let progress = event.progress {
                     if progress.fraction > lastProgress {
                         lastProgress = progress.fraction

@@ -150,6 +150,8 @@ final class WorkerService: Service, Sendable {
                 let state = (try? await store.heartbeat(id: job.id, worker: id, lease: configuration.leaseSeconds,
                                                        progress: nil, now: Date())) ?? .held
                 if state != .held { control.withLock { $0 = state } }
+                // A busy worker is alive too: /health/ready must not fail during a long job.
+                try? await store.workerSeen(id, now: Date())
             }
         }
         let drainDeadline = LockedState<ContinuousClock.Instant?>(nil)
@@ -174,7 +176,10 @@ final class WorkerService: Service, Sendable {
                 }
             }
             modelSeconds = result.timings.first { $0.step == "infer" }?.seconds
-            let resultFile = configuration.resultsDirectory.appendingPathComponent("\(job.id).\(request.format)")
+            // One name per attempt: a worker that lost the job (its lease ran out) must never touch the file of the
+            // worker that took it over.
+            let resultFile = configuration.resultsDirectory.appendingPathComponent(
+                "\(job.id)-\(job.attempts).\(request.format)")
             // Whole or nothing: a crash here leaves no half-written file under the result's name.
             try Imaging.writeAtomically(bytes, to: resultFile.path)
             let seconds = result.timings.reduce(0) { $0 + $1.seconds }
