@@ -96,8 +96,10 @@ public struct ServerAssembly: Sendable {
                                           logger: logger, startedAt: startedAt))
         }
         if role.runsAPI {
-            services.append(SweeperService(store: store, interval: configuration.sweepInterval, metrics: metrics,
-                                           logger: logger))
+            services.append(SweeperService(store: store, interval: configuration.sweepInterval,
+                                           scratchDirectories: [configuration.resultsDirectory,
+                                                                configuration.inputsDirectory],
+                                           metrics: metrics, logger: logger))
             let startedAt = self.startedAt
             let role = self.role
             let logger = self.logger

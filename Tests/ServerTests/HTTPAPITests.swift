@@ -262,7 +262,14 @@ struct HTTPAPITests {
         #expect(try HTTP.request("GET", otherFile).status == 403)
         #expect(try HTTP.request("GET", "\(server.base)/download/\(id)").status == 403, "no signature")
 
+        // Temporary files a killed writer left: an hour-old one is swept, a fresh one (a write in progress) is not.
+        let stale = scratch.path("data/results/.\(id)-9.png.tmp-abcdef"), fresh = scratch.path("data/results/.new.png.tmp-123456")
+        FileManager.default.createFile(atPath: stale, contents: Data([1, 2, 3]))
+        FileManager.default.createFile(atPath: fresh, contents: Data([1, 2, 3]))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: stale)
+
         Thread.sleep(forTimeInterval: 5)
+        #expect(!FileManager.default.fileExists(atPath: stale) && FileManager.default.fileExists(atPath: fresh))
         let expired = try HTTP.request("GET", link)
         #expect(expired.status == 410 && expired.errorCode == "expired")
         #expect(!FileManager.default.fileExists(atPath: resultFile), "the sweeper deleted the result")

@@ -8,6 +8,8 @@ import ServiceLifecycle
 struct SweeperService: Service {
     let store: any JobStore
     let interval: Double
+    /// Folders where writes go through temporary files (`.<name>.tmp-XXXXXX`, then a rename).
+    let scratchDirectories: [URL]
     let metrics: ServerMetrics
     let logger: Logger
 
@@ -27,9 +29,25 @@ struct SweeperService: Service {
             if !swept.jobIDs.isEmpty {
                 logger.info("swept expired results", metadata: ["jobs": "\(swept.jobIDs.count)"])
             }
+            removeAbandonedTemporaryFiles(now: now)
             metrics.setQueueDepth(try await store.queuedCount(owner: nil))
         } catch {
             logger.error("sweep failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A process killed while writing leaves its temporary file behind; one untouched for an hour is nobody's.
+    private func removeAbandonedTemporaryFiles(now: Date) {
+        let fm = FileManager.default
+        for directory in scratchDirectories {
+            guard let names = try? fm.contentsOfDirectory(atPath: directory.path) else { continue }
+            for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+                let path = directory.appendingPathComponent(name).path
+                guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                      now.timeIntervalSince(modified) > 3600 else { continue }
+                try? fm.removeItem(atPath: path)
+                logger.info("removed an abandoned temporary file", metadata: ["file": "\(name)"])
+            }
         }
     }
 }
