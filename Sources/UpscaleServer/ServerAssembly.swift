@@ -110,8 +110,7 @@ public struct ServerAssembly: Sendable {
                 services: services,
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? 0
-                    let elapsed = ContinuousClock.now - startedAt
-                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    let seconds = (ContinuousClock.now - startedAt).inSeconds
                     let host = channel.localAddress?.ipAddress ?? "?"
                     Self.announce("upscaler \(role.rawValue): listening on http://\(host):\(port) "
                         + "(ready in \(String(format: "%.3f", seconds)) s)")

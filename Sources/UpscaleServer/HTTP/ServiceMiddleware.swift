@@ -57,8 +57,7 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
         if let disposition = response.headers[.contentDisposition], disposition.contains("%") {
             response.headers[.contentDisposition] = disposition.removingPercentEncoding ?? disposition
         }
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - started).components.seconds)
+        let seconds = (ContinuousClock.now - started).inSeconds
         let route = routes.template(for: request.uri.path) ?? "unmatched"
         metrics.request(route: route, method: request.method.rawValue, status: Int(response.status.code),
                         seconds: seconds)

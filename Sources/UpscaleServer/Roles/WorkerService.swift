@@ -89,13 +89,12 @@ final class WorkerService: Service, Sendable {
             try upscaler.prepare(options)
             return UncheckedUpscaler(upscaler)
         }
-        let elapsed = ContinuousClock.now - startedAt
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - startedAt).inSeconds
         ServerAssembly.announce("upscaler worker: ready with \(configuration.defaultModel) on \(configuration.threads) "
             + "threads (ready in \(String(format: "%.3f", seconds)) s)")
         logger.notice("worker ready", metadata: [
             "worker": "\(id)", "model": "\(configuration.defaultModel)", "threads": "\(configuration.threads)",
-            "startup_seconds": "\(String(format: "%.3f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))"])
+            "startup_seconds": "\(String(format: "%.3f", seconds))"])
         return upscaler
     }
 
@@ -198,7 +197,7 @@ final class WorkerService: Service, Sendable {
                 if state == .canceled {
                     hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
                     metrics.job(status: "canceled", model: request.model,
-                                seconds: Self.seconds(since: started), modelSeconds: nil)
+                                seconds: (ContinuousClock.now - started).inSeconds, modelSeconds: nil)
                 }
                 // On shutdown the job is left running; its lease runs out and a worker takes it again.
                 return
@@ -226,10 +225,10 @@ final class WorkerService: Service, Sendable {
                 try? FileManager.default.removeItem(atPath: result.path)
             }
             let status = record?.status.rawValue ?? "canceled"
-            metrics.job(status: status, model: job.model, seconds: Self.seconds(since: started),
+            metrics.job(status: status, model: job.model, seconds: (ContinuousClock.now - started).inSeconds,
                         modelSeconds: modelSeconds)
             logger.info("job finished", metadata: ["status": "\(status)",
-                                                   "seconds": "\(String(format: "%.2f", Self.seconds(since: started)))"])
+                                                   "seconds": "\(String(format: "%.2f", (ContinuousClock.now - started).inSeconds))"])
         } catch {
             logger.error("cannot record the job's result", metadata: ["error": "\(error)"])
         }
@@ -249,10 +248,6 @@ final class WorkerService: Service, Sendable {
         }
     }
 
-    private static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
 }
 
 /// The pipeline object, used by one job at a time on the compute thread.
