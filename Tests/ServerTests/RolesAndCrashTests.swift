@@ -111,3 +111,69 @@ struct RolesAndCrashTests {
         #expect(server.terminate(timeout: 15) == 0, "exit status after SIGTERM; log:\n\(server.log.suffix(2000))")
     }
 }
+
+/// Several api and worker processes on one PostgreSQL: the scale-out shape. Needs `UPSCALER_TEST_DATABASE_URL`.
+@Suite(.enabled(if: ServerFixtures.ready && StoreKind.postgresURL != nil, "needs PostgreSQL (scripts/test.sh starts one)"),
+       .serialized)
+struct ScaleOutTests {
+    /// 2 api and 3 worker processes share one database (each its own schema-scoped URL and data folder). 30 jobs go in
+    /// through both apis; one worker is killed with SIGKILL and another sent SIGTERM while they run. Every job ends
+    /// succeeded with exactly one stored result, and every result downloads from either api.
+    @Test func jobsCompleteExactlyOnceAcrossProcesses() throws {
+        let scratch = try Scratch()
+        let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let base = try #require(StoreKind.postgresURL)
+        let url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+        let environment = ["VALID_TOKENS": ServerFixtures.tokenA, "UPSCALER_SIGNING_KEY": String(repeating: "ab", count: 32)]
+        func start(_ role: String, _ name: String) throws -> TestServer {
+            try TestServer(role: role, dataDirectory: scratch.path(name),
+                           arguments: ["--database", url, "--lease", "2", "--model", "realesrgan-x4plus", "--max-queued-per-token", "40"],
+                           environment: environment)
+        }
+        let apis = [try start("api", "api1"), try start("api", "api2")]
+        let workers = [try start("worker", "w1"), try start("worker", "w2"), try start("worker", "w3")]
+        let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 48, height: 40, in: scratch)))
+        var ids: [String] = []
+        for index in 0..<30 {
+            let created = try HTTP.request("POST", "\(apis[index % 2].base)/jobs", token: ServerFixtures.tokenA,
+                                           body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
+                                           contentType: "application/json")
+            ids.append(try #require(created.json["id"] as? String, "\(created.json)"))
+        }
+        // Let the workers get going, then take two of them away: one without warning, one politely.
+        _ = try waitForJob(apis[0], ids[2], token: ServerFixtures.tokenA, timeout: 60)
+        workers[0].kill9()
+        #expect(workers[1].terminate(timeout: 60) == 0, "SIGTERM drains and exits 0")
+
+        for (index, id) in ids.enumerated() {
+            let job = try waitForJob(apis[index % 2], id, token: ServerFixtures.tokenA, timeout: 180)
+            #expect(job["status"] as? String == "succeeded", "\(id): \(job)")
+            let link = try #require(job["download_url"] as? String)
+            for api in apis {
+                let path = String(link[link.range(of: "/download/")!.lowerBound...])
+                let download = try HTTP.request("GET", api.base + path)
+                #expect(download.status == 200, "\(id) from \(api.base)")
+                let info = try pillowInfo(download.body, in: scratch)
+                #expect(info.width == 96 && info.height == 80)
+            }
+        }
+        // Exactly one result per job: no lost job and no duplicate.
+        let counts = try runTool(["psql", base.components(separatedBy: "?")[0], "-tA", "-c",
+            "SELECT COUNT(*), COUNT(DISTINCT split_part(key, '-', 1)) FROM \(schema).blobs WHERE key LIKE 'results/%'"])
+        #expect(counts.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "30|30", "\(counts.stdout) \(counts.stderr)")
+        _ = workers
+    }
+
+    /// `tools/load_test.py`: 100 clients for 60 s against 2 api and 2 worker processes. No 5xx, and every 429 or 503
+    /// says when to come back. The figures it prints (throughput, /health latency, memory) are reported, not asserted.
+    @Test func boundedLoad() throws {
+        let script = ServerFixtures.repositoryRoot.appendingPathComponent("tools/load_test.py").path
+        let result = try runTool(["python3", script, "--bin", ServerFixtures.executable!,
+                                  "--database", try #require(StoreKind.postgresURL), "--clients", "100", "--seconds", "60"])
+        print("load test: \(result.stdout)")
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr.suffix(2000))")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(report?["5xx"] as? Int == 0 && report?["retry_after_missing"] as? Int == 0)
+        #expect((report?["jobs_completed_per_second"] as? Double ?? 0) > 0)
+    }
+}

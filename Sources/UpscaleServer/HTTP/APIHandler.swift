@@ -13,6 +13,7 @@ struct APIHandler: APIProtocol {
     let configuration: ServerConfiguration
     let role: ServerRole
     let store: any JobStore
+    let blobs: any BlobStore
     let hub: JobEventHub
     let signer: DownloadSigner
     let metrics: ServerMetrics
@@ -121,13 +122,10 @@ struct APIHandler: APIProtocol {
         guard job.status == .succeeded, let result = job.result else {
             throw APIError.notFound("no result for \(fileID)")
         }
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: URL(fileURLWithPath: result.path))
-        } catch {
-            throw APIError(.gone, "expired", "this result has expired and was deleted",
-                           internalDetail: "\(result.path): \(error)")
+        guard let stored = try await blobs.get(result.path) else {
+            throw APIError(.gone, "expired", "this result has expired and was deleted", internalDetail: result.path)
         }
+        let bytes = Data(stored)
         let headers = Operations.Download.Output.Ok.Headers(
             contentDisposition: "attachment; filename=\"upscaled-\(fileID).\(result.format)\"")
         let body = HTTPBody(bytes)
@@ -257,8 +255,8 @@ struct APIHandler: APIProtocol {
         }
 
         let id = Self.newJobID()
-        let inputPath = configuration.inputsDirectory.appendingPathComponent(id).path
-        try Imaging.writeAtomically(image, to: inputPath)
+        let inputPath = "inputs/\(id)"
+        try await blobs.put(inputPath, image)
         let record: JobRecord
         do {
             record = try await store.enqueue(NewJob(
@@ -266,7 +264,7 @@ struct APIHandler: APIProtocol {
                 inputPath: inputPath, inputWidth: header.width, inputHeight: header.height, model: request.model),
                 now: Date())
         } catch {
-            try? FileManager.default.removeItem(atPath: inputPath)
+            try? await blobs.delete([inputPath])
             throw error
         }
         hub.jobQueued()

@@ -7,6 +7,7 @@ import ServiceLifecycle
 /// rows, so a download never finds a job whose file is already gone without also finding its expiry passed.
 struct SweeperService: Service {
     let store: any JobStore
+    let blobs: any BlobStore
     let interval: Double
     /// Folders where writes go through temporary files (`.<name>.tmp-XXXXXX`, then a rename).
     let scratchDirectories: [URL]
@@ -25,7 +26,7 @@ struct SweeperService: Service {
     func sweepOnce(now: Date) async {
         do {
             let swept = try await store.sweep(now: now)
-            for file in swept.files { try? FileManager.default.removeItem(atPath: file) }
+            try await blobs.delete(swept.files)
             if !swept.jobIDs.isEmpty {
                 logger.info("swept expired results", metadata: ["jobs": "\(swept.jobIDs.count)"])
             }

@@ -15,6 +15,7 @@ final class WorkerService: Service, Sendable {
     let id: String
     private let configuration: ServerConfiguration
     private let store: any JobStore
+    private let blobs: any BlobStore
     private let hub: JobEventHub
     private let metrics: ServerMetrics
     private let logger: Logger
@@ -23,13 +24,15 @@ final class WorkerService: Service, Sendable {
     /// Every model call of this worker runs here (see ``ComputeThread``).
     private let compute = ComputeThread(name: "upscaler-compute")
 
-    init(configuration: ServerConfiguration, store: any JobStore, hub: JobEventHub, metrics: ServerMetrics,
+    init(configuration: ServerConfiguration, store: any JobStore, blobs: any BlobStore, hub: JobEventHub,
+         metrics: ServerMetrics,
          logger: Logger, startedAt: ContinuousClock.Instant) {
         var generator = SystemRandomNumberGenerator()
         id = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-"
             + String(UInt32.random(in: 0...UInt32.max, using: &generator), radix: 16)
         self.configuration = configuration
         self.store = store
+        self.blobs = blobs
         self.hub = hub
         self.metrics = metrics
         self.logger = logger
@@ -38,6 +41,19 @@ final class WorkerService: Service, Sendable {
 
     func run() async throws {
         let upscaler = try await prepare()
+        // Jobs queued by other processes wake this worker at once where the store can say so (PostgreSQL).
+        let listener = Task { [store, hub, logger] in
+            while !Task.isCancelled {
+                do {
+                    try await store.listenForQueuedJobs { hub.jobQueued() }
+                    break   // a store without notifications returns at once
+                } catch {
+                    logger.debug("job notifications stopped; polling until they resume", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        defer { listener.cancel() }
         try await withGracefulShutdownHandler {
             while !stopping.withLock({ $0 }) {
                 try? await store.workerSeen(id, now: Date())
@@ -109,7 +125,8 @@ final class WorkerService: Service, Sendable {
         let input: [UInt8]
         do {
             request = try JSONDecoder().decode(JobRequest.self, from: job.request)
-            input = try Array(Data(contentsOf: URL(fileURLWithPath: job.inputPath)))
+            guard let stored = try await blobs.get(job.inputPath) else { throw StoreError("no input \(job.inputPath)") }
+            input = stored
         } catch {
             logger.error("job input unreadable", metadata: ["error": "\(error)"])
             await finish(job, .failed(code: "internal", message: "the job's input could not be read"), logger: logger,
@@ -175,14 +192,12 @@ final class WorkerService: Service, Sendable {
                 }
             }
             modelSeconds = result.timings.first { $0.step == "infer" }?.seconds
-            // One name per attempt: a worker that lost the job (its lease ran out) must never touch the file of the
-            // worker that took it over.
-            let resultFile = configuration.resultsDirectory.appendingPathComponent(
-                "\(job.id)-\(job.attempts).\(request.format)")
-            // Whole or nothing: a crash here leaves no half-written file under the result's name.
-            try Imaging.writeAtomically(bytes, to: resultFile.path)
+            // One key per attempt: a worker that lost the job (its lease ran out) must never touch the result of the
+            // worker that took it over. The put is whole or nothing, so a crash leaves no half-written result.
+            let resultKey = "results/\(job.id)-\(job.attempts).\(request.format)"
+            try await blobs.put(resultKey, bytes)
             let seconds = result.timings.reduce(0) { $0 + $1.seconds }
-            outcome = .succeeded(JobResult(path: resultFile.path, width: result.outputWidth,
+            outcome = .succeeded(JobResult(path: resultKey, width: result.outputWidth,
                                            height: result.outputHeight, format: request.format,
                                            processingSeconds: seconds))
             for warning in result.warnings { logger.notice("job warning", metadata: ["warning": "\(warning)"]) }
@@ -222,7 +237,7 @@ final class WorkerService: Service, Sendable {
                                                 resultTTL: configuration.resultTTL, now: Date())
             if record == nil, case .succeeded(let result) = outcome {
                 // Canceled (or taken over) while the result was being written: it is nobody's now.
-                try? FileManager.default.removeItem(atPath: result.path)
+                try? await blobs.delete([result.path])
             }
             let status = record?.status.rawValue ?? "canceled"
             metrics.job(status: status, model: job.model, seconds: (ContinuousClock.now - started).inSeconds,

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""A bounded load test: many concurrent clients submit small jobs for a fixed time, from this second process.
+
+  load_test.py --bin PATH --database URL [--clients 100] [--seconds 60] [--apis 2] [--workers 2]
+
+It starts the api and worker processes itself (on loopback, sharing PostgreSQL), runs the clients, and prints one
+JSON object: submissions by status, whether every 429/503 carried Retry-After, 5xx count, jobs completed per
+second, /health latency percentiles (sampled every 20 ms by a separate client), and each process's peak resident
+memory (VmHWM). Exits 1 if any 5xx was seen.
+"""
+
+import argparse
+import http.client
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from urllib.parse import urlparse
+
+from PIL import Image
+
+TOKENS = [f"load-token-{i}-{uuid.uuid4().hex}" for i in range(4)]
+
+
+def start(binary, role, database, data_dir, extra=()):
+    args = [binary, role, "--database", database, "--data-dir", data_dir, "--model", "realesr-animevideov3",
+            "--threads", "1", "--no-auto-fetch", "--log-level", "warning", *extra]
+    if role != "worker":
+        args += ["--port", "0"]
+    env = dict(os.environ, VALID_TOKENS=",".join(TOKENS), UPSCALER_SIGNING_KEY="ab" * 32)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    deadline = time.time() + 60
+    port = None
+    while time.time() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        match = re.search(r"listening on http://[0-9.]+:(\d+)", line)
+        if match:
+            port = int(match.group(1))
+        if (role == "worker" and "ready" in line) or (role != "worker" and port):
+            break
+    threading.Thread(target=lambda: process.stdout.read(), daemon=True).start()
+    return process, port
+
+
+def peak_rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))] if ordered else None
+
+
+def completed_jobs(port):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/metrics")
+    text = connection.getresponse().read().decode()
+    return sum(float(m.group(1)) for m in re.finditer(r'^upscaler_jobs_total\{[^}]*status="succeeded"[^}]*\} (\S+)$',
+                                                         text, re.M))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--apis", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    schema = "load_" + uuid.uuid4().hex
+    database = args.database + ("&" if "?" in args.database else "?") + "schema=" + schema
+    scratch = tempfile.mkdtemp(prefix="load-test-")
+    processes = []
+    apis = []
+    for index in range(args.apis):
+        process, port = start(args.bin, "api", database, f"{scratch}/api{index}",
+                              ["--max-queue", "200", "--max-queued-per-token", "40"])
+        processes.append(("api", process))
+        apis.append(port)
+    for index in range(args.workers):
+        process, _ = start(args.bin, "worker", database, f"{scratch}/worker{index}")
+        processes.append(("worker", process))
+    if not all(apis):
+        print(json.dumps({"error": "an api did not start"}))
+        sys.exit(1)
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (120, 60, 200)).save(buffer, "PNG")
+    image = buffer.getvalue()
+
+    lock = threading.Lock()
+    counts, retry_after_missing, errors = {}, 0, []
+    health = []
+    stop = time.time() + args.seconds
+    jobs_before = sum(completed_jobs(port) for port in apis)
+
+    def client(number):
+        nonlocal retry_after_missing
+        port = apis[number % len(apis)]
+        token = TOKENS[number % len(TOKENS)]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.time() < stop:
+            try:
+                connection.request("POST", "/jobs?scale=2", body=image,
+                                   headers={"Authorization": "Bearer " + token, "Content-Type": "image/png"})
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+                with lock:
+                    counts[status] = counts.get(status, 0) + 1
+                    if status in (429, 503) and not response.getheader("Retry-After"):
+                        retry_after_missing += 1
+                if status in (429, 503):
+                    # A polite client backs off, a little: enough to keep the pressure on.
+                    time.sleep(0.2)
+            except Exception as error:  # noqa: BLE001 - a failed call is a result, not a crash of the test
+                with lock:
+                    errors.append(str(error))
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                time.sleep(0.1)
+
+    def prober():
+        connection = http.client.HTTPConnection("127.0.0.1", apis[0], timeout=10)
+        while time.time() < stop:
+            started = time.perf_counter()
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            health.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    threads.append(threading.Thread(target=prober))
+    began = time.time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.time() - began
+    jobs_done = sum(completed_jobs(port) for port in apis) - jobs_before
+    memory = {f"{role}-{index}": peak_rss_kb(process.pid) for index, (role, process) in enumerate(processes)}
+    for _, process in processes:
+        process.send_signal(signal.SIGTERM)
+    for _, process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    five_xx = sum(n for status, n in counts.items() if status >= 500 and status != 503)
+    report = {
+        "clients": args.clients, "seconds": round(elapsed, 1), "apis": args.apis, "workers": args.workers,
+        "submissions": {str(k): v for k, v in sorted(counts.items())},
+        "accepted_per_second": round(counts.get(202, 0) / elapsed, 1),
+        "jobs_completed_per_second": round(jobs_done / elapsed, 1),
+        "retry_after_missing": retry_after_missing, "5xx": five_xx, "client_errors": len(errors),
+        "health_ms": {"samples": len(health), "p50": round(percentile(health, 0.5) or 0, 2),
+                      "p99": round(percentile(health, 0.99) or 0, 2)},
+        "peak_rss_mb": {name: round(kb / 1024, 1) if kb else None for name, kb in memory.items()},
+    }
+    print(json.dumps(report))
+    sys.exit(1 if five_xx or retry_after_missing or errors else 0)
+
+
+if __name__ == "__main__":
+    main()
