@@ -115,17 +115,19 @@ public final class PostgresJobStore: JobStore, BlobStore {
     ]
 
     public func enqueue(_ job: NewJob, now: Date) async throws -> JobRecord {
-        let request = job.request
-        try await client.query("""
-            INSERT INTO jobs (id, owner, owner_name, status, request, input_path, input_width, input_height, model,
-                              created_at)
-            VALUES (\(job.id), \(job.owner), \(job.ownerName), 'queued', \(request), \(job.inputPath), \(job.inputWidth),
-                    \(job.inputHeight), \(job.model), \(now.timeIntervalSince1970))
-            """, logger: logger)
-        // Wakes idle workers everywhere (see listenForQueuedJobs).
-        try await client.query("SELECT pg_notify(\(channelName), \(job.id))", logger: logger)
-        guard let record = try await fetch(client, id: job.id) else { throw StoreError("job \(job.id) vanished") }
-        return record
+        try await shielded { [self] in
+            let request = job.request
+            try await client.query("""
+                INSERT INTO jobs (id, owner, owner_name, status, request, input_path, input_width, input_height, model,
+                                  created_at)
+                VALUES (\(job.id), \(job.owner), \(job.ownerName), 'queued', \(request), \(job.inputPath), \(job.inputWidth),
+                        \(job.inputHeight), \(job.model), \(now.timeIntervalSince1970))
+                """, logger: logger)
+            // Wakes idle workers everywhere (see listenForQueuedJobs).
+            try await client.query("SELECT pg_notify(\(channelName), \(job.id))", logger: logger)
+            guard let record = try await fetch(client, id: job.id) else { throw StoreError("job \(job.id) vanished") }
+            return record
+        }
     }
 
     /// The NOTIFY channel for queued jobs; one per schema, so that separate schemas (tests) do not wake each other.
@@ -140,217 +142,254 @@ public final class PostgresJobStore: JobStore, BlobStore {
     public func claim(worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval, now: Date)
         async throws -> JobRecord?
     {
-        let t = now.timeIntervalSince1970
-        return try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("""
-                UPDATE jobs SET status = 'failed', finished_at = \(t), lease_owner = NULL, error_code = 'worker_lost',
-                    error_message = 'the worker running this job stopped ' || attempts || ' times; giving up',
-                    expires_at = \(t + resultTTL)
-                WHERE status = 'running' AND lease_expires < \(t) AND attempts >= \(maxAttempts)
-                """, logger: logger)
-            let candidates = try await connection.query("""
-                SELECT id FROM jobs
-                WHERE status = 'queued' OR (status = 'running' AND lease_expires < \(t))
-                ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-                """, logger: logger)
-            var id: String?
-            for try await row in candidates { id = try row.decode(String.self) }
-            guard let id else { return nil }
-            try await connection.query("""
-                UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = \(worker),
-                    lease_expires = \(t + lease), started_at = COALESCE(started_at, \(t)), progress = 0, step = NULL,
-                    tiles_done = NULL, tiles_total = NULL
-                WHERE id = \(id)
-                """, logger: logger)
-            return try await fetch(connection, id: id)
+        try await shielded { [self] in
+            let t = now.timeIntervalSince1970
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("""
+                    UPDATE jobs SET status = 'failed', finished_at = \(t), lease_owner = NULL, error_code = 'worker_lost',
+                        error_message = 'the worker running this job stopped ' || attempts || ' times; giving up',
+                        expires_at = \(t + resultTTL)
+                    WHERE status = 'running' AND lease_expires < \(t) AND attempts >= \(maxAttempts)
+                    """, logger: logger)
+                let candidates = try await connection.query("""
+                    SELECT id FROM jobs
+                    WHERE status = 'queued' OR (status = 'running' AND lease_expires < \(t))
+                    ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                    """, logger: logger)
+                var id: String?
+                for try await row in candidates { id = try row.decode(String.self) }
+                guard let id else { return nil }
+                try await connection.query("""
+                    UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = \(worker),
+                        lease_expires = \(t + lease), started_at = COALESCE(started_at, \(t)), progress = 0, step = NULL,
+                        tiles_done = NULL, tiles_total = NULL
+                    WHERE id = \(id)
+                    """, logger: logger)
+                return try await fetch(connection, id: id)
+            }
         }
     }
 
     public func heartbeat(id: String, worker: String, lease: TimeInterval, progress: JobProgress?, now: Date)
         async throws -> LeaseState
     {
-        let t = now.timeIntervalSince1970
-        // One statement: extend the lease only while this worker holds the running job, and say what the job is.
-        let rows: PostgresRowSequence
-        if let progress {
-            rows = try await client.query("""
-                WITH current AS (SELECT status, lease_owner FROM jobs WHERE id = \(id)),
-                updated AS (
-                    UPDATE jobs SET lease_expires = \(t + lease), progress = GREATEST(progress, \(progress.fraction)),
-                        step = \(progress.step), tiles_done = COALESCE(\(progress.tilesDone), tiles_done),
-                        tiles_total = COALESCE(\(progress.tilesTotal), tiles_total)
-                    WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id)
-                SELECT status, lease_owner FROM current
-                """, logger: logger)
-        } else {
-            rows = try await client.query("""
-                WITH current AS (SELECT status, lease_owner FROM jobs WHERE id = \(id)),
-                updated AS (
-                    UPDATE jobs SET lease_expires = \(t + lease)
-                    WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id)
-                SELECT status, lease_owner FROM current
-                """, logger: logger)
+        try await shielded { [self] in
+            let t = now.timeIntervalSince1970
+            // One statement: extend the lease only while this worker holds the running job, and say what the job is.
+            let rows: PostgresRowSequence
+            if let progress {
+                rows = try await client.query("""
+                    WITH current AS (SELECT status, lease_owner FROM jobs WHERE id = \(id)),
+                    updated AS (
+                        UPDATE jobs SET lease_expires = \(t + lease), progress = GREATEST(progress, \(progress.fraction)),
+                            step = \(progress.step), tiles_done = COALESCE(\(progress.tilesDone), tiles_done),
+                            tiles_total = COALESCE(\(progress.tilesTotal), tiles_total)
+                        WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id)
+                    SELECT status, lease_owner FROM current
+                    """, logger: logger)
+            } else {
+                rows = try await client.query("""
+                    WITH current AS (SELECT status, lease_owner FROM jobs WHERE id = \(id)),
+                    updated AS (
+                        UPDATE jobs SET lease_expires = \(t + lease)
+                        WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id)
+                    SELECT status, lease_owner FROM current
+                    """, logger: logger)
+            }
+            var state = LeaseState.lost
+            for try await (status, owner) in rows.decode((String, String?).self) {
+                if status == JobStatus.canceled.rawValue { state = .canceled }
+                else if status == JobStatus.running.rawValue && owner == worker { state = .held }
+            }
+            return state
         }
-        var state = LeaseState.lost
-        for try await (status, owner) in rows.decode((String, String?).self) {
-            if status == JobStatus.canceled.rawValue { state = .canceled }
-            else if status == JobStatus.running.rawValue && owner == worker { state = .held }
-        }
-        return state
     }
 
     public func finish(id: String, worker: String, outcome: JobOutcome, resultTTL: TimeInterval, now: Date)
         async throws -> JobRecord?
     {
-        let t = now.timeIntervalSince1970
-        return try await client.withTransaction(logger: logger) { connection in
-            let locked = try await connection.query("SELECT id FROM jobs WHERE id = \(id) FOR UPDATE", logger: logger)
-            for try await _ in locked {}
-            guard let job = try await fetch(connection, id: id), job.status == .running, job.leaseOwner == worker else {
-                return nil
+        try await shielded { [self] in
+            let t = now.timeIntervalSince1970
+            return try await client.withTransaction(logger: logger) { connection in
+                let locked = try await connection.query("SELECT id FROM jobs WHERE id = \(id) FOR UPDATE", logger: logger)
+                for try await _ in locked {}
+                guard let job = try await fetch(connection, id: id), job.status == .running, job.leaseOwner == worker else {
+                    return nil
+                }
+                let inputMegapixels = Double(job.inputWidth * job.inputHeight) / 1e6
+                switch outcome {
+                case .succeeded(let result):
+                    try await connection.query("""
+                        UPDATE jobs SET status = 'succeeded', progress = 1, finished_at = \(t), expires_at = \(t + resultTTL),
+                            lease_owner = NULL, result_path = \(result.path), result_width = \(result.width),
+                            result_height = \(result.height), result_format = \(result.format),
+                            processing_seconds = \(result.processingSeconds)
+                        WHERE id = \(id)
+                        """, logger: logger)
+                    try await addUsage(connection, owner: job.owner, name: job.ownerName, succeeded: 1, failed: 0,
+                                       input: inputMegapixels, output: Double(result.width * result.height) / 1e6,
+                                       seconds: result.processingSeconds)
+                case .failed(let code, let message):
+                    try await connection.query("""
+                        UPDATE jobs SET status = 'failed', finished_at = \(t), expires_at = \(t + resultTTL),
+                            lease_owner = NULL, error_code = \(code), error_message = \(message)
+                        WHERE id = \(id)
+                        """, logger: logger)
+                    let seconds = job.startedAt.map { now.timeIntervalSince($0) } ?? 0
+                    try await addUsage(connection, owner: job.owner, name: job.ownerName, succeeded: 0, failed: 1,
+                                       input: 0, output: 0, seconds: seconds)
+                }
+                return try await fetch(connection, id: id)
             }
-            let inputMegapixels = Double(job.inputWidth * job.inputHeight) / 1e6
-            switch outcome {
-            case .succeeded(let result):
-                try await connection.query("""
-                    UPDATE jobs SET status = 'succeeded', progress = 1, finished_at = \(t), expires_at = \(t + resultTTL),
-                        lease_owner = NULL, result_path = \(result.path), result_width = \(result.width),
-                        result_height = \(result.height), result_format = \(result.format),
-                        processing_seconds = \(result.processingSeconds)
-                    WHERE id = \(id)
-                    """, logger: logger)
-                try await addUsage(connection, owner: job.owner, name: job.ownerName, succeeded: 1, failed: 0,
-                                   input: inputMegapixels, output: Double(result.width * result.height) / 1e6,
-                                   seconds: result.processingSeconds)
-            case .failed(let code, let message):
-                try await connection.query("""
-                    UPDATE jobs SET status = 'failed', finished_at = \(t), expires_at = \(t + resultTTL),
-                        lease_owner = NULL, error_code = \(code), error_message = \(message)
-                    WHERE id = \(id)
-                    """, logger: logger)
-                let seconds = job.startedAt.map { now.timeIntervalSince($0) } ?? 0
-                try await addUsage(connection, owner: job.owner, name: job.ownerName, succeeded: 0, failed: 1,
-                                   input: 0, output: 0, seconds: seconds)
-            }
-            return try await fetch(connection, id: id)
         }
     }
 
     public func cancel(id: String, owner: String, resultTTL: TimeInterval, now: Date) async throws -> JobRecord? {
-        let t = now.timeIntervalSince1970
-        return try await client.withTransaction(logger: logger) { connection in
-            let locked = try await connection.query("SELECT id FROM jobs WHERE id = \(id) FOR UPDATE", logger: logger)
-            for try await _ in locked {}
-            guard let job = try await fetch(connection, id: id), job.owner == owner else { return nil }
-            if job.status.isFinal { return job }
-            try await connection.query("""
-                UPDATE jobs SET status = 'canceled', finished_at = \(t), expires_at = \(t + resultTTL),
-                    lease_owner = NULL, error_code = 'canceled', error_message = 'canceled by its owner'
-                WHERE id = \(id)
-                """, logger: logger)
-            return try await fetch(connection, id: id)
+        try await shielded { [self] in
+            let t = now.timeIntervalSince1970
+            return try await client.withTransaction(logger: logger) { connection in
+                let locked = try await connection.query("SELECT id FROM jobs WHERE id = \(id) FOR UPDATE", logger: logger)
+                for try await _ in locked {}
+                guard let job = try await fetch(connection, id: id), job.owner == owner else { return nil }
+                if job.status.isFinal { return job }
+                try await connection.query("""
+                    UPDATE jobs SET status = 'canceled', finished_at = \(t), expires_at = \(t + resultTTL),
+                        lease_owner = NULL, error_code = 'canceled', error_message = 'canceled by its owner'
+                    WHERE id = \(id)
+                    """, logger: logger)
+                return try await fetch(connection, id: id)
+            }
         }
     }
 
     public func job(id: String, owner: String?) async throws -> JobRecord? {
-        guard let job = try await fetch(client, id: id) else { return nil }
-        if let owner, job.owner != owner { return nil }
-        return job
+        try await shielded { [self] in
+            guard let job = try await fetch(client, id: id) else { return nil }
+            if let owner, job.owner != owner { return nil }
+            return job
+        }
     }
 
     public func queuedCount(owner: String?) async throws -> Int {
-        let rows = if let owner {
-            try await client.query("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND owner = \(owner)", logger: logger)
-        } else {
-            try await client.query("SELECT COUNT(*) FROM jobs WHERE status = 'queued'", logger: logger)
+        try await shielded { [self] in
+            let rows = if let owner {
+                try await client.query("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND owner = \(owner)", logger: logger)
+            } else {
+                try await client.query("SELECT COUNT(*) FROM jobs WHERE status = 'queued'", logger: logger)
+            }
+            var count = 0
+            for try await value in rows.decode(Int.self) { count = value }
+            return count
         }
-        var count = 0
-        for try await value in rows.decode(Int.self) { count = value }
-        return count
     }
 
     public func recordRequest(owner: String, name: String) async throws {
-        try await client.query("""
-            INSERT INTO usage (owner, owner_name, requests) VALUES (\(owner), \(name), 1)
-            ON CONFLICT (owner) DO UPDATE SET requests = usage.requests + 1, owner_name = excluded.owner_name
-            """, logger: logger)
+        try await shielded { [self] in
+            try await client.query("""
+                INSERT INTO usage (owner, owner_name, requests) VALUES (\(owner), \(name), 1)
+                ON CONFLICT (owner) DO UPDATE SET requests = usage.requests + 1, owner_name = excluded.owner_name
+                """, logger: logger)
+        }
     }
 
     public func usage(owner: String) async throws -> Usage? {
-        let rows = try await client.query("""
-            SELECT owner_name, requests, jobs_succeeded, jobs_failed, input_megapixels, output_megapixels,
-                   compute_seconds FROM usage WHERE owner = \(owner)
-            """, logger: logger)
-        var usage: Usage?
-        for try await (name, requests, succeeded, failed, input, output, seconds)
-            in rows.decode((String, Int, Int, Int, Double, Double, Double).self) {
-            usage = Usage(ownerName: name, requests: requests, jobsSucceeded: succeeded, jobsFailed: failed,
-                          inputMegapixels: input, outputMegapixels: output, computeSeconds: seconds)
+        try await shielded { [self] in
+            let rows = try await client.query("""
+                SELECT owner_name, requests, jobs_succeeded, jobs_failed, input_megapixels, output_megapixels,
+                       compute_seconds FROM usage WHERE owner = \(owner)
+                """, logger: logger)
+            var usage: Usage?
+            for try await (name, requests, succeeded, failed, input, output, seconds)
+                in rows.decode((String, Int, Int, Int, Double, Double, Double).self) {
+                usage = Usage(ownerName: name, requests: requests, jobsSucceeded: succeeded, jobsFailed: failed,
+                              inputMegapixels: input, outputMegapixels: output, computeSeconds: seconds)
+            }
+            return usage
         }
-        return usage
     }
 
     public func sweep(now: Date) async throws -> SweptJobs {
-        let t = now.timeIntervalSince1970
-        return try await client.withTransaction(logger: logger) { connection in
-            var ids: [String] = [], files: [String] = []
-            let expired = try await connection.query("""
-                DELETE FROM jobs WHERE expires_at IS NOT NULL AND expires_at < \(t)
-                RETURNING id, input_path, result_path
-                """, logger: logger)
-            for try await (id, input, result) in expired.decode((String, String, String?).self) {
-                ids.append(id)
-                if !input.isEmpty { files.append(input) }
-                if let result { files.append(result) }
+        try await shielded { [self] in
+            let t = now.timeIntervalSince1970
+            return try await client.withTransaction(logger: logger) { connection in
+                var ids: [String] = [], files: [String] = []
+                let expired = try await connection.query("""
+                    DELETE FROM jobs WHERE expires_at IS NOT NULL AND expires_at < \(t)
+                    RETURNING id, input_path, result_path
+                    """, logger: logger)
+                for try await (id, input, result) in expired.decode((String, String, String?).self) {
+                    ids.append(id)
+                    if !input.isEmpty { files.append(input) }
+                    if let result { files.append(result) }
+                }
+                // Inputs of finished jobs are no longer needed; the rows stay until their results expire.
+                let finished = try await connection.query("""
+                    SELECT input_path FROM jobs
+                    WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != '' FOR UPDATE
+                    """, logger: logger)
+                var inputs: [String] = []
+                for try await old in finished.decode(String.self) { inputs.append(old) }
+                try await connection.query("""
+                    UPDATE jobs SET input_path = '' WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != ''
+                    """, logger: logger)
+                return SweptJobs(jobIDs: ids, files: inputs + files)
             }
-            // Inputs of finished jobs are no longer needed; the rows stay until their results expire.
-            let finished = try await connection.query("""
-                SELECT input_path FROM jobs
-                WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != '' FOR UPDATE
-                """, logger: logger)
-            var inputs: [String] = []
-            for try await old in finished.decode(String.self) { inputs.append(old) }
-            try await connection.query("""
-                UPDATE jobs SET input_path = '' WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != ''
-                """, logger: logger)
-            return SweptJobs(jobIDs: ids, files: inputs + files)
         }
     }
 
     public func workerSeen(_ worker: String, now: Date) async throws {
-        try await client.query("""
-            INSERT INTO workers (id, seen_at) VALUES (\(worker), \(now.timeIntervalSince1970))
-            ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at
-            """, logger: logger)
+        try await shielded { [self] in
+            try await client.query("""
+                INSERT INTO workers (id, seen_at) VALUES (\(worker), \(now.timeIntervalSince1970))
+                ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at
+                """, logger: logger)
+        }
     }
 
     public func lastWorkerSeen() async throws -> Date? {
-        let rows = try await client.query("SELECT MAX(seen_at) FROM workers", logger: logger)
-        var latest: Double?
-        for try await value in rows.decode(Double?.self) { latest = value }
-        return latest.map { Date(timeIntervalSince1970: $0) }
+        try await shielded { [self] in
+            let rows = try await client.query("SELECT MAX(seen_at) FROM workers", logger: logger)
+            var latest: Double?
+            for try await value in rows.decode(Double?.self) { latest = value }
+            return latest.map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
+    // MARK: - Shielding
+
+    /// Runs `body` in a task of its own, so that cancelling the caller (a client that went away, a worker's lease
+    /// renewer being stopped) never cancels a query half-way: a connection whose query was cut off mid-flight went
+    /// back to the pool broken, and the next query on it hung (seen as a job stuck on a live worker).
+    private func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await Task { try await body() }.value
     }
 
     // MARK: - Blobs
 
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
-        let data = Data(bytes)   // Data binds as bytea ([UInt8] would bind as an array of "char")
-        try await client.query("""
-            INSERT INTO blobs (key, data, created_at) VALUES (\(key), \(data), \(Date().timeIntervalSince1970))
-            ON CONFLICT (key) DO UPDATE SET data = excluded.data, created_at = excluded.created_at
-            """, logger: logger)
+        try await shielded { [self] in
+            let data = Data(bytes)   // Data binds as bytea ([UInt8] would bind as an array of "char")
+            try await client.query("""
+                INSERT INTO blobs (key, data, created_at) VALUES (\(key), \(data), \(Date().timeIntervalSince1970))
+                ON CONFLICT (key) DO UPDATE SET data = excluded.data, created_at = excluded.created_at
+                """, logger: logger)
+        }
     }
 
     public func get(_ key: String) async throws -> [UInt8]? {
-        let rows = try await client.query("SELECT data FROM blobs WHERE key = \(key)", logger: logger)
-        var found: Data?
-        for try await data in rows.decode(Data.self) { found = data }
-        return found.map { Array($0) }
+        try await shielded { [self] in
+            let rows = try await client.query("SELECT data FROM blobs WHERE key = \(key)", logger: logger)
+            var found: Data?
+            for try await data in rows.decode(Data.self) { found = data }
+            return found.map { Array($0) }
+        }
     }
 
     public func delete(_ keys: [String]) async throws {
-        guard !keys.isEmpty else { return }
-        try await client.query("DELETE FROM blobs WHERE key = ANY(\(keys))", logger: logger)
+        try await shielded { [self] in
+            guard !keys.isEmpty else { return }
+            try await client.query("DELETE FROM blobs WHERE key = ANY(\(keys))", logger: logger)
+        }
     }
 
     // MARK: - Rows
