@@ -124,7 +124,7 @@ public final class PostgresJobStore: JobStore, BlobStore {
                         \(job.inputHeight), \(job.model), \(now.timeIntervalSince1970))
                 """, logger: logger)
             // Wakes idle workers everywhere (see listenForQueuedJobs).
-            try await client.query("SELECT pg_notify(\(channelName), \(job.id))", logger: logger)
+            for try await _ in try await client.query("SELECT pg_notify(\(channelName), \(job.id))", logger: logger) {}
             guard let record = try await fetch(client, id: job.id) else { throw StoreError("job \(job.id) vanished") }
             return record
         }
@@ -357,9 +357,8 @@ public final class PostgresJobStore: JobStore, BlobStore {
 
     // MARK: - Shielding
 
-    /// Runs `body` in a task of its own, so that cancelling the caller (a client that went away, a worker's lease
-    /// renewer being stopped) never cancels a query half-way: a connection whose query was cut off mid-flight went
-    /// back to the pool broken, and the next query on it hung (seen as a job stuck on a live worker).
+    /// Runs `body` in a task of its own, so that a caller's cancellation (a client that hangs up, a worker's lease
+    /// renewer being stopped) never stops a statement or a transaction half-way.
     private func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await Task { try await body() }.value
     }
@@ -421,8 +420,7 @@ public final class PostgresJobStore: JobStore, BlobStore {
     private func fetch(_ connection: PostgresConnection, id: String) async throws -> JobRecord? {
         let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM jobs WHERE id = \(id)",
                                               logger: logger)
-        // Every row stream is read to its end, never left early: a connection whose last stream is unfinished can
-        // stall the next query on it (seen as a job stuck before `finish`).
+        // The stream is read to its end (a row stream dropped early is cancelled, which costs a round trip).
         var record: JobRecord?
         for try await row in rows {
             let r = row.makeRandomAccess()
