@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """A bounded load test: many concurrent clients submit small jobs for a fixed time, from this second process.
 
-  load_test.py --bin PATH --database URL [--clients 100] [--seconds 60] [--apis 2] [--workers 2]
+  load_test.py --bin PATH --database URL [--clients 100] [--seconds 60] [--apis 2] [--workers 2] [--rate-limit off]
 
 It starts the api and worker processes itself (on loopback, sharing PostgreSQL), runs the clients, and prints one
-JSON object: submissions by status, whether every 429/503 carried Retry-After, 5xx count, jobs completed per
-second, /health latency percentiles (sampled every 20 ms by a separate client), and each process's peak resident
+JSON object: submissions by status and refusals by error code, whether every 429/503 carried Retry-After, 5xx
+count, jobs completed per second (counted in the database), /health latency percentiles (sampled every 20 ms by a separate client), and each process's peak resident
 memory (VmHWM). Exits 1 if any 5xx was seen.
 """
 
@@ -66,12 +66,10 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))] if ordered else None
 
 
-def completed_jobs(port):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", "/metrics")
-    text = connection.getresponse().read().decode()
-    return sum(float(m.group(1)) for m in re.finditer(r'^upscaler_jobs_total\{[^}]*status="succeeded"[^}]*\} (\S+)$',
-                                                         text, re.M))
+def psql(database, sql):
+    """One value from the database, through psql: the workers have no HTTP port to ask."""
+    result = subprocess.run(["psql", database, "-tAc", sql], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
 
 
 def main():
@@ -82,6 +80,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--apis", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rate-limit", default=None,
+                        help="passed to the apis (e.g. off); by default their own default applies")
     args = parser.parse_args()
 
     schema = "load_" + uuid.uuid4().hex
@@ -91,7 +91,8 @@ def main():
     apis = []
     for index in range(args.apis):
         process, port = start(args.bin, "api", database, f"{scratch}/api{index}",
-                              ["--max-queue", "200", "--max-queued-per-token", "40"])
+                              ["--max-queue", "200", "--max-jobs-per-token", "40"]
+                              + (["--rate-limit", args.rate_limit] if args.rate_limit else []))
         processes.append(("api", process))
         apis.append(port)
     for index in range(args.workers):
@@ -106,10 +107,9 @@ def main():
     image = buffer.getvalue()
 
     lock = threading.Lock()
-    counts, retry_after_missing, errors = {}, 0, []
+    counts, refusals, retry_after_missing, errors = {}, {}, 0, []
     health = []
     stop = time.time() + args.seconds
-    jobs_before = sum(completed_jobs(port) for port in apis)
 
     def client(number):
         nonlocal retry_after_missing
@@ -121,10 +121,18 @@ def main():
                 connection.request("POST", "/jobs?scale=2", body=image,
                                    headers={"Authorization": "Bearer " + token, "Content-Type": "image/png"})
                 response = connection.getresponse()
-                response.read()
+                body = response.read()
                 status = response.status
+                code = None
+                if status >= 400:
+                    try:
+                        code = json.loads(body)["error"]["code"]
+                    except (ValueError, KeyError, TypeError):
+                        code = "unparsed"
                 with lock:
                     counts[status] = counts.get(status, 0) + 1
+                    if code:
+                        refusals[code] = refusals.get(code, 0) + 1
                     if status in (429, 503) and not response.getheader("Retry-After"):
                         retry_after_missing += 1
                 if status in (429, 503):
@@ -154,7 +162,9 @@ def main():
     for thread in threads:
         thread.join()
     elapsed = time.time() - began
-    jobs_done = sum(completed_jobs(port) for port in apis) - jobs_before
+    # Jobs finished while the clients ran; the queue left at the end is not waited for.
+    jobs_done = int(psql(args.database, f"SELECT COUNT(*) FROM {schema}.jobs WHERE status = 'succeeded' "
+                                        f"AND finished_at <= {stop}"))
     memory = {f"{role}-{index}": peak_rss_kb(process.pid) for index, (role, process) in enumerate(processes)}
     for _, process in processes:
         process.send_signal(signal.SIGTERM)
@@ -164,10 +174,13 @@ def main():
         except subprocess.TimeoutExpired:
             process.kill()
 
+    psql(args.database, f"DROP SCHEMA {schema} CASCADE")
+
     five_xx = sum(n for status, n in counts.items() if status >= 500 and status != 503)
     report = {
         "clients": args.clients, "seconds": round(elapsed, 1), "apis": args.apis, "workers": args.workers,
         "submissions": {str(k): v for k, v in sorted(counts.items())},
+        "refusals": dict(sorted(refusals.items())),
         "accepted_per_second": round(counts.get(202, 0) / elapsed, 1),
         "jobs_completed_per_second": round(jobs_done / elapsed, 1),
         "retry_after_missing": retry_after_missing, "5xx": five_xx, "client_errors": len(errors),

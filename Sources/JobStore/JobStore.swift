@@ -155,8 +155,9 @@ public struct SweptJobs: Sendable, Equatable {
 public protocol JobStore: Sendable {
     func enqueue(_ job: NewJob, now: Date) async throws -> JobRecord
 
-    /// Takes the oldest runnable job for `worker`: a queued one, or a running one whose lease expired. Jobs whose lease
-    /// expired after their last allowed attempt are failed on the way.
+    /// Takes a runnable job for `worker`: a queued one, or a running one whose lease expired. Owners with the fewest
+    /// running jobs go first, then the oldest job, so one client with many jobs cannot keep every worker to itself.
+    /// Jobs whose lease expired after their last allowed attempt are failed on the way.
     func claim(worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval, now: Date) async throws -> JobRecord?
 
     /// Extends `worker`'s lease on job `id` and records progress.
@@ -175,8 +176,15 @@ public protocol JobStore: Sendable {
     /// The job, if it exists and (when `owner` is given) belongs to `owner`.
     func job(id: String, owner: String?) async throws -> JobRecord?
 
-    /// Jobs waiting, in all (`owner` nil) or for one owner.
-    func queuedCount(owner: String?) async throws -> Int
+    /// Jobs waiting, in all: the queue depth.
+    func queuedCount() async throws -> Int
+
+    /// `owner`'s jobs that are queued or running: what the per-token cap on concurrent jobs counts.
+    func activeCount(owner: String) async throws -> Int
+
+    /// Takes one request from the token bucket `bucket` under `policy`, atomically for every process that shares the
+    /// store, and says whether it was allowed and what is left.
+    func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision
 
     /// Counts one request against `owner`'s usage.
     func recordRequest(owner: String, name: String) async throws

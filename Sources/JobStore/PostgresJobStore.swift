@@ -112,6 +112,12 @@ public final class PostgresJobStore: JobStore, BlobStore {
             // Uploads and results live in the database too, so any api process can serve any download.
             "CREATE TABLE blobs (key TEXT PRIMARY KEY, data BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL)",
         ],
+        [
+            // Per-token request buckets shared by every api process; counting an owner's jobs for the cap and for
+            // the fair claim order.
+            TokenBucketStatement.createTable,
+            "CREATE INDEX jobs_by_owner ON jobs (owner, status)",
+        ],
     ]
 
     public func enqueue(_ job: NewJob, now: Date) async throws -> JobRecord {
@@ -152,9 +158,13 @@ public final class PostgresJobStore: JobStore, BlobStore {
                     WHERE status = 'running' AND lease_expires < \(t) AND attempts >= \(maxAttempts)
                     """, logger: logger)
                 let candidates = try await connection.query("""
-                    SELECT id FROM jobs
+                    SELECT id FROM jobs AS candidate
                     WHERE status = 'queued' OR (status = 'running' AND lease_expires < \(t))
-                    ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                    ORDER BY (SELECT COUNT(*) FROM jobs AS other
+                              WHERE other.owner = candidate.owner AND other.status = 'running'
+                                AND other.lease_expires >= \(t)),
+                             created_at, id
+                    LIMIT 1 FOR UPDATE SKIP LOCKED
                     """, logger: logger)
                 var id: String?
                 for try await row in candidates { id = try row.decode(String.self) }
@@ -270,16 +280,41 @@ public final class PostgresJobStore: JobStore, BlobStore {
         }
     }
 
-    public func queuedCount(owner: String?) async throws -> Int {
+    public func queuedCount() async throws -> Int {
         try await shielded { [self] in
-            let rows = if let owner {
-                try await client.query("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND owner = \(owner)", logger: logger)
-            } else {
-                try await client.query("SELECT COUNT(*) FROM jobs WHERE status = 'queued'", logger: logger)
+            try await count(client.query("SELECT COUNT(*) FROM jobs WHERE status = 'queued'", logger: logger))
+        }
+    }
+
+    public func activeCount(owner: String) async throws -> Int {
+        try await shielded { [self] in
+            try await count(client.query(
+                "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND owner = \(owner)", logger: logger))
+        }
+    }
+
+    private func count(_ rows: PostgresRowSequence) async throws -> Int {
+        var count = 0
+        for try await value in rows.decode(Int.self) { count = value }
+        return count
+    }
+
+    public func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
+        try await shielded { [self] in
+            let order = ["bucket", "now", "burst", "rate"]
+            var binds = PostgresBindings()
+            binds.append(bucket)
+            binds.append(now.timeIntervalSince1970)
+            binds.append(Double(policy.burst))
+            binds.append(policy.perSecond)
+            let sql = TokenBucketStatement.sql { "$\(order.firstIndex(of: $0)! + 1)" }
+            let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            var decision: RateLimitDecision?
+            for try await (tokens, allowed) in rows.decode((Double, Int32).self) {
+                decision = RateLimitDecision(allowed: allowed == 1, level: tokens, policy: policy)
             }
-            var count = 0
-            for try await value in rows.decode(Int.self) { count = value }
-            return count
+            guard let decision else { throw StoreError("the rate limit bucket \(bucket) returned nothing") }
+            return decision
         }
     }
 

@@ -64,6 +64,10 @@ public final class SQLiteJobStore: JobStore {
                 CREATE TABLE workers (id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2: rate limits, owners' jobs") { db in
+            try db.execute(sql: TokenBucketStatement.createTable)
+            try db.execute(sql: "CREATE INDEX jobs_by_owner ON jobs (owner, status)")
+        }
         return migrator
     }
 
@@ -91,10 +95,14 @@ public final class SQLiteJobStore: JobStore {
                 WHERE status = 'running' AND lease_expires < ? AND attempts >= ?
                 """, arguments: [t, t + resultTTL, t, maxAttempts])
             guard let id = try String.fetchOne(db, sql: """
-                SELECT id FROM jobs
-                WHERE status = 'queued' OR (status = 'running' AND lease_expires < ?)
-                ORDER BY created_at, id LIMIT 1
-                """, arguments: [t])
+                SELECT id FROM jobs AS candidate
+                WHERE status = 'queued' OR (status = 'running' AND lease_expires < :now)
+                ORDER BY (SELECT COUNT(*) FROM jobs AS other
+                          WHERE other.owner = candidate.owner AND other.status = 'running'
+                            AND other.lease_expires >= :now),
+                         created_at, id
+                LIMIT 1
+                """, arguments: ["now": t])
             else { return nil }
             try db.execute(sql: """
                 UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires = ?,
@@ -188,13 +196,26 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func queuedCount(owner: String?) async throws -> Int {
+    public func queuedCount() async throws -> Int {
         try await pool.read { db in
-            if let owner {
-                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND owner = ?",
-                                        arguments: [owner]) ?? 0
-            }
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued'") ?? 0
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued'") ?? 0
+        }
+    }
+
+    public func activeCount(owner: String) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND owner = ?",
+                             arguments: [owner]) ?? 0
+        }
+    }
+
+    public func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
+        try await pool.write { db in
+            let row = try Row.fetchOne(db, sql: TokenBucketStatement.sql { ":\($0)" }, arguments: [
+                "bucket": bucket, "now": now.timeIntervalSince1970, "burst": Double(policy.burst),
+                "rate": policy.perSecond])
+            guard let row else { throw StoreError("the rate limit bucket \(bucket) returned nothing") }
+            return RateLimitDecision(allowed: (row["allowed"] as Int) == 1, level: row["tokens"], policy: policy)
         }
     }
 

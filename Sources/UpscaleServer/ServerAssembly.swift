@@ -82,7 +82,8 @@ public struct ServerAssembly: Sendable {
         // Compact JSON with plain slashes, as the old service's clients saw it.
         let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
         try handler.registerHandlers(on: router, configuration: coding, middlewares: [
-            AuthMiddleware(tokens: tokens, protectedOperations: document.protectedOperations),
+            AuthMiddleware(tokens: tokens, protectedOperations: document.protectedOperations,
+                           rateLimiter: RateLimiter(store: store, defaultPolicy: configuration.rateLimit, logger: logger)),
         ])
         router.get("/openapi.json") { _, _ in
             Self.document(document.bytes, type: "application/json")

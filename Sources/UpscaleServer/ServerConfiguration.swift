@@ -1,4 +1,5 @@
 public import Foundation
+public import JobStore
 
 /// Everything the server roles need, filled from flags and `UPSCALER_*` variables by the command line.
 public struct ServerConfiguration: Sendable {
@@ -34,8 +35,11 @@ public struct ServerConfiguration: Sendable {
     public var maxAttempts = 3
     /// Queued jobs in all, beyond which new ones get 503.
     public var maxQueue = 100
-    /// Queued jobs per token, beyond which that token gets 429.
-    public var maxQueuedPerToken = 20
+    /// A token's queued and running jobs together, beyond which that token gets 429: one client cannot fill the
+    /// queue (and the claim order keeps it from holding every worker).
+    public var maxJobsPerToken = 20
+    /// Each token's request budget unless its tokens-file line sets its own; nil turns the limit off.
+    public var rateLimit: RateLimitPolicy? = RateLimitPolicy(burst: 60, perSecond: 5)
     public var threads: Int
     public var defaultModel = "realesrgan-x4plus"
     /// Fetch missing models on a worker's first use, as the old service did.
@@ -50,6 +54,11 @@ public struct ServerConfiguration: Sendable {
         self.modelsDirectory = modelsDirectory
         self.cacheDirectory = cacheDirectory
         self.threads = threads
+    }
+
+    /// Sets ``rateLimit`` from `off` or `RATE/UNIT[,burst=N]`.
+    public mutating func setRateLimit(_ text: String) throws {
+        rateLimit = try RateLimitPolicy.parse(text)
     }
 
     var databasePath: String { dataDirectory.appendingPathComponent("upscaler.sqlite").path }

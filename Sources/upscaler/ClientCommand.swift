@@ -130,7 +130,17 @@ struct HTTPClient {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
         }
-        let (data, status) = try await send(request)
+        var (data, status, retryAfter) = try await send(request)
+        // A busy server (429 rate or job limit, 503 full queue) says when to come back: wait that long, a few times.
+        var retries = 0
+        while [429, 503].contains(status), let seconds = retryAfter, seconds <= 120, retries < 5 {
+            let error = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["error"] as? [String: Any]
+            FileHandle.standardError.write(Data(
+                "server busy (\(error?["code"] as? String ?? "\(status)")); retrying in \(seconds) s\n".utf8))
+            try await Task.sleep(for: .seconds(seconds))
+            retries += 1
+            (data, status, retryAfter) = try await send(request)
+        }
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         guard expecting.contains(status) else {
             let error = object["error"] as? [String: Any]
@@ -140,19 +150,22 @@ struct HTTPClient {
     }
 
     func download(_ link: String) async throws -> Data {
-        let (data, status) = try await send(URLRequest(url: try url(link)))
+        let (data, status, _) = try await send(URLRequest(url: try url(link)))
         guard status == 200 else { throw fail("download answered \(status)") }
         return data
     }
 
-    private func send(_ request: URLRequest) async throws -> (Data, Int) {
+    /// The body, the status and the `Retry-After` seconds if the answer has them.
+    private func send(_ request: URLRequest) async throws -> (Data, Int, Int?) {
         try await withCheckedThrowingContinuation { continuation in
             URLSession.shared.dataTask(with: request) { data, response, error in
                 if let error {
                     continuation.resume(throwing: fail("\(request.url?.host ?? "server"): \(error.localizedDescription)"))
                     return
                 }
-                continuation.resume(returning: (data ?? Data(), (response as? HTTPURLResponse)?.statusCode ?? 0))
+                let http = response as? HTTPURLResponse
+                let retryAfter = (http?.value(forHTTPHeaderField: "Retry-After")).flatMap { Int($0) }
+                continuation.resume(returning: (data ?? Data(), http?.statusCode ?? 0, retryAfter))
             }.resume()
         }
     }

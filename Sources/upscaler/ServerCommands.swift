@@ -63,9 +63,15 @@ struct ServerOptions: ParsableArguments {
             help: "Queued jobs in all before new ones get 503 ($UPSCALER_MAX_QUEUE, default 100).")
     var maxQueue: Int?
 
-    @Option(name: .customLong("max-queued-per-token"),
-            help: "Queued jobs per token before 429 ($UPSCALER_MAX_QUEUED_PER_TOKEN, default 20).")
-    var maxQueuedPerToken: Int?
+    @Option(name: .customLong("max-jobs-per-token"),
+            help: "A token's queued and running jobs before 429 ($UPSCALER_MAX_JOBS_PER_TOKEN, default 20).")
+    var maxJobsPerToken: Int?
+
+    @Option(name: .customLong("rate-limit"),
+            help: ArgumentHelp("Each token's request budget, off or RATE/UNIT[,burst=N] with UNIT s, min or h; a "
+                + "tokens-file line may set its own ($UPSCALER_RATE_LIMIT, default 300/min,burst=60).",
+                valueName: "limit"))
+    var rateLimit: String?
 
     @Option(help: "Threads for the model ($UPSCALER_THREADS, default all cores).")
     var threads: Int?
@@ -130,8 +136,13 @@ struct ServerOptions: ParsableArguments {
         configuration.leaseSeconds = try value(lease, "UPSCALER_LEASE") { Double($0) } ?? configuration.leaseSeconds
         configuration.maxAttempts = try value(maxAttempts, "UPSCALER_MAX_ATTEMPTS") { Int($0) } ?? configuration.maxAttempts
         configuration.maxQueue = try value(maxQueue, "UPSCALER_MAX_QUEUE") { Int($0) } ?? configuration.maxQueue
-        configuration.maxQueuedPerToken = try value(maxQueuedPerToken, "UPSCALER_MAX_QUEUED_PER_TOKEN") { Int($0) }
-            ?? configuration.maxQueuedPerToken
+        configuration.maxJobsPerToken = try value(maxJobsPerToken, "UPSCALER_MAX_JOBS_PER_TOKEN") { Int($0) }
+            ?? configuration.maxJobsPerToken
+        if let limit = rateLimit ?? env["UPSCALER_RATE_LIMIT"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do { try configuration.setRateLimit(limit) } catch let error as ConfigurationError {
+                throw ValidationError(error.description)
+            }
+        }
         configuration.defaultModel = try value(model, "UPSCALER_MODEL") { $0 } ?? configuration.defaultModel
         configuration.autoFetch = !(noAutoFetch || ["1", "true", "yes"].contains(env["UPSCALER_NO_AUTO_FETCH"] ?? ""))
         configuration.drainSeconds = try value(drainTimeout, "UPSCALER_DRAIN_TIMEOUT") { Double($0) }

@@ -92,8 +92,84 @@ struct JobStoreTests {
             #expect(try await store.job(id: "j", owner: "bob") == nil)
             #expect(try await store.cancel(id: "j", owner: "bob", resultTTL: 60, now: t0) == nil)
             #expect(try await store.job(id: "j", owner: "alice")?.status == .queued)
-            #expect(try await store.queuedCount(owner: "alice") == 1)
-            #expect(try await store.queuedCount(owner: "bob") == 0)
+        }
+    }
+
+    /// The queue depth counts queued jobs only; a token's cap counts its queued and running jobs, not finished ones
+    /// and not other tokens'.
+    @Test(arguments: StoreKind.available)
+    func queueDepthAndActiveJobsPerOwner(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            for (id, owner) in [("a1", "alice"), ("a2", "alice"), ("a3", "alice"), ("b1", "bob")] {
+                _ = try await enqueue(store, id, owner: owner, at: t0)
+            }
+            let running = try #require(try await store.claim(worker: "w", lease: 60, maxAttempts: 3, resultTTL: 60, now: t0))
+            #expect(running.id == "a1")
+            let done = JobResult(path: "r", width: 1, height: 1, format: "png", processingSeconds: 0)
+            let second = try #require(try await store.claim(worker: "w2", lease: 60, maxAttempts: 3, resultTTL: 60, now: t0))
+            _ = try await store.finish(id: second.id, worker: "w2", outcome: .succeeded(done), resultTTL: 60, now: t0)
+            // a1 running, b1 finished (bob had no running job, so b1 went before a2), a2 and a3 queued.
+            #expect(second.id == "b1")
+            #expect(try await store.queuedCount() == 2)
+            #expect(try await store.activeCount(owner: "alice") == 3)
+            #expect(try await store.activeCount(owner: "bob") == 0)
+            #expect(try await store.activeCount(owner: "carol") == 0)
+        }
+    }
+
+    /// Claims go to the owner with the fewest running jobs first, oldest job first among equals: alice queued four
+    /// jobs before bob's one, yet bob's runs second, not fifth.
+    @Test(arguments: StoreKind.available)
+    func claimOrderKeepsOneOwnerFromTakingEveryWorker(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            for index in 0..<4 { _ = try await enqueue(store, "a\(index)", owner: "alice", at: t0.addingTimeInterval(Double(index))) }
+            _ = try await enqueue(store, "b0", owner: "bob", at: t0.addingTimeInterval(10))
+            _ = try await enqueue(store, "c0", owner: "carol", at: t0.addingTimeInterval(11))
+            var order: [String] = []
+            for worker in 0..<6 {
+                let job = try await store.claim(worker: "w\(worker)", lease: 60, maxAttempts: 3, resultTTL: 60,
+                                                now: t0.addingTimeInterval(20))
+                order.append(job?.id ?? "-")
+            }
+            #expect(order == ["a0", "b0", "c0", "a1", "a2", "a3"])
+        }
+    }
+
+    /// The token bucket matches a plain model of one, step by step, with time moved by hand: a burst, the refusal
+    /// after it, refill at the rate, the cap at the burst size, and a clock that goes back refilling nothing.
+    @Test(arguments: StoreKind.available)
+    func rateBucketMatchesAReferenceModel(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let policy = RateLimitPolicy(burst: 3, perSecond: 0.5)
+            var model = ReferenceBucket(capacity: 3, rate: 0.5)
+            // Offsets in seconds from t0, each one request.
+            let times: [Double] = [0, 0, 0, 0, 1, 2, 2.5, 4, 100, 100, 100, 100, 99, 101.9, 102]
+            for time in times {
+                let expected = model.take(at: time)
+                let decision = try await store.takeRateToken(bucket: "k", policy: policy, now: t0.addingTimeInterval(time))
+                #expect(decision.allowed == expected.allowed, "at \(time)")
+                #expect(abs(decision.level - expected.level) < 1e-6, "at \(time): \(decision.level) vs \(expected.level)")
+            }
+            // Buckets are separate.
+            #expect(try await store.takeRateToken(bucket: "other", policy: policy, now: t0.addingTimeInterval(4)).level == 2)
+        }
+    }
+
+    /// Forty requests race for a bucket of ten that refills nothing meanwhile: exactly ten get through, whichever
+    /// connection or process each came from.
+    @Test(arguments: StoreKind.available)
+    func concurrentRequestsShareOneBucket(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let policy = RateLimitPolicy(burst: 10, perSecond: 1e-6)
+            let allowed = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { try await store.takeRateToken(bucket: "k", policy: policy, now: t0).allowed }
+                }
+                var count = 0
+                for try await ok in group where ok { count += 1 }
+                return count
+            }
+            #expect(allowed == 10)
         }
     }
 
@@ -182,5 +258,30 @@ struct JobStoreTests {
             }
             #expect(claimed.count == 40 && Set(claimed).count == 40, "\(claimed.count) claims, \(Set(claimed).count) distinct")
         }
+    }
+}
+
+/// A token bucket written the obvious way, to check the stores' single-statement version against.
+struct ReferenceBucket {
+    let capacity: Double
+    let rate: Double
+    var level: Double?
+    var last = -Double.infinity
+
+    init(capacity: Double, rate: Double) {
+        self.capacity = capacity
+        self.rate = rate
+    }
+
+    mutating func take(at time: Double) -> (allowed: Bool, level: Double) {
+        var current = capacity
+        if let level {
+            current = min(capacity, level + max(0, time - last) * rate)
+        }
+        last = max(last, time)
+        let allowed = current >= 1
+        if allowed { current -= 1 }
+        level = current
+        return (allowed, current)
     }
 }

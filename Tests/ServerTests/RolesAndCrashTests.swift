@@ -80,12 +80,13 @@ struct RolesAndCrashTests {
         }
     }
 
-    /// With no worker, jobs wait: past the per-token limit the token gets 429, past the global limit everyone gets
-    /// 503, both with Retry-After; and the queue depth shows in /metrics.
-    @Test func fullQueueAnswers429And503() throws {
+    /// With no worker, jobs wait: past the per-token cap the token gets 429, past the global limit everyone gets
+    /// 503, both with Retry-After; and the queue depth shows in /metrics. On both stores.
+    @Test(arguments: StoreKind.available)
+    func fullQueueAnswers429And503(_ kind: StoreKind) throws {
         let scratch = try Scratch()
         let api = try TestServer(role: "api", dataDirectory: scratch.path("data"),
-                                 arguments: ["--max-queued-per-token", "2", "--max-queue", "3"])
+                                 arguments: ["--max-jobs-per-token", "2", "--max-queue", "3"] + (try storeArguments(kind)))
         let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 8, height: 8, in: scratch)))
         func submit(_ token: String) throws -> HTTPResult {
             try HTTP.request("POST", "\(api.base)/jobs", token: token, body: HTTP.json(["image": png.base64EncodedString()]),
@@ -103,6 +104,62 @@ struct RolesAndCrashTests {
         // 429 and 503 are logged without the token or the image.
         #expect(!api.log.contains(ServerFixtures.tokenA) && !api.log.contains(ServerFixtures.tokenB))
         #expect(!api.log.contains(String(png.base64EncodedString().prefix(40))))
+    }
+
+    /// Two api processes on one store enforce one budget per token: the server's default for a token from
+    /// `VALID_TOKENS`, none for a tokens-file line that says `off`, and a line's own limit. Every authenticated answer
+    /// carries `RateLimit-Policy` and `RateLimit`; the request past the budget gets 429 with `Retry-After`.
+    @Test(arguments: StoreKind.available)
+    func rateLimitsAreSharedByEveryApiProcess(_ kind: StoreKind) throws {
+        let scratch = try Scratch()
+        let tokenC = "test-token-charlie-5555555555"
+        let tokensFile = scratch.path("tokens")
+        try """
+            # name:sha256[:limit]
+            bravo:\(try tokenDigest(ServerFixtures.tokenB)):off
+            charlie:\(try tokenDigest(tokenC)):2/min
+            """.write(toFile: tokensFile, atomically: true, encoding: .utf8)
+        let store = try storeArguments(kind)
+        let shared = scratch.path("data")
+        func start() throws -> TestServer {
+            try TestServer(role: "api", dataDirectory: shared, arguments: [
+                "--rate-limit", "4/min", "--tokens-file", tokensFile] + store,
+                environment: ["VALID_TOKENS": ServerFixtures.tokenA])
+        }
+        let apis = [try start(), try start()]
+        // Both processes must live to the end (an optimised build may release the array after its last use).
+        defer { withExtendedLifetime(apis) {} }
+        func usage(_ index: Int, _ token: String) throws -> HTTPResult {
+            try HTTP.request("GET", "\(apis[index % 2].base)/usage", token: token)
+        }
+
+        // alpha: the default of 4 a minute, drawn down through both processes alternately.
+        var remaining: [String] = []
+        for index in 0..<4 {
+            let answer = try usage(index, ServerFixtures.tokenA)
+            #expect(answer.status == 200)
+            #expect(answer.header("RateLimit-Policy") == "\"requests\";q=4;w=60")
+            remaining.append(answer.header("RateLimit") ?? "none")
+        }
+        #expect(remaining.map { $0.components(separatedBy: ";")[1] } == ["r=3", "r=2", "r=1", "r=0"], "\(remaining)")
+        let refused = try usage(4, ServerFixtures.tokenA)
+        #expect(refused.status == 429 && refused.errorCode == "rate_limited")
+        let wait = try #require(refused.header("Retry-After").flatMap(Int.init))
+        #expect((1...15).contains(wait), "one request regains in 15 s: \(wait)")
+        #expect(refused.header("RateLimit")?.hasPrefix("\"requests\";r=0;t=") == true)
+
+        // bravo: no limit, and no fields.
+        for index in 0..<8 {
+            let answer = try usage(index, ServerFixtures.tokenB)
+            #expect(answer.status == 200 && answer.header("RateLimit") == nil)
+        }
+        // charlie: its own 2 a minute.
+        #expect(try usage(0, tokenC).status == 200)
+        let second = try usage(1, tokenC)
+        #expect(second.status == 200 && second.header("RateLimit-Policy") == "\"requests\";q=2;w=60")
+        #expect(try usage(0, tokenC).status == 429)
+        // Unauthenticated routes are not limited.
+        #expect(try HTTP.request("GET", "\(apis[0].base)/health").status == 200)
     }
 
     /// SIGTERM while idle: the process drains and exits 0 promptly.
@@ -129,7 +186,7 @@ struct ScaleOutTests {
         let environment = ["VALID_TOKENS": ServerFixtures.tokenA, "UPSCALER_SIGNING_KEY": String(repeating: "ab", count: 32)]
         func start(_ role: String, _ name: String) throws -> TestServer {
             try TestServer(role: role, dataDirectory: scratch.path(name),
-                           arguments: ["--database", url, "--lease", "2", "--model", "realesrgan-x4plus", "--max-queued-per-token", "40"],
+                           arguments: ["--database", url, "--lease", "2", "--model", "realesrgan-x4plus", "--max-jobs-per-token", "40"],
                            environment: environment)
         }
         let apis = [try start("api", "api1"), try start("api", "api2")]

@@ -246,9 +246,35 @@ func waitForJob(_ server: TestServer, _ id: String, token: String, timeout: Doub
     let deadline = Date().addingTimeInterval(timeout)
     var last: [String: Any] = [:]
     while Date() < deadline {
-        last = try HTTP.request("GET", "\(server.base)/jobs/\(id)", token: token).json
+        let answer = try HTTP.request("GET", "\(server.base)/jobs/\(id)", token: token)
+        // Polling is subject to the token's rate limit; a polite client waits as told.
+        if answer.status == 429, let wait = answer.header("Retry-After").flatMap(Double.init) {
+            Thread.sleep(forTimeInterval: wait)
+            continue
+        }
+        last = answer.json
         if done(last) { return last }
         Thread.sleep(forTimeInterval: 0.1)
     }
     throw ServerTestError("job \(id) did not finish in \(timeout) s: \(last)")
 }
+
+/// What puts a server process on `kind`'s store: nothing for SQLite (the file in its data folder), or the test
+/// database with a fresh schema. Processes given the same arguments share one store.
+func storeArguments(_ kind: StoreKind) throws -> [String] {
+    switch kind {
+    case .sqlite:
+        return []
+    case .postgres:
+        guard let base = StoreKind.postgresURL else { throw ServerTestError("no UPSCALER_TEST_DATABASE_URL") }
+        let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        return ["--database", base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"]
+    }
+}
+
+/// Hex SHA-256 of a token, for tokens-file lines; computed by Python's hashlib, not by the server's own code.
+func tokenDigest(_ token: String) throws -> String {
+    let result = try runTool(["python3", "-c", "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())", token])
+    return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+

@@ -1,4 +1,5 @@
 import Foundation
+public import JobStore
 import UpscaleCore
 
 /// Who is calling: a token's name and the SHA-256 of the token, which is what jobs and usage are keyed by.
@@ -6,10 +7,20 @@ public struct Caller: Sendable, Equatable {
     public let name: String
     /// Hex SHA-256 of the token; the raw token is never stored.
     public let owner: String
+    /// This token's own request limit, if its line in the tokens file sets one.
+    public var rateLimit: TokenRateLimit = .serverDefault
+}
+
+/// A token's request limit: the server's `--rate-limit`, none, or its own.
+public enum TokenRateLimit: Sendable, Equatable {
+    case serverDefault
+    case unlimited
+    case policy(RateLimitPolicy)
 }
 
 /// The accepted bearer tokens, from `VALID_TOKENS` (comma-separated raw tokens, as the old service took them) and a
-/// tokens file of `name:sha256hex` lines (so the server never needs the raw tokens).
+/// tokens file of `name:sha256hex[:limit]` lines (so the server never needs the raw tokens). The optional limit is
+/// that token's request rate, `off` or `RATE/UNIT[,burst=N]` as `--rate-limit` takes it.
 ///
 /// A presented token is hashed and compared with every known hash in constant time, so neither the comparison nor the
 /// number of tokens checked depends on how much of a token matched.
@@ -17,6 +28,7 @@ public struct TokenRegistry: Sendable {
     struct Entry: Sendable {
         let name: String
         let digest: [UInt8]
+        var rateLimit: TokenRateLimit = .serverDefault
     }
     private let entries: [Entry]
 
@@ -44,11 +56,19 @@ public struct TokenRegistry: Sendable {
             for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-                let parts = trimmed.split(separator: ":", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let digest = Self.hexBytes(parts[1]), digest.count == 32, !parts[0].isEmpty else {
-                    throw ConfigurationError("\(tokensFile) line \(number + 1): expected name:sha256hex")
+                let parts = trimmed.split(separator: ":", maxSplits: 2).map(String.init)
+                guard parts.count >= 2, let digest = Self.hexBytes(parts[1]), digest.count == 32, !parts[0].isEmpty else {
+                    throw ConfigurationError("\(tokensFile) line \(number + 1): expected name:sha256hex[:limit]")
                 }
-                entries.append(Entry(name: parts[0], digest: digest))
+                var entry = Entry(name: parts[0], digest: digest)
+                if parts.count == 3 {
+                    do {
+                        entry.rateLimit = try RateLimitPolicy.parse(parts[2]).map { .policy($0) } ?? .unlimited
+                    } catch let error as ConfigurationError {
+                        throw ConfigurationError("\(tokensFile) line \(number + 1): \(error.description)")
+                    }
+                }
+                entries.append(entry)
             }
         }
         return TokenRegistry(entries: entries)
@@ -66,7 +86,7 @@ public struct TokenRegistry: Sendable {
         for entry in entries where Self.constantTimeEqual(entry.digest, digest) && found == nil {
             found = entry
         }
-        return found.map { Caller(name: $0.name, owner: SHA256.Digest(bytes: $0.digest).hex) }
+        return found.map { Caller(name: $0.name, owner: SHA256.Digest(bytes: $0.digest).hex, rateLimit: $0.rateLimit) }
     }
 
     /// Compares every byte whatever the first difference.

@@ -49,7 +49,7 @@ struct APIHandler: APIProtocol {
     }
 
     func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
-        let depth = try? await store.queuedCount(owner: nil)
+        let depth = try? await store.queuedCount()
         let lastWorker = try? await store.lastWorkerSeen()
         let workerAlive = lastWorker.map { Date().timeIntervalSince($0 ?? .distantPast) < 30 } ?? false
         let storeOK = depth != nil
@@ -243,15 +243,16 @@ struct APIHandler: APIProtocol {
             throw APIError(.contentTooLarge, "too_many_pixels",
                            "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
         }
-        let queued = try await store.queuedCount(owner: nil)
+        let queued = try await store.queuedCount()
         guard queued < configuration.maxQueue else {
             throw APIError.retryLater(.serviceUnavailable, "queue_full",
                                       "the queue is full (\(queued) jobs waiting); try again shortly", seconds: 10)
         }
-        let mine = try await store.queuedCount(owner: caller.owner)
-        guard mine < configuration.maxQueuedPerToken else {
+        let mine = try await store.activeCount(owner: caller.owner)
+        guard mine < configuration.maxJobsPerToken else {
             throw APIError.retryLater(.tooManyRequests, "too_many_jobs",
-                                      "this token already has \(mine) jobs waiting", seconds: 5)
+                                      "this token already has \(mine) jobs queued or running, the most it may have "
+                                          + "at once", seconds: 5)
         }
 
         let id = Self.newJobID()

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 
 /// What the HTTP layer knows about the request being handled, for the generated handlers (which see only the
@@ -8,6 +9,8 @@ struct RequestInfo: Sendable {
     /// `scheme://host[:port]` as the client addressed us.
     let baseURL: String
     var logger: Logger
+    /// Fields every answer to this request carries, success or error (the rate limit's state).
+    let extraHeaders = LockedState(HTTPFields())
 
     @TaskLocal static var current: RequestInfo?
     @TaskLocal static var caller: Caller?

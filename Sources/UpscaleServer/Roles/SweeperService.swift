@@ -31,7 +31,7 @@ struct SweeperService: Service {
                 logger.info("swept expired results", metadata: ["jobs": "\(swept.jobIDs.count)"])
             }
             removeAbandonedTemporaryFiles(now: now)
-            metrics.setQueueDepth(try await store.queuedCount(owner: nil))
+            metrics.setQueueDepth(try await store.queuedCount())
         } catch {
             logger.error("sweep failed", metadata: ["error": "\(error)"])
         }
