@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import Synchronization
 internal import PostgresNIO
 
 /// The scale-out ``JobStore``: one PostgreSQL database shared by any number of api and worker processes on any number
@@ -35,12 +36,24 @@ public final class PostgresJobStore: JobStore, BlobStore {
 
     /// Runs the connection pool until the task is cancelled.
     public func run() async {
+        poolStarted.store(true, ordering: .releasing)
         await client.run()
+    }
+
+    private let poolStarted = Atomic<Bool>(false)
+
+    /// Calls made in the instant between starting ``run()`` in a task and the pool running wait for it (the client
+    /// would otherwise warn about a lease before `run()`); after 5 s they go ahead and let the client say why.
+    private func untilPoolRuns() async {
+        for _ in 0..<5000 where !poolStarted.load(ordering: .acquiring) {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 
     /// Creates or upgrades the tables, one numbered step at a time, each in its own transaction and recorded in
     /// `schema_migrations`, under an advisory lock so that concurrent starts and `upscaler migrate` agree.
     public func migrate() async throws {
+        await untilPoolRuns()
         try await client.withConnection { connection in
             // Processes starting together take turns: a session advisory lock, held on this one connection, makes
             // even `CREATE SCHEMA IF NOT EXISTS` safe (it races on its own).
@@ -80,6 +93,7 @@ public final class PostgresJobStore: JobStore, BlobStore {
 
     /// Drops this store's schema and everything in it: for scratch schemas (benchmarks), never `public`.
     public func dropSchema() async throws {
+        await untilPoolRuns()
         guard schema != "public" else { throw StoreError("refusing to drop the public schema") }
         try await client.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE", logger: logger)
     }
@@ -140,6 +154,7 @@ public final class PostgresJobStore: JobStore, BlobStore {
     private var channelName: String { "upscaler_jobs_\(schema)" }
 
     public func listenForQueuedJobs(_ onJob: @escaping @Sendable () -> Void) async throws {
+        await untilPoolRuns()
         try await client.withConnection { connection in
             for try await _ in try await connection.listen(channelName) { onJob() }
         }
@@ -158,13 +173,13 @@ public final class PostgresJobStore: JobStore, BlobStore {
                     WHERE status = 'running' AND lease_expires < \(t) AND attempts >= \(maxAttempts)
                     """, logger: logger)
                 let candidates = try await connection.query("""
-                    SELECT id FROM jobs AS candidate
-                    WHERE status = 'queued' OR (status = 'running' AND lease_expires < \(t))
-                    ORDER BY (SELECT COUNT(*) FROM jobs AS other
-                              WHERE other.owner = candidate.owner AND other.status = 'running'
-                                AND other.lease_expires >= \(t)),
-                             created_at, id
-                    LIMIT 1 FOR UPDATE SKIP LOCKED
+                    SELECT candidate.id FROM jobs AS candidate
+                    LEFT JOIN (SELECT owner, COUNT(*) AS running FROM jobs
+                               WHERE status = 'running' AND lease_expires >= \(t) GROUP BY owner) AS busy
+                           ON busy.owner = candidate.owner
+                    WHERE candidate.status = 'queued' OR (candidate.status = 'running' AND candidate.lease_expires < \(t))
+                    ORDER BY COALESCE(busy.running, 0), candidate.created_at, candidate.id
+                    LIMIT 1 FOR UPDATE OF candidate SKIP LOCKED
                     """, logger: logger)
                 var id: String?
                 for try await row in candidates { id = try row.decode(String.self) }
@@ -395,7 +410,10 @@ public final class PostgresJobStore: JobStore, BlobStore {
     /// Runs `body` in a task of its own, so that a caller's cancellation (a client that hangs up, a worker's lease
     /// renewer being stopped) never stops a statement or a transaction half-way.
     private func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await Task { try await body() }.value
+        try await Task {
+            await untilPoolRuns()
+            return try await body()
+        }.value
     }
 
     // MARK: - Blobs

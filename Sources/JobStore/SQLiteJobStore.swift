@@ -95,12 +95,12 @@ public final class SQLiteJobStore: JobStore {
                 WHERE status = 'running' AND lease_expires < ? AND attempts >= ?
                 """, arguments: [t, t + resultTTL, t, maxAttempts])
             guard let id = try String.fetchOne(db, sql: """
-                SELECT id FROM jobs AS candidate
-                WHERE status = 'queued' OR (status = 'running' AND lease_expires < :now)
-                ORDER BY (SELECT COUNT(*) FROM jobs AS other
-                          WHERE other.owner = candidate.owner AND other.status = 'running'
-                            AND other.lease_expires >= :now),
-                         created_at, id
+                SELECT candidate.id FROM jobs AS candidate
+                LEFT JOIN (SELECT owner, COUNT(*) AS running FROM jobs
+                           WHERE status = 'running' AND lease_expires >= :now GROUP BY owner) AS busy
+                       ON busy.owner = candidate.owner
+                WHERE candidate.status = 'queued' OR (candidate.status = 'running' AND candidate.lease_expires < :now)
+                ORDER BY COALESCE(busy.running, 0), candidate.created_at, candidate.id
                 LIMIT 1
                 """, arguments: ["now": t])
             else { return nil }

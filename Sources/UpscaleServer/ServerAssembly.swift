@@ -43,7 +43,7 @@ public struct ServerAssembly: Sendable {
             do {
                 let postgres = try PostgresJobStore(url: url, logger: logger)
                 store = postgres
-                blobs = postgres
+                blobs = configuration.blobDirectory.map { FileBlobStore(root: $0) } ?? postgres
                 self.postgres = postgres
             } catch {
                 throw ConfigurationError("cannot use the database URL: \(error)")
@@ -137,8 +137,7 @@ public struct ServerAssembly: Sendable {
         }
         if role.runsAPI {
             services.append(SweeperService(store: store, blobs: blobs, interval: configuration.sweepInterval,
-                                           scratchDirectories: [configuration.resultsDirectory,
-                                                                configuration.inputsDirectory],
+                                           scratchDirectories: configuration.blobFolders,
                                            metrics: metrics, logger: logger))
             let startedAt = self.startedAt
             let role = self.role

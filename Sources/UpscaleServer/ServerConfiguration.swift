@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     /// `postgres://user:password@host:port/database` puts the queue in PostgreSQL, shared by every process that names
     /// it; nil keeps the embedded SQLite file in the data directory.
     public var databaseURL: String?
+    /// With a database URL: uploads and results go to files here (a folder every process mounts) instead of `bytea`.
+    public var blobDirectory: URL?
 
     public var maxBodyBytes = 64 << 20
     public var maxPixels = 50_000_000
@@ -64,6 +66,12 @@ public struct ServerConfiguration: Sendable {
     var databasePath: String { dataDirectory.appendingPathComponent("upscaler.sqlite").path }
     var inputsDirectory: URL { dataDirectory.appendingPathComponent("inputs", isDirectory: true) }
     var resultsDirectory: URL { dataDirectory.appendingPathComponent("results", isDirectory: true) }
+    /// Where uploads and results may be written as files, so that the sweeper can clear what a killed writer left.
+    var blobFolders: [URL] {
+        let roots = [dataDirectory] + (blobDirectory.map { [$0] } ?? [])
+        return roots.flatMap { [$0.appendingPathComponent("results", isDirectory: true),
+                                $0.appendingPathComponent("inputs", isDirectory: true)] }
+    }
 }
 
 /// Which parts of the service a process runs.

@@ -24,6 +24,11 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "PostgreSQL URL for the queue, shared by many processes ($DATABASE_URL or $UPSCALER_DATABASE; default: SQLite in the data dir).")
     var database: String?
 
+    @Option(name: .customLong("blob-dir"),
+            help: ArgumentHelp("With --database: keep uploads and results as files in this folder, shared by every "
+                + "process (NFS, a mounted volume), instead of in the database ($UPSCALER_BLOB_DIR).", valueName: "path"))
+    var blobDir: String?
+
     @Option(name: .customLong("tokens-file"), help: "File of name:sha256 token lines ($UPSCALER_TOKENS_FILE).")
     var tokensFile: String?
 
@@ -124,6 +129,10 @@ struct ServerOptions: ParsableArguments {
         configuration.signingKey = env["UPSCALER_SIGNING_KEY"]
         configuration.databaseURL = try value(database, "UPSCALER_DATABASE") { $0 }
             ?? env["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.blobDirectory = try value(blobDir, "UPSCALER_BLOB_DIR") { $0 }.map { URL(fileURLWithPath: $0) }
+        if configuration.blobDirectory != nil && configuration.databaseURL == nil {
+            throw ValidationError("--blob-dir goes with --database; without one, blobs live in --data-dir")
+        }
         if let mb = try value(maxBodyMB, "UPSCALER_MAX_BODY_MB", { Int($0) }) { configuration.maxBodyBytes = mb << 20 }
         configuration.maxPixels = try value(maxPixels, "UPSCALER_MAX_PIXELS") { Int($0) } ?? configuration.maxPixels
         if let side = try value(maxInputSide, "UPSCALER_MAX_INPUT_SIDE", { Int($0) }) {

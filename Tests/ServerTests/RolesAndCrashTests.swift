@@ -226,6 +226,30 @@ struct ScaleOutTests {
         }
     }
 
+    /// `--blob-dir`: with PostgreSQL holding the queue, uploads and results can live in a folder every process
+    /// mounts instead. The result is a file there, the database's blob table stays empty, and the download works.
+    @Test func blobsInASharedFolderInsteadOfTheDatabase() throws {
+        let scratch = try Scratch()
+        let store = try storeArguments(.postgres)
+        let folder = scratch.path("shared-blobs")
+        let server = try TestServer(dataDirectory: scratch.path("data"), arguments: store + ["--blob-dir", folder])
+        let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 20, height: 16, in: scratch)))
+        let answer = try HTTP.request("POST", "\(server.base)/upscale", token: ServerFixtures.tokenA,
+                                      body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
+                                      contentType: "application/json")
+        #expect(answer.status == 200, "\(answer.json)")
+        let link = try #require(answer.json["download_url"] as? String)
+        let download = try HTTP.request("GET", link)
+        #expect(download.status == 200)
+        let results = try FileManager.default.contentsOfDirectory(atPath: folder + "/results").filter { !$0.hasPrefix(".") }
+        #expect(results.count == 1)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/results/" + results[0])) == download.body)
+        let url = store[1]
+        let schema = String(url[url.range(of: "schema=")!.upperBound...])
+        let rows = try runTool(["psql", try #require(StoreKind.postgresURL), "-tAc", "SELECT COUNT(*) FROM \(schema).blobs"])
+        #expect(rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(rows.stdout) \(rows.stderr)")
+    }
+
     /// `tools/load_test.py`: 100 clients for 60 s against 2 api and 2 worker processes. No 5xx, and every 429 or 503
     /// says when to come back. The figures it prints (throughput, /health latency, memory) are reported, not asserted.
     @Test func boundedLoad() throws {
