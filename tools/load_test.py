@@ -6,7 +6,8 @@
 It starts the api and worker processes itself (on loopback, sharing PostgreSQL), runs the clients, and prints one
 JSON object: submissions by status and refusals by error code, whether every 429/503 carried Retry-After, 5xx
 count, jobs completed per second (counted in the database), /health latency percentiles (sampled every 20 ms by a separate client), and each process's peak resident
-memory (VmHWM). Exits 1 if any 5xx was seen.
+memory (VmHWM). Exits 1 if any 5xx other than 503 (the queue limit's answer), a 429 or 503 without Retry-After,
+or a failed connection was seen.
 """
 
 import argparse
@@ -14,6 +15,7 @@ import http.client
 import io
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -30,25 +32,48 @@ TOKENS = [f"load-token-{i}-{uuid.uuid4().hex}" for i in range(4)]
 
 
 def start(binary, role, database, data_dir, extra=()):
+    """Starts a role and returns (process, port) once it says it is ready, or (process, None) after 60 s."""
     args = [binary, role, "--database", database, "--data-dir", data_dir, "--model", "realesr-animevideov3",
             "--threads", "1", "--no-auto-fetch", "--log-level", "warning", *extra]
     if role != "worker":
         args += ["--port", "0"]
     env = dict(os.environ, VALID_TOKENS=",".join(TOKENS), UPSCALER_SIGNING_KEY="ab" * 32)
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    lines = queue.Queue()
+
+    def read():  # also keeps the pipe drained for the process's whole life
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.time() + 60
     port = None
     while time.time() < deadline:
-        line = process.stdout.readline()
-        if not line:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.time()))
+        except queue.Empty:
+            break
+        if line is None:
             break
         match = re.search(r"listening on http://[0-9.]+:(\d+)", line)
         if match:
             port = int(match.group(1))
-        if (role == "worker" and "ready" in line) or (role != "worker" and port):
-            break
-    threading.Thread(target=lambda: process.stdout.read(), daemon=True).start()
-    return process, port
+        if role == "worker" and "ready" in line:
+            return process, 0
+        if role != "worker" and port:
+            return process, port
+    return process, None
+
+
+def stop_all(processes):
+    for _, process in processes:
+        process.send_signal(signal.SIGTERM)
+    for _, process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def peak_rss_kb(pid):
@@ -95,11 +120,15 @@ def main():
                               + (["--rate-limit", args.rate_limit] if args.rate_limit else []))
         processes.append(("api", process))
         apis.append(port)
+    ready = all(port is not None for port in apis)
     for index in range(args.workers):
-        process, _ = start(args.bin, "worker", database, f"{scratch}/worker{index}")
+        process, port = start(args.bin, "worker", database, f"{scratch}/worker{index}")
         processes.append(("worker", process))
-    if not all(apis):
-        print(json.dumps({"error": "an api did not start"}))
+        ready = ready and port is not None
+    if not ready:
+        stop_all(processes)
+        psql(args.database, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        print(json.dumps({"error": "a process did not start within 60 s"}))
         sys.exit(1)
 
     buffer = io.BytesIO()
@@ -166,14 +195,7 @@ def main():
     jobs_done = int(psql(args.database, f"SELECT COUNT(*) FROM {schema}.jobs WHERE status = 'succeeded' "
                                         f"AND finished_at <= {stop}"))
     memory = {f"{role}-{index}": peak_rss_kb(process.pid) for index, (role, process) in enumerate(processes)}
-    for _, process in processes:
-        process.send_signal(signal.SIGTERM)
-    for _, process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
+    stop_all(processes)
     psql(args.database, f"DROP SCHEMA {schema} CASCADE")
 
     five_xx = sum(n for status, n in counts.items() if status >= 500 and status != 503)

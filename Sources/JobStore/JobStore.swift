@@ -64,6 +64,29 @@ public struct JobRecord: Sendable, Equatable {
     public var errorMessage: String?
 }
 
+/// Limits checked when a job is queued, in the same step as the insert, so that concurrent requests (on any api
+/// process) cannot pass the per-owner cap together. nil means no limit.
+public struct QueueLimits: Sendable, Equatable {
+    /// Queued jobs in all. Processes racing may pass it by one job each: it guards memory, not fairness.
+    public var maxQueued: Int?
+    /// The owner's queued and running jobs together; exact.
+    public var maxActivePerOwner: Int?
+
+    public init(maxQueued: Int? = nil, maxActivePerOwner: Int? = nil) {
+        self.maxQueued = maxQueued
+        self.maxActivePerOwner = maxActivePerOwner
+    }
+}
+
+/// What queuing a job under ``QueueLimits`` did.
+public enum EnqueueResult: Sendable, Equatable {
+    case queued(JobRecord)
+    /// Nothing was queued: this many jobs wait already.
+    case queueFull(queued: Int)
+    /// Nothing was queued: the owner has this many jobs queued or running.
+    case ownerAtLimit(active: Int)
+}
+
 /// A job to queue.
 public struct NewJob: Sendable {
     public var id: String
@@ -153,7 +176,8 @@ public struct SweptJobs: Sendable, Equatable {
 /// queued, and a running job whose worker stopped (its lease ran out) is taken again by the next `claim`, up to
 /// `maxAttempts` takes, after which it fails with the reason.
 public protocol JobStore: Sendable {
-    func enqueue(_ job: NewJob, now: Date) async throws -> JobRecord
+    /// Queues `job` unless that would pass `limits`.
+    func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult
 
     /// Takes a runnable job for `worker`: a queued one, or a running one whose lease expired. Owners with the fewest
     /// running jobs go first, then the oldest job, so one client with many jobs cannot keep every worker to itself.
@@ -206,6 +230,17 @@ public protocol JobStore: Sendable {
 }
 
 extension JobStore {
-    /// Stores without notifications (SQLite) return at once; workers then rely on polling and in-process signals.
-    public func listenForQueuedJobs(_ onJob: @escaping @Sendable () -> Void) async throws {}
+    /// Stores without notifications (SQLite) wait here until cancelled; workers then rely on polling and in-process
+    /// signals.
+    public func listenForQueuedJobs(_ onJob: @escaping @Sendable () -> Void) async throws {
+        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+    }
+
+    /// Queues `job` with no limits.
+    public func enqueue(_ job: NewJob, now: Date) async throws -> JobRecord {
+        guard case .queued(let record) = try await enqueue(job, limits: QueueLimits(), now: now) else {
+            throw StoreError("job \(job.id) was not queued")
+        }
+        return record
+    }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+internal import NIOSSL
 import Synchronization
 internal import PostgresNIO
 
@@ -14,24 +15,56 @@ public final class PostgresJobStore: JobStore, BlobStore {
     private let logger: Logger
     private let schema: String
 
-    /// `url` is `postgres://user:password@host:port/database[?schema=name]`; the schema (letters, digits and `_`,
-    /// default `public`, or `schema` here) holds the tables, which lets tests have a fresh store each.
+    /// `url` is `postgres://user:password@host:port/database[?schema=name&sslmode=mode&sslrootcert=file]`.
+    /// - The schema (letters, digits and `_`, default `public`, or `schema` here) holds the tables, which lets tests
+    ///   have a fresh store each.
+    /// - `sslmode` means what it means to libpq: `disable`; `allow` or `prefer` (the default: TLS if the server offers
+    ///   it, unverified); `require` (TLS, unverified); `verify-ca` (TLS, the certificate checked against
+    ///   `sslrootcert` or the system's roots); `verify-full` (that, and the host name too).
     public init(url: String, schema: String? = nil, logger: Logger) throws {
         guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
               let host = parts.host, !host.isEmpty else {
             throw StoreError("the database URL must look like postgres://user:password@host:5432/database")
         }
-        let schema = schema ?? parts.queryItems?.first { $0.name == "schema" }?.value ?? "public"
+        var query: [String: String] = [:]
+        for item in parts.queryItems ?? [] {
+            guard ["schema", "sslmode", "sslrootcert"].contains(item.name) else {
+                throw StoreError("the database URL has \(item.name)=; the options read are schema, sslmode and sslrootcert")
+            }
+            query[item.name] = item.value ?? ""
+        }
+        let schema = schema ?? query["schema"] ?? "public"
         guard !schema.isEmpty, schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
             throw StoreError("the schema name must be letters, digits and _")
         }
         var configuration = PostgresClient.Configuration(
             host: host, port: parts.port ?? 5432, username: parts.user ?? "postgres",
-            password: parts.password, database: String(parts.path.dropFirst()).nilIfEmpty, tls: .disable)
+            password: parts.password, database: String(parts.path.dropFirst()).nilIfEmpty,
+            tls: try Self.tls(mode: query["sslmode"] ?? "prefer", rootCertificates: query["sslrootcert"]))
         configuration.options.additionalStartupParameters = [("search_path", schema)]
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.schema = schema
+    }
+
+    private static func tls(mode: String, rootCertificates: String?) throws -> PostgresClient.Configuration.TLS {
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        var verified = TLSConfiguration.makeClientConfiguration()
+        if let rootCertificates { verified.trustRoots = .file(rootCertificates) }
+        switch mode {
+        case "disable": return .disable
+        case "allow", "prefer": return .prefer(unverified)
+        case "require": return .require(unverified)
+        case "verify-ca":
+            verified.certificateVerification = .noHostnameVerification
+            return .require(verified)
+        case "verify-full":
+            verified.certificateVerification = .fullVerification
+            return .require(verified)
+        default:
+            throw StoreError("sslmode=\(mode): expected disable, allow, prefer, require, verify-ca or verify-full")
+        }
     }
 
     /// Runs the connection pool until the task is cancelled.
@@ -56,20 +89,19 @@ public final class PostgresJobStore: JobStore, BlobStore {
         await untilPoolRuns()
         try await client.withConnection { connection in
             // Processes starting together take turns: a session advisory lock, held on this one connection, makes
-            // even `CREATE SCHEMA IF NOT EXISTS` safe (it races on its own).
-            try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: logger)
+            // even `CREATE SCHEMA IF NOT EXISTS` safe (it races on its own). The key names this schema only.
+            let key = "hashtext('upscaler.migrate'), hashtext('\(schema)')"   // the schema name is letters, digits, _
+            try await drain(connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_lock(\(key))"), logger: logger))
             do {
                 try await applyMigrations(connection)
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+                _ = try? await drain(connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock(\(key))"),
+                                                      logger: logger))
                 throw error
             }
-            try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+            try await drain(connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock(\(key))"), logger: logger))
         }
     }
-
-    /// Any fixed number; it only has to be the same in every process.
-    private static let migrationLock: Int64 = 0x5550_5343_414C_4552   // "UPSCALER"
 
     private func applyMigrations(_ connection: PostgresConnection) async throws {
         try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
@@ -88,6 +120,20 @@ public final class PostgresJobStore: JobStore, BlobStore {
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (\(version + 1), \(Date().timeIntervalSince1970))",
                     logger: logger)
             }
+        }
+    }
+
+    /// The setting `name` as the database has it: `proposing` if no process has set it yet.
+    public func agree(on name: String, proposing value: String) async throws -> String {
+        try await shielded { [self] in
+            try await client.query("INSERT INTO settings (name, value) VALUES (\(name), \(value)) ON CONFLICT (name) DO NOTHING",
+                                   logger: logger)
+            var agreed = value
+            for try await stored in try await client.query("SELECT value FROM settings WHERE name = \(name)",
+                                                           logger: logger).decode(String.self) {
+                agreed = stored
+            }
+            return agreed
         }
     }
 
@@ -131,23 +177,51 @@ public final class PostgresJobStore: JobStore, BlobStore {
             // the fair claim order.
             TokenBucketStatement.createTable,
             "CREATE INDEX jobs_by_owner ON jobs (owner, status)",
+            // Choices every process must share, set by the first to start.
+            "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ],
     ]
 
-    public func enqueue(_ job: NewJob, now: Date) async throws -> JobRecord {
+    public func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult {
         try await shielded { [self] in
             let request = job.request
-            try await client.query("""
-                INSERT INTO jobs (id, owner, owner_name, status, request, input_path, input_width, input_height, model,
-                                  created_at)
-                VALUES (\(job.id), \(job.owner), \(job.ownerName), 'queued', \(request), \(job.inputPath), \(job.inputWidth),
-                        \(job.inputHeight), \(job.model), \(now.timeIntervalSince1970))
-                """, logger: logger)
-            // Wakes idle workers everywhere (see listenForQueuedJobs).
-            for try await _ in try await client.query("SELECT pg_notify(\(channelName), \(job.id))", logger: logger) {}
-            guard let record = try await fetch(client, id: job.id) else { throw StoreError("job \(job.id) vanished") }
-            return record
+            return try await client.withTransaction(logger: logger) { connection in
+                if let most = limits.maxQueued {
+                    let queued = try await count(connection.query(
+                        "SELECT COUNT(*) FROM jobs WHERE status = 'queued'", logger: logger))
+                    if queued >= most { return .queueFull(queued: queued) }
+                }
+                if let most = limits.maxActivePerOwner {
+                    // Requests of one owner take turns here until commit, on every api process, so the count they
+                    // read cannot be stale when they insert. Other owners do not wait.
+                    try await drain(connection.query(
+                        "SELECT pg_advisory_xact_lock(hashtext(\(ownerLockSpace)), hashtext(\(job.owner)))", logger: logger))
+                    let active = try await count(connection.query(
+                        "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND owner = \(job.owner)",
+                        logger: logger))
+                    if active >= most { return .ownerAtLimit(active: active) }
+                }
+                try await connection.query("""
+                    INSERT INTO jobs (id, owner, owner_name, status, request, input_path, input_width, input_height,
+                                      model, created_at)
+                    VALUES (\(job.id), \(job.owner), \(job.ownerName), 'queued', \(request), \(job.inputPath),
+                            \(job.inputWidth), \(job.inputHeight), \(job.model), \(now.timeIntervalSince1970))
+                    """, logger: logger)
+                // Wakes idle workers everywhere at commit (see listenForQueuedJobs).
+                try await drain(connection.query("SELECT pg_notify(\(channelName), \(job.id))", logger: logger))
+                guard let record = try await fetch(connection, id: job.id) else { throw StoreError("job \(job.id) vanished") }
+                return .queued(record)
+            }
         }
+    }
+
+    /// Advisory lock keys are two numbers; both locks name the schema, so that separate stores in one database
+    /// (tests, benchmarks) never wait on each other.
+    private var ownerLockSpace: String { "upscaler.enqueue.\(schema)" }
+
+    /// Reads a row stream to its end.
+    private func drain(_ rows: PostgresRowSequence) async throws {
+        for try await _ in rows {}
     }
 
     /// The NOTIFY channel for queued jobs; one per schema, so that separate schemas (tests) do not wake each other.
@@ -200,27 +274,26 @@ public final class PostgresJobStore: JobStore, BlobStore {
     {
         try await shielded { [self] in
             let t = now.timeIntervalSince1970
-            // One statement: extend the lease only while this worker holds the running job, and say what the job is.
-            let rows: PostgresRowSequence
+            // Extend the lease only while this worker holds the running job. The UPDATE sees a cancel committed
+            // while it waited for the row, so a row back means held; only otherwise is the job read again.
+            let renewed: PostgresRowSequence
             if let progress {
-                rows = try await client.query("""
-                    WITH current AS (SELECT status, lease_owner FROM jobs WHERE id = \(id)),
-                    updated AS (
-                        UPDATE jobs SET lease_expires = \(t + lease), progress = GREATEST(progress, \(progress.fraction)),
-                            step = \(progress.step), tiles_done = COALESCE(\(progress.tilesDone), tiles_done),
-                            tiles_total = COALESCE(\(progress.tilesTotal), tiles_total)
-                        WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id)
-                    SELECT status, lease_owner FROM current
+                renewed = try await client.query("""
+                    UPDATE jobs SET lease_expires = \(t + lease), progress = GREATEST(progress, \(progress.fraction)),
+                        step = \(progress.step), tiles_done = COALESCE(\(progress.tilesDone), tiles_done),
+                        tiles_total = COALESCE(\(progress.tilesTotal), tiles_total)
+                    WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id
                     """, logger: logger)
             } else {
-                rows = try await client.query("""
-                    WITH current AS (SELECT status, lease_owner FROM jobs WHERE id = \(id)),
-                    updated AS (
-                        UPDATE jobs SET lease_expires = \(t + lease)
-                        WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id)
-                    SELECT status, lease_owner FROM current
+                renewed = try await client.query("""
+                    UPDATE jobs SET lease_expires = \(t + lease)
+                    WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id
                     """, logger: logger)
             }
+            var held = false
+            for try await _ in renewed { held = true }
+            if held { return .held }
+            let rows = try await client.query("SELECT status, lease_owner FROM jobs WHERE id = \(id)", logger: logger)
             var state = LeaseState.lost
             for try await (status, owner) in rows.decode((String, String?).self) {
                 if status == JobStatus.canceled.rawValue { state = .canceled }
@@ -372,16 +445,18 @@ public final class PostgresJobStore: JobStore, BlobStore {
                     if !input.isEmpty { files.append(input) }
                     if let result { files.append(result) }
                 }
-                // Inputs of finished jobs are no longer needed; the rows stay until their results expire.
+                // Inputs of finished jobs are no longer needed; the rows stay until their results expire. One
+                // statement clears exactly the paths it returns, so a job finishing meanwhile keeps its path for the
+                // next sweep.
                 let finished = try await connection.query("""
-                    SELECT input_path FROM jobs
-                    WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != '' FOR UPDATE
+                    UPDATE jobs SET input_path = '' FROM (
+                        SELECT id, input_path AS old_path FROM jobs
+                        WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != '' FOR UPDATE) AS done
+                    WHERE jobs.id = done.id
+                    RETURNING done.old_path
                     """, logger: logger)
                 var inputs: [String] = []
                 for try await old in finished.decode(String.self) { inputs.append(old) }
-                try await connection.query("""
-                    UPDATE jobs SET input_path = '' WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != ''
-                    """, logger: logger)
                 return SweptJobs(jobIDs: ids, files: inputs + files)
             }
         }

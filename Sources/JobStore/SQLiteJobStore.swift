@@ -71,15 +71,25 @@ public final class SQLiteJobStore: JobStore {
         return migrator
     }
 
-    public func enqueue(_ job: NewJob, now: Date) async throws -> JobRecord {
+    public func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult {
+        // One write transaction: SQLite lets one writer in at a time, so the counts cannot change before the insert.
         try await pool.write { db in
+            if let most = limits.maxQueued {
+                let queued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued'") ?? 0
+                if queued >= most { return .queueFull(queued: queued) }
+            }
+            if let most = limits.maxActivePerOwner {
+                let active = try Self.activeCount(db, owner: job.owner)
+                if active >= most { return .ownerAtLimit(active: active) }
+            }
             try db.execute(sql: """
                 INSERT INTO jobs (id, owner, owner_name, status, request, input_path, input_width, input_height, model,
                                   created_at)
                 VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
                 """, arguments: [job.id, job.owner, job.ownerName, job.request, job.inputPath, job.inputWidth,
                                  job.inputHeight, job.model, now.timeIntervalSince1970])
-            return try Self.fetch(db, id: job.id)!
+            guard let record = try Self.fetch(db, id: job.id) else { throw StoreError("job \(job.id) vanished") }
+            return .queued(record)
         }
     }
 
@@ -203,10 +213,12 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func activeCount(owner: String) async throws -> Int {
-        try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND owner = ?",
-                             arguments: [owner]) ?? 0
-        }
+        try await pool.read { db in try Self.activeCount(db, owner: owner) }
+    }
+
+    private static func activeCount(_ db: Database, owner: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND owner = ?",
+                         arguments: [owner]) ?? 0
     }
 
     public func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {

@@ -113,12 +113,36 @@ public struct ServerAssembly: Sendable {
         // The pool runs first, and the schema is brought up to date before anything else touches the store.
         let pool = Task { await postgres.run() }
         defer { pool.cancel() }
+        try await prepare(postgres)
+        try await runServices()
+    }
+
+    /// Migrates, within a time limit (a database that cannot be reached must stop the start with a reason, not hang
+    /// it), and checks that this process keeps blobs where the others do: a worker writing results into the
+    /// database while the apis read a shared folder would lose every result.
+    private func prepare(_ postgres: PostgresJobStore) async throws {
+        let limit = 60.0
         do {
-            try await postgres.migrate()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await postgres.migrate() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(limit))
+                    throw StoreError("no answer within \(Int(limit)) s")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
         } catch {
             throw ConfigurationError("cannot prepare the database: \(String(reflecting: error))")
         }
-        try await runServices()
+        let mode = configuration.blobDirectory == nil ? "database" : "folder"
+        let agreed = try await postgres.agree(on: "blob_storage", proposing: mode)
+        guard agreed == mode else {
+            throw ConfigurationError("the processes on this database keep uploads and results in "
+                + (agreed == "folder" ? "a --blob-dir folder" : "the database")
+                + ", and this one was started " + (mode == "folder" ? "with" : "without")
+                + " --blob-dir; start every process the same way (the choice is the blob_storage row of the settings table)")
+        }
     }
 
     /// Brings the store's schema up to date and returns: `upscaler migrate`.

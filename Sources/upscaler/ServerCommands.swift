@@ -68,7 +68,7 @@ struct ServerOptions: ParsableArguments {
             help: "Queued jobs in all before new ones get 503 ($UPSCALER_MAX_QUEUE, default 100).")
     var maxQueue: Int?
 
-    @Option(name: .customLong("max-jobs-per-token"),
+    @Option(name: [.customLong("max-jobs-per-token"), .customLong("max-queued-per-token", withSingleDash: false)],
             help: "A token's queued and running jobs before 429 ($UPSCALER_MAX_JOBS_PER_TOKEN, default 20).")
     var maxJobsPerToken: Int?
 
@@ -145,7 +145,9 @@ struct ServerOptions: ParsableArguments {
         configuration.leaseSeconds = try value(lease, "UPSCALER_LEASE") { Double($0) } ?? configuration.leaseSeconds
         configuration.maxAttempts = try value(maxAttempts, "UPSCALER_MAX_ATTEMPTS") { Int($0) } ?? configuration.maxAttempts
         configuration.maxQueue = try value(maxQueue, "UPSCALER_MAX_QUEUE") { Int($0) } ?? configuration.maxQueue
+        // The names before the cap counted running jobs too (--max-queued-per-token) are still read.
         configuration.maxJobsPerToken = try value(maxJobsPerToken, "UPSCALER_MAX_JOBS_PER_TOKEN") { Int($0) }
+            ?? value(nil, "UPSCALER_MAX_QUEUED_PER_TOKEN") { Int($0) }
             ?? configuration.maxJobsPerToken
         if let limit = rateLimit ?? env["UPSCALER_RATE_LIMIT"].flatMap({ $0.isEmpty ? nil : $0 }) {
             do { try configuration.setRateLimit(limit) } catch let error as ConfigurationError {

@@ -31,17 +31,15 @@ struct StoreBenchCommand: AsyncParsableCommand {
         let url = database ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         print("\(jobs) trivial jobs, \(workers) concurrent workers, \(runs) runs per store (median shown)")
         print("store          median ops/s      min      max   workers fed at \(jobSeconds) s/job")
-        var medians: [(String, Double)] = []
-        let sqlite = try await measure("SQLite (WAL)") { index in
+        let sqlite = try await measure("SQLite (WAL)") {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             return (try SQLiteJobStore(path: folder.appendingPathComponent("jobs.sqlite").path), {
                 try? FileManager.default.removeItem(at: folder)
             })
         }
-        medians.append(("SQLite", sqlite))
         if let url {
-            let postgres = try await measure("PostgreSQL") { index in
+            let postgres = try await measure("PostgreSQL") {
                 let schema = "bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
                 let store = try PostgresJobStore(url: url, schema: schema, logger: Logger(label: "bench"))
                 let pool = Task { await store.run() }
@@ -51,7 +49,6 @@ struct StoreBenchCommand: AsyncParsableCommand {
                     pool.cancel()
                 })
             }
-            medians.append(("PostgreSQL", postgres))
             print(String(format: "ratio (SQLite / PostgreSQL): %.2fx", sqlite / postgres))
         } else {
             print("(no --database or DATABASE_URL: PostgreSQL not measured)")
@@ -59,12 +56,12 @@ struct StoreBenchCommand: AsyncParsableCommand {
     }
 
     /// Median throughput over `runs` fresh stores.
-    private func measure(_ label: String, _ make: (Int) async throws -> (any JobStore, () async -> Void)) async throws
+    private func measure(_ label: String, _ make: () async throws -> (any JobStore, () async -> Void)) async throws
         -> Double
     {
         var rates: [Double] = []
-        for index in 0..<runs {
-            let (store, cleanup) = try await make(index)
+        for _ in 0..<runs {
+            let (store, cleanup) = try await make()
             let now = Date()
             for number in 0..<jobs {
                 _ = try await store.enqueue(NewJob(id: String(format: "job%07d", number), owner: "bench", ownerName: "bench",

@@ -117,6 +117,40 @@ struct JobStoreTests {
         }
     }
 
+    /// Twelve requests of one owner race to queue under a cap of three: exactly three get in, whichever connection
+    /// each used. Past the queue limit nobody gets in, and a refused job leaves no row.
+    @Test(arguments: StoreKind.available)
+    func enqueueLimitsHoldUnderConcurrency(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let limits = QueueLimits(maxQueued: 5, maxActivePerOwner: 3)
+            let results = try await withThrowingTaskGroup(of: EnqueueResult.self) { group in
+                for index in 0..<12 {
+                    group.addTask {
+                        try await store.enqueue(NewJob(id: "a\(index)", owner: "alice", ownerName: "alice",
+                                                       request: Data("{}".utf8), inputPath: "inputs/a\(index)",
+                                                       inputWidth: 1, inputHeight: 1, model: "m"),
+                                                limits: limits, now: t0)
+                    }
+                }
+                var all: [EnqueueResult] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            let queued = results.filter { if case .queued = $0 { true } else { false } }
+            #expect(queued.count == 3)
+            #expect(results.allSatisfy { if case .ownerAtLimit(let active) = $0 { active == 3 } else { true } })
+            #expect(try await store.activeCount(owner: "alice") == 3)
+            for owner in ["bob", "carol", "dave"] {
+                _ = try await store.enqueue(NewJob(id: owner, owner: owner, ownerName: owner, request: Data("{}".utf8),
+                                                   inputPath: "", inputWidth: 1, inputHeight: 1, model: "m"),
+                                            limits: limits, now: t0)
+            }
+            // bob and carol fill the queue to 5; dave is turned away.
+            #expect(try await store.queuedCount() == 5)
+            #expect(try await store.job(id: "dave", owner: nil) == nil)
+        }
+    }
+
     /// Claims go to the owner with the fewest running jobs first, oldest job first among equals: alice queued four
     /// jobs before bob's one, yet bob's runs second, not fifth.
     @Test(arguments: StoreKind.available)

@@ -158,8 +158,10 @@ struct RolesAndCrashTests {
         let second = try usage(1, tokenC)
         #expect(second.status == 200 && second.header("RateLimit-Policy") == "\"requests\";q=2;w=60")
         #expect(try usage(0, tokenC).status == 429)
-        // Unauthenticated routes are not limited.
-        #expect(try HTTP.request("GET", "\(apis[0].base)/health").status == 200)
+        // Routes that need no token are not limited, even when an exhausted token comes along.
+        let health = try HTTP.request("GET", "\(apis[0].base)/health", token: ServerFixtures.tokenA)
+        #expect(health.status == 200 && health.header("RateLimit") == nil)
+        #expect(try usage(1, ServerFixtures.tokenA).status == 429)
     }
 
     /// SIGTERM while idle: the process drains and exits 0 promptly.
@@ -202,8 +204,19 @@ struct ScaleOutTests {
         // The last worker must outlive every check: an optimised build may release the array after its last use,
         // and a released TestServer kills its process (the job it held would then wait forever).
         try withExtendedLifetime(workers) {
-            // Let the workers get going, then take two of them away: one without warning, one politely.
+            // Let the workers get going, then take two of them away: one without warning while it holds a job (its
+            // id carries its process id), one politely.
             _ = try waitForJob(apis[0], ids[2], token: ServerFixtures.tokenA, timeout: 60)
+            let psqlURL = base.components(separatedBy: "?")[0]
+            let victim = workers[0].process.processIdentifier
+            var held = ""
+            let deadline = Date().addingTimeInterval(60)
+            while held.isEmpty && Date() < deadline {
+                held = try runTool(["psql", psqlURL, "-tAc", "SELECT id FROM \(schema).jobs WHERE status = 'running' "
+                                    + "AND lease_owner LIKE '%-\(victim)-%'"]).stdout
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            try #require(!held.isEmpty, "worker 1 never held a job")
             workers[0].kill9()
             #expect(workers[1].terminate(timeout: 60) == 0, "SIGTERM drains and exits 0")
 
@@ -219,10 +232,35 @@ struct ScaleOutTests {
                     #expect(info.width == 96 && info.height == 80)
                 }
             }
+            // The job the killed worker held was taken again.
+            let retaken = try runTool(["psql", psqlURL, "-tAc", "SELECT attempts FROM \(schema).jobs WHERE id = '\(held)'"])
+            #expect(Int(retaken.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 2, "\(retaken.stdout)")
             // Exactly one result per job: no lost job and no duplicate.
-            let counts = try runTool(["psql", base.components(separatedBy: "?")[0], "-tA", "-c",
+            let counts = try runTool(["psql", psqlURL, "-tA", "-c",
                 "SELECT COUNT(*), COUNT(DISTINCT split_part(key, '-', 1)) FROM \(schema).blobs WHERE key LIKE 'results/%'"])
             #expect(counts.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "30|30", "\(counts.stdout) \(counts.stderr)")
+        }
+    }
+
+    /// An idle worker that looks at the store only every 60 s still starts a job queued by another process at
+    /// once: the queue's NOTIFY wakes it.
+    @Test func notificationWakesAnIdleWorker() throws {
+        let scratch = try Scratch()
+        let store = try storeArguments(.postgres)
+        let api = try TestServer(role: "api", dataDirectory: scratch.path("api"), arguments: store)
+        let worker = try TestServer(role: "worker", dataDirectory: scratch.path("worker"),
+                                    arguments: store + ["--poll-interval", "60"])
+        try withExtendedLifetime(worker) {
+            Thread.sleep(forTimeInterval: 2)   // past the worker's first look
+            let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 12, height: 10, in: scratch)))
+            let started = Date()
+            let created = try HTTP.request("POST", "\(api.base)/jobs", token: ServerFixtures.tokenA,
+                                           body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
+                                           contentType: "application/json")
+            let id = try #require(created.json["id"] as? String, "\(created.json)")
+            let job = try waitForJob(api, id, token: ServerFixtures.tokenA, timeout: 50)
+            #expect(job["status"] as? String == "succeeded")
+            #expect(Date().timeIntervalSince(started) < 20, "woken, not polled")
         }
     }
 

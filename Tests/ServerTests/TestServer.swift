@@ -64,7 +64,7 @@ final class TestServer {
         guard let executable = ServerFixtures.executable else { throw ServerTestError("no upscaler executable") }
         self.role = role
         logFile = dataDirectory + "-\(role)-\(UUID().uuidString.prefix(8)).log"
-        FileManager.default.createFile(atPath: logFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         var args = [role, "--data-dir", dataDirectory, "--models-dir", modelsDirectory, "--threads", "1",
                     "--model", ServerFixtures.model, "--no-auto-fetch"]

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-public import JobStore
+import JobStore
 import Logging
 
 /// Per-token request limits. Every authenticated request takes one unit from its token's bucket in the job store, so

@@ -51,7 +51,7 @@ struct APIHandler: APIProtocol {
     func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
         let depth = try? await store.queuedCount()
         let lastWorker = try? await store.lastWorkerSeen()
-        let workerAlive = lastWorker.map { Date().timeIntervalSince($0 ?? .distantPast) < 30 } ?? false
+        let workerAlive = lastWorker.map { Date().timeIntervalSince($0) < 30 } ?? false
         let storeOK = depth != nil
         let body = Components.Schemas.Readiness(status: storeOK && workerAlive ? "ready" : "not_ready", store: storeOK,
                                                 worker: workerAlive, queueDepth: depth ?? 0)
@@ -243,27 +243,26 @@ struct APIHandler: APIProtocol {
             throw APIError(.contentTooLarge, "too_many_pixels",
                            "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
         }
+        // A first look before the upload is stored, so a refused request costs little; the insert checks again, in
+        // the same step, so concurrent requests cannot pass the limits together.
         let queued = try await store.queuedCount()
-        guard queued < configuration.maxQueue else {
-            throw APIError.retryLater(.serviceUnavailable, "queue_full",
-                                      "the queue is full (\(queued) jobs waiting); try again shortly", seconds: 10)
-        }
-        let mine = try await store.activeCount(owner: caller.owner)
-        guard mine < configuration.maxJobsPerToken else {
-            throw APIError.retryLater(.tooManyRequests, "too_many_jobs",
-                                      "this token already has \(mine) jobs queued or running, the most it may have "
-                                          + "at once", seconds: 5)
-        }
+        if queued >= configuration.maxQueue { throw Self.refusal(.queueFull(queued: queued)) }
+        let active = try await store.activeCount(owner: caller.owner)
+        if active >= configuration.maxJobsPerToken { throw Self.refusal(.ownerAtLimit(active: active)) }
 
         let id = Self.newJobID()
         let inputPath = "inputs/\(id)"
         try await blobs.put(inputPath, image)
         let record: JobRecord
         do {
-            record = try await store.enqueue(NewJob(
+            let outcome = try await store.enqueue(NewJob(
                 id: id, owner: caller.owner, ownerName: caller.name, request: try JSONEncoder().encode(request),
                 inputPath: inputPath, inputWidth: header.width, inputHeight: header.height, model: request.model),
+                limits: QueueLimits(maxQueued: configuration.maxQueue,
+                                    maxActivePerOwner: configuration.maxJobsPerToken),
                 now: Date())
+            guard case .queued(let queuedRecord) = outcome else { throw Self.refusal(outcome) }
+            record = queuedRecord
         } catch {
             try? await blobs.delete([inputPath])
             throw error
@@ -274,6 +273,21 @@ struct APIHandler: APIProtocol {
             "job": "\(id)", "token": "\(caller.name)", "size": "\(header.width)x\(header.height)",
             "model": "\(request.model)"])
         return record
+    }
+
+    /// The answer to a job the queue limits turned away.
+    static func refusal(_ outcome: EnqueueResult) -> APIError {
+        switch outcome {
+        case .queueFull(let queued):
+            APIError.retryLater(.serviceUnavailable, "queue_full",
+                                "the queue is full (\(queued) jobs waiting); try again shortly", seconds: 10)
+        case .ownerAtLimit(let active):
+            APIError.retryLater(.tooManyRequests, "too_many_jobs",
+                                "this token already has \(active) jobs queued or running, the most it may have at once",
+                                seconds: 5)
+        case .queued:
+            APIError.internalFailure("a queued job was treated as refused")
+        }
     }
 
     // MARK: - Views

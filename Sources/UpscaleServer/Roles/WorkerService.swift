@@ -43,10 +43,10 @@ final class WorkerService: Service, Sendable {
         let upscaler = try await prepare()
         // Jobs queued by other processes wake this worker at once where the store can say so (PostgreSQL).
         let listener = Task { [store, hub, logger] in
+            // A store without notifications waits in the call until cancelled; a dropped connection comes back.
             while !Task.isCancelled {
                 do {
                     try await store.listenForQueuedJobs { hub.jobQueued() }
-                    break   // a store without notifications returns at once
                 } catch {
                     logger.debug("job notifications stopped; polling until they resume", metadata: ["error": "\(error)"])
                 }
@@ -54,7 +54,7 @@ final class WorkerService: Service, Sendable {
             }
         }
         defer { listener.cancel() }
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             while !stopping.withLock({ $0 }) {
                 try? await store.workerSeen(id, now: Date())
                 let job: JobRecord?
@@ -228,6 +228,11 @@ final class WorkerService: Service, Sendable {
         renewer.cancel()
         await reporter.value
         await finish(job, outcome, logger: logger, started: started, modelSeconds: modelSeconds)
+        // An earlier attempt's worker may have stored its result and died before recording it; nobody else knows
+        // that key, so the attempt that ended the job removes it.
+        if job.attempts > 1 {
+            try? await blobs.delete((1..<job.attempts).map { "results/\(job.id)-\($0).\(request.format)" })
+        }
     }
 
     private func finish(_ job: JobRecord, _ outcome: JobOutcome, logger: Logger, started: ContinuousClock.Instant,
