@@ -29,7 +29,8 @@ public struct FileBlobStore: BlobStore {
         for prefix in Set([root.path + "/", root.standardizedFileURL.path + "/"]) where key.hasPrefix(prefix) {
             key = String(key.dropFirst(prefix.count))
         }
-        guard !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/").contains(where: { $0 == ".." || $0.isEmpty }),
+        let components = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard !key.isEmpty, !key.hasPrefix("/"), !components.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }),
               key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_./".contains($0)) })
         else { throw StoreError("not a blob key: \(key)") }
         return root.appendingPathComponent(key).path
