@@ -42,6 +42,7 @@ let package = Package(
         .target(
             name: "JobStore",
             dependencies: [
+                "Imaging",   // its atomic file write, for blobs kept as files
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

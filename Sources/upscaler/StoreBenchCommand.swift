@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JobStore
 import Logging
+import UpscaleServer
 
 /// `upscaler bench-store`: how many claim-and-complete cycles per second each job store sustains with trivial jobs and
 /// concurrent workers, so it is clear how many real workers one store can feed before the queue is the limit.
@@ -88,7 +89,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
                 return total
             }
             let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             await cleanup()
             guard done == jobs else { throw fail("\(label): \(done) of \(jobs) jobs completed") }
             rates.append(Double(jobs) / seconds)
