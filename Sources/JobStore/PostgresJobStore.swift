@@ -230,7 +230,9 @@ public final class PostgresJobStore: JobStore, BlobStore {
     public func listenForQueuedJobs(_ onJob: @escaping @Sendable () -> Void) async throws {
         await untilPoolRuns()
         try await client.withConnection { connection in
-            for try await _ in try await connection.listen(channelName) { onJob() }
+            try await connection.listen(on: channelName) { notifications in
+                for try await _ in notifications { onJob() }
+            }
         }
     }
 
@@ -484,6 +486,7 @@ public final class PostgresJobStore: JobStore, BlobStore {
 
     /// Runs `body` in a task of its own, so that a caller's cancellation (a client that hangs up, a worker's lease
     /// renewer being stopped) never stops a statement or a transaction half-way.
+    @discardableResult
     private func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await Task {
             await untilPoolRuns()

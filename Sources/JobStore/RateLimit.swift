@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A token bucket: `burst` requests at once, refilled at `perSecond`. The same policy gives the same answers on every
 /// api process, because the bucket's level lives in the shared store, not in a process.
