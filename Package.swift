@@ -7,6 +7,11 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// Debian's static archives of shaderc and what it calls (libshaderc-dev, glslang-dev, spirv-tools).
+let shadercArchives = ["shaderc_combined", "glslang", "MachineIndependent", "GenericCodeGen", "OSDependent",
+                       "OGLCompiler", "HLSL", "SPIRV", "glslang-default-resource-limits", "SPIRV-Tools-opt",
+                       "SPIRV-Tools"]
+
 let package = Package(
     name: "upscaler",
     platforms: [.macOS(.v14)],
@@ -33,11 +38,29 @@ let package = Package(
         .target(name: "CVipsShim", dependencies: ["CVips"], path: "Sources/CVipsShim",
                 linkerSettings: [.linkedLibrary("exif")]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // Vulkan and shaderc headers. The Vulkan loader is opened at run time (see VulkanLibrary.swift); shaderc is
+        // linked statically below.
+        .systemLibrary(name: "CVulkan", path: "Sources/CVulkan",
+                       providers: [.apt(["libvulkan-dev", "libshaderc-dev", "glslang-dev", "spirv-tools"])]),
 
         // Swift layers, lowest first.
         .target(name: "Imaging", dependencies: ["CVips", "CVipsShim"], swiftSettings: swiftSettings),
-        .target(name: "Inference", dependencies: ["CDNNL"], swiftSettings: swiftSettings),
-        .target(name: "UpscaleCore", dependencies: ["Imaging", "Inference"], swiftSettings: swiftSettings),
+        // The engine core: model reader, planner, reference kernels, tiler and the backend protocol. No backend.
+        .target(name: "Inference", swiftSettings: swiftSettings),
+        // The CPU backend: oneDNN convolutions and the engine's own memory-bound kernels.
+        .target(name: "InferenceCPU", dependencies: ["Inference", "CDNNL"], swiftSettings: swiftSettings),
+        // The GPU backend: Vulkan compute shaders, compiled from GLSL when an engine is made.
+        .target(
+            name: "InferenceVulkan", dependencies: ["Inference", "CVulkan"],
+            resources: [.embedInCode("Shaders/prelude.glsl"), .embedInCode("Shaders/convolution.comp"),
+                        .embedInCode("Shaders/elementwise.comp"), .embedInCode("Shaders/pixel_shuffle.comp"),
+                        .embedInCode("Shaders/interpolation.comp")],
+            swiftSettings: swiftSettings,
+            // shaderc and the glslang and SPIRV-Tools archives it needs, in one group since they refer to each other.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--start-group"] + shadercArchives.map { "-l" + $0 }
+                                          + ["-Xlinker", "--end-group", "-lstdc++"])]),
+        .target(name: "UpscaleCore", dependencies: ["Imaging", "Inference", "InferenceCPU", "InferenceVulkan"],
+                swiftSettings: swiftSettings),
         // The job queue behind a protocol; SQLite (GRDB) is the embedded implementation.
         .target(
             name: "JobStore",
@@ -53,7 +76,7 @@ let package = Package(
         .target(
             name: "UpscaleServer",
             dependencies: [
-                "UpscaleCore", "Imaging", "JobStore",
+                "UpscaleCore", "Imaging", "Inference", "JobStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -68,17 +91,26 @@ let package = Package(
         .executableTarget(
             name: "upscaler",
             dependencies: [
-                "UpscaleCore", "UpscaleServer", "Inference", "JobStore",
+                "UpscaleCore", "UpscaleServer", "Inference", "InferenceCPU", "InferenceVulkan", "JobStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        // Runs a model on the GPU from raw tensors and prints timings. Links the engine core and the Vulkan backend
+        // only (no libvips, no oneDNN), so with --static-swift-stdlib it runs on a GPU machine that has none of this
+        // project's packages (scripts/gpu-check.sh).
+        .executableTarget(name: "upscaler-gpu-bench", dependencies: ["Inference", "InferenceVulkan"],
+                          swiftSettings: swiftSettings),
 
         // Helpers shared by the test targets only.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Inference"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "UpscaleCoreTests", dependencies: ["UpscaleCore", "Imaging", "Inference", "TestSupport"],
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "InferenceCPU", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "InferenceVulkanTests", dependencies: ["Inference", "InferenceVulkan", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "UpscaleCoreTests",
+                    dependencies: ["UpscaleCore", "Imaging", "Inference", "InferenceCPU", "InferenceVulkan", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "ServerTests", dependencies: ["JobStore", "UpscaleCore", "TestSupport"],
                     swiftSettings: swiftSettings),

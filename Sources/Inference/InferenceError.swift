@@ -8,13 +8,19 @@ public struct InferenceError: Error, CustomStringConvertible, Sendable {
         case unsupportedOperation
         case shapeMismatch
         case backendFailure
+        /// No device of the kind asked for: no Vulkan loader, driver or device, or no shader compiler.
+        case noDevice
+        /// The GPU was lost mid-run (driver reset, hang, removal).
+        case deviceLost
+        /// The GPU could not allocate what a tile needs.
+        case outOfDeviceMemory
     }
 
     public let code: Code
     public let message: String
     public let detail: String
 
-    init(_ code: Code, _ message: String, detail: String = "") {
+    package init(_ code: Code, _ message: String, detail: String = "") {
         self.code = code
         self.message = message
         self.detail = detail

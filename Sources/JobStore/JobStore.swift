@@ -21,13 +21,17 @@ public struct JobResult: Sendable, Equatable {
     public var format: String
     /// Seconds the pipeline ran.
     public var processingSeconds: Double
+    /// Where the model ran, `cpu` or `gpu:N` (`nil` for jobs finished before this was recorded).
+    public var device: String?
 
-    public init(path: String, width: Int, height: Int, format: String, processingSeconds: Double) {
+    public init(path: String, width: Int, height: Int, format: String, processingSeconds: Double,
+                device: String? = nil) {
         self.path = path
         self.width = width
         self.height = height
         self.format = format
         self.processingSeconds = processingSeconds
+        self.device = device
     }
 }
 

@@ -180,6 +180,10 @@ public final class PostgresJobStore: JobStore, BlobStore {
             // Choices every process must share, set by the first to start.
             "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ],
+        [
+            // Where each job's model ran (`cpu` or `gpu:N`), for its timings.
+            "ALTER TABLE jobs ADD COLUMN result_device TEXT",
+        ],
     ]
 
     public func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult {
@@ -323,7 +327,7 @@ public final class PostgresJobStore: JobStore, BlobStore {
                         UPDATE jobs SET status = 'succeeded', progress = 1, finished_at = \(t), expires_at = \(t + resultTTL),
                             lease_owner = NULL, result_path = \(result.path), result_width = \(result.width),
                             result_height = \(result.height), result_format = \(result.format),
-                            processing_seconds = \(result.processingSeconds)
+                            processing_seconds = \(result.processingSeconds), result_device = \(result.device)
                         WHERE id = \(id)
                         """, logger: logger)
                     try await addUsage(connection, owner: job.owner, name: job.ownerName, succeeded: 1, failed: 0,
@@ -541,7 +545,8 @@ public final class PostgresJobStore: JobStore, BlobStore {
     private static let columns = """
         id, owner, owner_name, status, request, input_path, input_width, input_height, model, progress, step,
         tiles_done, tiles_total, attempts, lease_owner, lease_expires, created_at, started_at, finished_at, expires_at,
-        result_path, result_width, result_height, result_format, processing_seconds, error_code, error_message
+        result_path, result_width, result_height, result_format, processing_seconds, result_device, error_code,
+        error_message
         """
 
     private func fetch(_ client: PostgresClient, id: String) async throws -> JobRecord? {
@@ -563,7 +568,8 @@ public final class PostgresJobStore: JobStore, BlobStore {
                 result = JobResult(path: path, width: try r["result_width"].decode(Int.self),
                                    height: try r["result_height"].decode(Int.self),
                                    format: try r["result_format"].decode(String.self),
-                                   processingSeconds: try r["processing_seconds"].decode(Double?.self) ?? 0)
+                                   processingSeconds: try r["processing_seconds"].decode(Double?.self) ?? 0,
+                                   device: try r["result_device"].decode(String?.self))
             }
             record = JobRecord(
                 id: try r["id"].decode(String.self), owner: try r["owner"].decode(String.self),

@@ -68,6 +68,9 @@ public final class SQLiteJobStore: JobStore {
             try db.execute(sql: TokenBucketStatement.createTable)
             try db.execute(sql: "CREATE INDEX jobs_by_owner ON jobs (owner, status)")
         }
+        migrator.registerMigration("v3: the device a job ran on") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN result_device TEXT")
+        }
         return migrator
     }
 
@@ -163,10 +166,10 @@ public final class SQLiteJobStore: JobStore {
                 try db.execute(sql: """
                     UPDATE jobs SET status = 'succeeded', progress = 1, finished_at = ?, expires_at = ?,
                         lease_owner = NULL, result_path = ?, result_width = ?, result_height = ?, result_format = ?,
-                        processing_seconds = ?
+                        processing_seconds = ?, result_device = ?
                     WHERE id = ?
                     """, arguments: [t, t + resultTTL, result.path, result.width, result.height, result.format,
-                                     result.processingSeconds, id])
+                                     result.processingSeconds, result.device, id])
                 try Self.addUsage(db, owner: job.owner, name: job.ownerName, succeeded: 1, failed: 0,
                                   input: inputMegapixels, output: Double(result.width * result.height) / 1e6,
                                   seconds: result.processingSeconds)
@@ -314,7 +317,8 @@ public final class SQLiteJobStore: JobStore {
         var result: JobResult?
         if let path: String = row["result_path"] {
             result = JobResult(path: path, width: row["result_width"], height: row["result_height"],
-                               format: row["result_format"], processingSeconds: row["processing_seconds"] ?? 0)
+                               format: row["result_format"], processingSeconds: row["processing_seconds"] ?? 0,
+                               device: row["result_device"])
         }
         return JobRecord(
             id: row["id"], owner: row["owner"], ownerName: row["owner_name"],

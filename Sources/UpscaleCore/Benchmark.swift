@@ -1,5 +1,6 @@
 public import Foundation
 public import Inference
+public import InferenceCPU
 
 /// Times our engine against the independent ncnn engine on the same input, in one invocation.
 ///
@@ -41,7 +42,7 @@ public enum Benchmark {
     }
 
     /// Runs our engine `runs` times after one warm-up (which includes planning) and returns the wall times.
-    public static func timeEngine(_ engine: InferenceEngine, input: Tensor, runs: Int) throws -> [Double] {
+    public static func timeEngine(_ engine: any NetworkRunner, input: Tensor, runs: Int) throws -> [Double] {
         _ = try engine.run(input)
         return try (0..<runs).map { _ in
             let start = DispatchTime.now().uptimeNanoseconds

@@ -1,6 +1,8 @@
 public import Foundation
 public import Imaging
 public import Inference
+import InferenceCPU
+import InferenceVulkan
 
 /// Where a run is, for progress bars and (later) job status.
 public struct PipelineProgress: Sendable {
@@ -21,6 +23,8 @@ public struct UpscaleResult: Sendable {
     public let outputHeight: Int
     public let format: ImageFormat
     public let model: String
+    /// Where the model ran: `cpu` or `gpu:N` (see ``ComputeTarget/label``).
+    public let device: String
     /// Seconds per named step, in order.
     public let timings: [(step: String, seconds: Double)]
     /// Things the caller should tell the user, e.g. that the input was shrunk first.
@@ -35,7 +39,10 @@ public struct UpscaleResult: Sendable {
 /// An `Upscaler` keeps one engine per model, so repeated runs reuse the loaded weights and the execution plan.
 public final class Upscaler {
     public let store: ModelStore
-    private var engines: [String: (engine: InferenceEngine, scale: Int, options: EngineOptions)] = [:]
+    /// One loaded engine per model; a change of device, precision or threads replaces it.
+    private var engines: [String: LoadedModel] = [:]
+    /// `--device` resolved once per choice: listing Vulkan devices opens the driver.
+    private var targets: [DeviceChoice: ComputeTarget] = [:]
 
     public init(store: ModelStore) throws {
         self.store = store
@@ -88,6 +95,8 @@ public final class Upscaler {
         /// The alpha plane at the model's output size, when the model enlarged it (`AlphaUpsampler.model`).
         var modelAlpha: [Float]?
         var modelScale = 1
+        /// Where the model ran (set by `infer`).
+        var device = "cpu"
         var encoded: [UInt8] = []
     }
 
@@ -127,7 +136,8 @@ public final class Upscaler {
             progress(PipelineProgress(step: "done", fraction: 1, tile: nil))
             return UpscaleResult(inputWidth: state.originalSize.width, inputHeight: state.originalSize.height,
                                  outputWidth: state.image.width, outputHeight: state.image.height,
-                                 format: state.options.format ?? .png, model: state.options.model, timings: timings,
+                                 format: state.options.format ?? .png, model: state.options.model,
+                                 device: state.device, timings: timings,
                                  warnings: state.warnings)
         } catch {
             throw UpscaleError(error, modelName: state.options.model)
@@ -191,23 +201,41 @@ public final class Upscaler {
     public static let maxOutputSide = 16384
 
     private func infer(_ state: inout State, progress: (PipelineProgress) -> Void, isCancelled: () -> Bool) throws {
-        let (engine, scale) = try engine(for: state.options)
-        state.modelScale = scale
+        var loaded = try engine(for: state.options)
+        state.modelScale = loaded.scale
         try checkOutputSize(state)
         let passes = modelPasses(state)
         let alphaThroughModel = state.sourceAlpha != nil && state.options.alphaUpsampler == .model
         let share = alphaThroughModel ? 0.5 : 1
         let colour = Tensor(state.image)
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
-        state.image = RGBImage(try runModel(colour, passes: passes, engine: engine, scale: scale, options: state.options,
-                                            isCancelled: isCancelled) { tile, fraction in
-            progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
-        })
+        let enlarged: Tensor
+        do {
+            enlarged = try runModel(colour, passes: passes, model: loaded, options: state.options,
+                                    isCancelled: isCancelled) { tile, fraction in
+                progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
+            }
+        } catch let error as InferenceError where state.options.cpuFallback && loaded.target != .cpu
+                    && [.deviceLost, .outOfDeviceMemory, .noDevice, .backendFailure].contains(error.code) {
+            // Told to fall back: the GPU's engine is dropped (a lost device is gone for good) and the image runs on
+            // the CPU from its first tile.
+            engines[state.options.model] = nil
+            state.warnings.append("the GPU failed (\(error.message)); this image ran on the CPU")
+            state.options.device = .cpu
+            state.options.precision = nil
+            loaded = try engine(for: state.options)
+            enlarged = try runModel(colour, passes: passes, model: loaded, options: state.options,
+                                    isCancelled: isCancelled) { tile, fraction in
+                progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
+            }
+        }
+        state.device = loaded.target.label
+        state.image = RGBImage(enlarged)
         if alphaThroughModel, let alpha = state.sourceAlpha {
             // Alpha goes in as a grey image; the model's three outputs are averaged back into one plane.
             let grey = Tensor(channels: 3, height: state.inputSize.height, width: state.inputSize.width,
                               data: alpha + alpha + alpha)
-            let enlarged = try runModel(grey, passes: passes, engine: engine, scale: scale, options: state.options,
+            let enlarged = try runModel(grey, passes: passes, model: loaded, options: state.options,
                                         isCancelled: isCancelled) { tile, fraction in
                 progress(PipelineProgress(step: "infer", fraction: share + fraction * share, tile: tile))
             }
@@ -219,15 +247,20 @@ public final class Upscaler {
     }
 
     /// Runs the model over `image` once per pass, tiled. `progress` gets each finished tile and the fraction done.
-    private func runModel(_ input: Tensor, passes: [(width: Int, height: Int)], engine: InferenceEngine, scale: Int,
+    private func runModel(_ input: Tensor, passes: [(width: Int, height: Int)], model: LoadedModel,
                           options: UpscaleOptions, isCancelled: () -> Bool,
                           progress: (TileProgress, Double) -> Void) throws -> Tensor {
+        var tiling = options.tiling
+        if options.autoTile, let tile = model.preferredTile {
+            tiling.tile = tile
+            tiling.overlap = min(tiling.overlap, tile / 2)
+        }
         var image = input
         for (index, pass) in passes.enumerated() {
             if image.width != pass.width || image.height != pass.height {
                 image = Tensor(try Imaging.resize(RGBImage(image), width: pass.width, height: pass.height))
             }
-            image = try Tiler.upscale(image, scale: scale, engine: engine, options: options.tiling) { tile in
+            image = try Tiler.upscale(image, scale: model.scale, engine: model.runner, options: tiling) { tile in
                 if isCancelled() { throw UpscaleError(.cancelled, "cancelled after tile \(tile.completed) of \(tile.total)") }
                 progress(tile, (Double(index) + Double(tile.completed) / Double(tile.total)) / Double(passes.count))
             }
@@ -327,18 +360,33 @@ public final class Upscaler {
         }
     }
 
-    private func engine(for options: UpscaleOptions) throws -> (InferenceEngine, Int) {
-        let engineOptions = EngineOptions(threads: options.threads, precision: options.precision)
-        if let cached = engines[options.model], cached.options.threads == engineOptions.threads,
-           cached.options.precision == engineOptions.precision {
-            return (cached.engine, cached.scale)
-        }
+    /// The device a choice resolves to on this machine.
+    public func target(for choice: DeviceChoice) throws -> ComputeTarget {
+        if let known = targets[choice] { return known }
+        let resolved = try ComputeTarget.resolve(choice)
+        targets[choice] = resolved
+        return resolved
+    }
+
+    private func engine(for options: UpscaleOptions) throws -> LoadedModel {
+        let target = try target(for: options.device)
+        let key = LoadedModel.Key(target: target, precision: options.precision, threads: options.threads)
+        if let cached = engines[options.model], cached.key == key { return cached }
         let files = try store.locate(options.model)
         let network = try Network(paramFile: files.param, binFile: files.bin)
         let scale = try network.scaleFactor()
-        engines[options.model] = nil
-        let engine = try InferenceEngine(network: network, options: engineOptions)
-        engines[options.model] = (engine, scale, engineOptions)
-        return (engine, scale)
+        engines[options.model] = nil  // free the old engine's memory before making the new one
+        let loaded: LoadedModel
+        switch target {
+        case .cpu:
+            let engine = try CPUEngine(network: network,
+                                       options: EngineOptions(threads: options.threads, precision: options.precision ?? .fp32))
+            loaded = LoadedModel(runner: engine, scale: scale, key: key, preferredTile: nil)
+        case .gpu(let device):
+            let engine = try VulkanEngine(network: network, device: device.index, precision: options.precision)
+            loaded = LoadedModel(runner: engine, scale: scale, key: key, preferredTile: engine.largestTile())
+        }
+        engines[options.model] = loaded
+        return loaded
     }
 }

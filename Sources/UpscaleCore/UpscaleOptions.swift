@@ -1,5 +1,6 @@
 public import Imaging
 public import Inference
+public import InferenceCPU
 
 /// How an alpha plane is enlarged.
 public enum AlphaUpsampler: String, CaseIterable, Sendable {
@@ -45,13 +46,21 @@ public struct UpscaleOptions: Sendable {
     public var maxInputSide: Int? = UpscaleOptions.defaultMaxInputSide
     public static let defaultMaxInputSide = 2048
     public var tiling: TilingOptions
+    /// Let the device choose the tile edge: the CPU keeps `tiling.tile`, a GPU takes the largest tile its memory
+    /// holds. Set when the user named no tile.
+    public var autoTile = false
     public var threads: Int
-    public var precision: Precision
+    /// `nil` is the device's own default: fp32 on the CPU, fp16 on a GPU that has it.
+    public var precision: Precision?
+    /// Where the model runs.
+    public var device: DeviceChoice = .auto
+    /// When the GPU fails (lost, out of memory, no driver), run the image on the CPU instead of failing it.
+    public var cpuFallback = false
     public var limits: ImageLimits
 
     public init(model: String = ModelCatalog.defaultModel, scale: Double? = nil, format: ImageFormat? = nil,
                 quality: Int = 95, tiling: TilingOptions = TilingOptions(),
-                threads: Int = EngineOptions.defaultThreadCount, precision: Precision = .fp32,
+                threads: Int = EngineOptions.defaultThreadCount, precision: Precision? = nil,
                 limits: ImageLimits = .default) {
         self.model = model
         self.scale = scale

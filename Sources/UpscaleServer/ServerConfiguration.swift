@@ -1,4 +1,5 @@
 public import Foundation
+public import Inference
 public import JobStore
 
 /// Everything the server roles need, filled from flags and `UPSCALER_*` variables by the command line.
@@ -43,6 +44,12 @@ public struct ServerConfiguration: Sendable {
     /// Each token's request budget unless its tokens-file line sets its own; nil turns the limit off.
     public var rateLimit: RateLimitPolicy? = RateLimitPolicy(burst: 60, perSecond: 5)
     public var threads: Int
+    /// Where a worker runs the model: `auto` takes a discrete or integrated GPU when there is one.
+    public var device: DeviceChoice = .auto
+    /// `nil` is the device's default (fp32 on the CPU, fp16 on a GPU that has it).
+    public var precision: Precision?
+    /// A job whose GPU run fails (device lost, out of memory) runs again on the CPU instead of failing.
+    public var cpuFallback = false
     public var defaultModel = "realesrgan-x4plus"
     /// Fetch missing models on a worker's first use, as the old service did.
     public var autoFetch = true

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Imaging
 import Inference
+import InferenceCPU
+import InferenceVulkan
 import UpscaleCore
 
 struct BenchCommand: ParsableCommand {
@@ -10,7 +12,8 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time the engine against the ncnn package on the same input, in one run.",
         discussion: """
         Prints the median, minimum and maximum wall time per run, output megapixels per second, and the ratio
-        ncnn/upscaler. With --tiles, instead times the whole tiled upscale of a larger image for several tile sizes
+        ncnn/upscaler. With --device gpu (or gpu:N), the GPU engine is timed too, against the CPU engine and ncnn
+        in the same run. With --tiles, instead times the whole tiled upscale of a larger image for several tile sizes
         and reports speed and peak memory, to choose the default tile size.
         """)
 
@@ -18,7 +21,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Input edge in pixels (square input).") var size: Int = 128
     @Option(help: "Threads for both engines.") var threads: Int = 2
     @Option(help: "Timed runs per engine (after one warm-up).") var runs: Int = 3
-    @Option(help: "Convolution precision for our engine: fp32 or bf16.") var precision: Precision = .fp32
+    @Option(help: "Convolution precision for our CPU engine: fp32 or bf16.") var precision: Precision = .fp32
+    @Option(name: .customLong("gpu-precision"), help: "With a GPU: fp16 or fp32 (default: fp16 where the GPU has it).")
+    var gpuPrecision: Precision?
+    @OptionGroup var device: DeviceOptions
     @Flag(name: .customLong("no-reference"), help: "Skip the ncnn reference run.") var noReference = false
     @Option(name: .customLong("reference-script"), help: "Path to tools/ncnn_reference.py (default: found next to the repository).")
     var referenceScript: String?
@@ -41,7 +47,7 @@ struct BenchCommand: ParsableCommand {
                 try sweepTiles(network, sizes: sizes)
                 return
             }
-            let engine = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
+            let engine = try CPUEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
             let input = try benchmarkInput()
             let scale = try network.scaleFactor()
             let outputMegapixels = Double(size * size * scale * scale) / 1e6
@@ -57,19 +63,30 @@ struct BenchCommand: ParsableCommand {
             let ours = Benchmark.Timing(label: "upscaler (oneDNN \(precision.rawValue))", runs: firstHalf + secondHalf)
             var rows = [ours]
             if let reference { rows.append(Benchmark.Timing(label: "ncnn \(reference.version) (PyPI, CPU)", runs: reference.runs)) }
+            if case .gpu(let gpu) = try ComputeTarget.resolve(try device.choice()) {
+                let gpuEngine = try VulkanEngine(network: network, device: gpu.index, precision: gpuPrecision)
+                let timing = Benchmark.Timing(label: "upscaler (Vulkan \(gpuEngine.precision.rawValue))",
+                                              runs: try Benchmark.timeEngine(gpuEngine, input: input, runs: runs))
+                print("gpu: \(gpu)")
+                let a = Benchmark.agreement(try gpuEngine.run(input), try engine.run(input))
+                print(String(format: "GPU %@ against the CPU engine, 8-bit output: max %d levels, %.2f%% identical, PSNR %.1f dB",
+                             gpuEngine.precision.rawValue, a.maxLevels, a.identicalFraction * 100, a.psnr))
+                print(String(format: "speed-up (CPU engine median / GPU median): %.2fx", ours.median / timing.median))
+                rows.append(timing)
+            }
             print("engine                              median      min      max   out MP/s")
             for row in rows {
                 print(row.label.padding(toLength: 32, withPad: " ", startingAt: 0)
                     + String(format: " %7.3f s %7.3f s %7.3f s %8.3f", row.median, row.minimum, row.maximum,
                              outputMegapixels / row.median))
             }
-            if rows.count == 2 {
+            if reference != nil {
                 print(String(format: "speed-up (ncnn median / upscaler median): %.2fx", rows[1].median / rows[0].median))
             }
             let counts = Dictionary(grouping: engine.convolutionImplementations, by: { $0 }).mapValues(\.count)
             print("convolution kernels: " + counts.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
             if precision != .fp32 {
-                let exact = try InferenceEngine(network: network, options: EngineOptions(threads: threads))
+                let exact = try CPUEngine(network: network, options: EngineOptions(threads: threads))
                 let a = Benchmark.agreement(try engine.run(input), try exact.run(input))
                 print(String(format: "%@ against fp32, 8-bit output: max %d levels, %.2f%% identical, PSNR %.1f dB",
                              precision.rawValue, a.maxLevels, a.identicalFraction * 100, a.psnr))
@@ -95,7 +112,7 @@ struct BenchCommand: ParsableCommand {
         let overlapList = overlaps?.split(separator: ",").compactMap { Int($0) } ?? [TilingOptions().overlap]
         var untiled: Tensor?
         if overlaps != nil {
-            let whole = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
+            let whole = try CPUEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
             let pad = TilingOptions().pad
             untiled = try Tiler.upscale(input, scale: scale, engine: whole,
                                         options: TilingOptions(tile: size + 2 * pad, overlap: 0, pad: pad))
@@ -104,7 +121,7 @@ struct BenchCommand: ParsableCommand {
         print(" tile overlap tiles   median s  out MP/s  buffers MB  peak RSS MB  PSNR vs untiled")
         for tile in sizes.sorted() {
             for overlap in overlapList {
-            let engine = try InferenceEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
+            let engine = try CPUEngine(network: network, options: EngineOptions(threads: threads, precision: precision))
             let options = TilingOptions(tile: tile, overlap: overlap)
             var output: Tensor?
             var times: [Double] = []

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import UpscaleCore
 
 /// `--models-dir`, shared by every command that loads models.
@@ -22,4 +23,24 @@ func fail(_ message: String) -> ExitCode {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("upscaler: \(message)\n".utf8))
+}
+
+/// `--device` and `--cpu-fallback`, shared by `upscale`, `bench`, `serve` and `worker`.
+struct DeviceOptions: ParsableArguments {
+    @Option(name: .customLong("device"),
+            help: "Where the model runs: auto (a discrete or integrated GPU if there is one, else the CPU), cpu, gpu or gpu:N (see `upscaler devices`). Default: $UPSCALER_DEVICE, else auto.")
+    var text: String?
+
+    @Flag(name: .customLong("cpu-fallback"),
+          help: "When the GPU fails (lost, out of memory), run that image on the CPU instead of failing it.")
+    var cpuFallback = false
+
+    /// The parsed choice, from the flag, then UPSCALER_DEVICE, then `auto`.
+    func choice() throws -> DeviceChoice {
+        let value = text ?? ProcessInfo.processInfo.environment["UPSCALER_DEVICE"] ?? "auto"
+        guard let choice = DeviceChoice(value) else {
+            throw fail("--device must be auto, cpu, gpu or gpu:N, got '\(value)'")
+        }
+        return choice
+    }
 }

@@ -2,6 +2,7 @@ public import ArgumentParser
 import Foundation
 import Imaging
 public import Inference
+import InferenceCPU
 import UpscaleCore
 
 extension Precision: ExpressibleByArgument {}
@@ -64,8 +65,8 @@ struct UpscaleCommand: ParsableCommand {
             help: "How transparency is enlarged: lanczos (resize) or model (through the model as grey; twice the time).")
     var alphaUpsampler: AlphaUpsampler = .lanczos
 
-    @Option(help: "Tile edge in input pixels.")
-    var tile: Int = TilingOptions().tile
+    @Option(help: "Tile edge in input pixels (default: \(TilingOptions().tile) on the CPU; on a GPU the largest its memory holds).")
+    var tile: Int?
 
     @Option(name: .customLong("tile-overlap"), help: "Minimum overlap between tiles, in input pixels.")
     var tileOverlap: Int = TilingOptions().overlap
@@ -76,8 +77,10 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int = EngineOptions.defaultThreadCount
 
-    @Option(help: "Convolution precision: fp32 or bf16.")
-    var precision: Precision = .fp32
+    @Option(help: "Convolution precision: fp32 or bf16 on the CPU, fp16 or fp32 on a GPU (default: fp32 on the CPU, fp16 on a GPU that has it).")
+    var precision: Precision?
+
+    @OptionGroup var device: DeviceOptions
 
     @Option(name: .customLong("max-pixels"), help: "Refuse inputs with more pixels than this (checked on the header).")
     var maxPixels: Int = ImageLimits.default.maxPixels
@@ -94,7 +97,7 @@ struct UpscaleCommand: ParsableCommand {
     func run() throws {
         guard (1...(Int.max >> 20)).contains(maxFileSize) else { throw fail("--max-file-size must be at least 1 MiB") }
         var options = UpscaleOptions(model: model, scale: scale, quality: quality,
-                                     tiling: TilingOptions(tile: tile, overlap: tileOverlap, pad: pad),
+                                     tiling: TilingOptions(tile: tile ?? TilingOptions().tile, overlap: tileOverlap, pad: pad),
                                      threads: threads, precision: precision,
                                      limits: ImageLimits(maxPixels: maxPixels, maxFileBytes: maxFileSize << 20))
         options.pngCompression = compression
@@ -103,6 +106,9 @@ struct UpscaleCommand: ParsableCommand {
         options.keepProfile = keepProfile
         options.stripMetadata = stripMetadata
         options.alphaUpsampler = alphaUpsampler
+        options.autoTile = tile == nil
+        options.device = try device.choice()
+        options.cpuFallback = device.cpuFallback
         options.maxInputSide = maxInputSide == 0 ? nil : maxInputSide
         guard let colour = UpscaleOptions.parseColour(background) else {
             throw fail("--background must be #rrggbb, white or black, got '\(background)'")
@@ -136,7 +142,7 @@ struct UpscaleCommand: ParsableCommand {
                                                   progress: reporter.report)
                 for warning in result.warnings { printError("warning: \(name): \(warning)") }
                 let seconds = result.timings.reduce(0) { $0 + $1.seconds }
-                print("\(job.input) -> \(job.output): \(result.inputWidth)x\(result.inputHeight) -> \(result.outputWidth)x\(result.outputHeight) in \(String(format: "%.2f", seconds)) s")
+                print("\(job.input) -> \(job.output): \(result.inputWidth)x\(result.inputHeight) -> \(result.outputWidth)x\(result.outputHeight) in \(String(format: "%.2f", seconds)) s on \(result.device)")
             } catch {
                 reporter.finish()
                 failures += 1

@@ -6,9 +6,9 @@ import Foundation
 struct UpscalerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upscaler",
-        abstract: "Real-ESRGAN image super-resolution on the CPU.",
+        abstract: "Real-ESRGAN image super-resolution on the CPU or a Vulkan GPU.",
         subcommands: [UpscaleCommand.self, ServeCommand.self, APICommand.self, WorkerCommand.self, ClientCommand.self,
-                      TokensCommand.self, MigrateCommand.self, FormatsCommand.self, ModelsCommand.self, BenchCommand.self, StoreBenchCommand.self])
+                      TokensCommand.self, MigrateCommand.self, FormatsCommand.self, ModelsCommand.self, DevicesCommand.self, BenchCommand.self, StoreBenchCommand.self])
 
     /// Like ArgumentParser's `main()`, but a usage error is one line on stderr, as every other failure is.
     static func main() async {

@@ -1,5 +1,7 @@
+import Inference
+import InferenceCPU
+import TestSupport
 import Testing
-@testable import Inference
 
 @Suite("Tiling")
 struct TilerTests {
@@ -9,7 +11,7 @@ struct TilerTests {
     func contextFreeNetworkIsUnchangedByTiling(_ tile: Int, _ overlap: Int, _ pad: Int) throws {
         var b = ModelBuilder(seed: 2)
         b.layer("Interp", "up", ["data"], ["output"], "0=1 1=4.000000e+00 2=4.000000e+00")
-        let engine = try InferenceEngine(network: try b.network(), options: EngineOptions(threads: 2))
+        let engine = try CPUEngine(network: try b.network(), options: EngineOptions(threads: 2))
         let image = b.random.tensor(3, 23, 31, 0, 1)
         let expected = try ReferenceKernels.run(try b.network(), input: image)
         let tiled = try Tiler.upscale(image, scale: 4, engine: engine,

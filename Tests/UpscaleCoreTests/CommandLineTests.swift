@@ -277,4 +277,61 @@ struct CommandLineTests {
         #expect(try Imaging.readHeader(file: workspace.scratch.path("out/small.webp"))
             == ImageHeader(width: 96, height: 80, bands: 3, format: .webp))
     }
+
+    // MARK: - Devices
+
+    /// The loader pointed at a driver list that does not exist: a machine with no Vulkan driver.
+    static let noVulkanDriver = ["VK_ICD_FILENAMES": "/nonexistent/icd.json", "VK_DRIVER_FILES": "/nonexistent/icd.json"]
+
+    /// On lavapipe here and in CI: `--device gpu` runs the model on the Vulkan device and says so.
+    @Test func upscaleOnTheGPU() throws {
+        let workspace = try Workspace()
+        let result = try workspace.run([workspace.input], ["--device", "gpu", "--precision", "fp32"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("24x20 -> 96x80"), "\(result.stdout)")
+        #expect(result.stdout.contains("on gpu:0"), "\(result.stdout)")
+        let output = try Imaging.decode(file: workspace.scratch.path("out/result.png"), limits: .default)
+        #expect(output.width == 96 && output.height == 80)
+    }
+
+    @Test func devicesListsTheVulkanDeviceAndWhatAutoPicks() throws {
+        let result = try runUpscaler(["devices"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("cpu: ") == true, "\(result.stdout)")
+        let gpus = lines.filter { $0.hasPrefix("gpu:") && !$0.hasPrefix("gpu: none") }
+        #expect(!gpus.isEmpty, "no Vulkan device listed: \(result.stdout)")
+        // Only software drivers (lavapipe) here: `auto` must not take one.
+        if gpus.allSatisfy({ $0.contains("(cpu,") }) {
+            #expect(lines.last == "auto: cpu", "\(result.stdout)")
+        }
+    }
+
+    @Test func withoutAVulkanDriverGPUIsOneLineAndAutoRunsOnTheCPU() throws {
+        let workspace = try Workspace()
+        let refused = try runUpscaler(["upscale", workspace.input, "-o", workspace.scratch.path("out/x.png"),
+                                       "--model", PipelineFixtures.model, "--models-dir",
+                                       PipelineFixtures.modelsDirectory.path, "--device", "gpu"],
+                                      environment: Self.noVulkanDriver)
+        expectFailure(refused, in: workspace, mentioning: ["Vulkan"])
+
+        let automatic = try workspace.run([workspace.input], ["--device", "auto"])
+        #expect(automatic.status == 0, "\(automatic.stderr)")
+        let onCPU = try runUpscaler(["upscale", workspace.input, "-o", workspace.scratch.path("out/auto.png"),
+                                     "--model", PipelineFixtures.model, "--threads", "1", "--models-dir",
+                                     PipelineFixtures.modelsDirectory.path], environment: Self.noVulkanDriver)
+        #expect(onCPU.status == 0, "\(onCPU.stderr)")
+        #expect(onCPU.stdout.contains("on cpu"), "\(onCPU.stdout)")
+
+        let devices = try runUpscaler(["devices"], environment: Self.noVulkanDriver)
+        #expect(devices.status == 0)
+        #expect(devices.stdout.contains("gpu: none"), "\(devices.stdout)")
+        #expect(devices.stdout.contains("auto: cpu"), "\(devices.stdout)")
+    }
+
+    @Test func badDeviceNamesAreRefused() throws {
+        let workspace = try Workspace()
+        expectFailure(try workspace.run([workspace.input], ["--device", "tpu"]), in: workspace, mentioning: ["--device"])
+        expectFailure(try workspace.run([workspace.input], ["--device", "gpu:7"]), in: workspace, mentioning: ["gpu:7"])
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Inference
+import InferenceCPU
 import Testing
 import UpscaleCore
 
@@ -51,14 +52,14 @@ struct FidelityTests {
     }
 
     /// The whole padded image as one tile, so nothing but the engine shapes the result.
-    static func untiled(_ input: Tensor, _ engine: InferenceEngine, pad: Int) throws -> Tensor {
+    static func untiled(_ input: Tensor, _ engine: any NetworkRunner, pad: Int) throws -> Tensor {
         try Tiler.upscale(input, scale: 4, engine: engine,
                           options: TilingOptions(tile: input.width + 2 * pad, overlap: 0, pad: pad))
     }
 
-    static func engine(_ model: String) throws -> InferenceEngine {
+    static func engine(_ model: String) throws -> CPUEngine {
         let files = try store.locate(model)
-        return try InferenceEngine(network: try Network(paramFile: files.param, binFile: files.bin),
+        return try CPUEngine(network: try Network(paramFile: files.param, binFile: files.bin),
                                    options: EngineOptions(threads: 2))
     }
 
@@ -112,8 +113,8 @@ struct FidelityTests {
         let input = try Self.crop(c.photo, size: c.size)
         let files = try Self.store.locate(c.model)
         let network = try Network(paramFile: files.param, binFile: files.bin)
-        let exact = try Self.untiled(input, try InferenceEngine(network: network, options: EngineOptions(threads: 2)), pad: c.pad)
-        let half = try Self.untiled(input, try InferenceEngine(network: network, options: EngineOptions(threads: 2, precision: .bf16)),
+        let exact = try Self.untiled(input, try CPUEngine(network: network, options: EngineOptions(threads: 2)), pad: c.pad)
+        let half = try Self.untiled(input, try CPUEngine(network: network, options: EngineOptions(threads: 2, precision: .bf16)),
                                     pad: c.pad)
         let agreement = Benchmark.agreement(half, exact)
         #expect(agreement.psnr >= 50, "PSNR \(agreement.psnr) dB")

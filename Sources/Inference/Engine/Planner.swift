@@ -1,5 +1,5 @@
 /// One step of a planned network, in terms of views (no buffers or primitives yet).
-enum PlannedStep: Sendable {
+package enum PlannedStep: Sendable {
     /// `output = scale * activation(conv(input))`, plus `sumScale * output` when the output was pre-filled.
     case convolution(layer: String, conv: Convolution, input: BlobView, output: BlobView, scale: Float, sumScale: Float?)
     /// `output = input` (a concat input that could not be placed in its slice, or a pre-fill for a fused sum).
@@ -10,7 +10,7 @@ enum PlannedStep: Sendable {
     case pixelShuffle(input: BlobView, output: BlobView, op: PixelShuffle)
     case interpolation(input: BlobView, output: BlobView, op: Interpolation)
 
-    var reads: [BlobView] {
+    package var reads: [BlobView] {
         switch self {
         case .convolution(_, _, let input, let output, _, let sum): return sum == nil ? [input] : [input, output]
         case .copy(let from, _): return [from]
@@ -20,7 +20,7 @@ enum PlannedStep: Sendable {
         }
     }
 
-    var output: BlobView {
+    package var output: BlobView {
         switch self {
         case .convolution(_, _, _, let output, _, _), .copy(_, let output), .eltwise(_, let output, _),
              .binary(_, _, let output, _), .prelu(_, let output, _), .pixelShuffle(_, let output, _),
@@ -39,11 +39,11 @@ struct SumFusion: Sendable {
 }
 
 /// The network lowered for one input shape: storages, where each blob lives, and the ordered steps.
-struct LogicalPlan: Sendable {
-    var storages: [StorageSpec]
-    var steps: [PlannedStep]
-    var inputView: BlobView
-    var outputView: BlobView
+package struct LogicalPlan: Sendable {
+    package var storages: [StorageSpec]
+    package var steps: [PlannedStep]
+    package var inputView: BlobView
+    package var outputView: BlobView
 }
 
 /// Lowers a network for one input shape.
@@ -56,8 +56,8 @@ struct LogicalPlan: Sendable {
 /// 3. Concats are placed from the last to the first, so a concat's inputs are written straight into their channel
 ///    slice of the concat's storage, and nested concats (Real-ESRGAN's dense blocks) share one storage.
 /// 4. Everything else gets a storage of its own; buffers are shared later by liveness.
-enum Planner {
-    static func plan(_ network: Network, input: Shape) throws -> LogicalPlan {
+package enum Planner {
+    package static func plan(_ network: Network, input: Shape) throws -> LogicalPlan {
         let shapes = try network.shapes(for: input)
         var alias: [String: String] = [:]
         func canonical(_ blob: String) -> String { alias[blob] ?? blob }

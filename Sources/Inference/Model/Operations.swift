@@ -26,7 +26,7 @@ public struct Convolution: Sendable {
     public var bias: [Float]
 
     /// The same layer restricted to the output channels in `range` (OIHW weights are contiguous per output channel).
-    func restricted(to range: Range<Int>) -> Convolution {
+    package func restricted(to range: Range<Int>) -> Convolution {
         var copy = self
         let perOutput = inChannels * kernelHeight * kernelWidth
         copy.outChannels = range.count
@@ -36,7 +36,7 @@ public struct Convolution: Sendable {
     }
 
     /// Output spatial size for an input of `height` x `width`.
-    func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+    package func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
         let kh = dilationHeight * (kernelHeight - 1) + 1
         let kw = dilationWidth * (kernelWidth - 1) + 1
         return ((height + padTop + padBottom - kh) / strideHeight + 1,
@@ -51,7 +51,7 @@ public struct Eltwise: Sendable {
     /// Per-input coefficients for `sum`; empty means all 1.
     public var coefficients: [Float]
 
-    func coefficient(_ input: Int) -> Float {
+    package func coefficient(_ input: Int) -> Float {
         coefficients.isEmpty ? 1 : coefficients[input]
     }
 }
@@ -64,7 +64,7 @@ public struct BinaryOperation: Sendable {
     public var scalar: Float?
 
     @inline(__always)
-    func apply(_ a: Float, _ b: Float) -> Float {
+    package func apply(_ a: Float, _ b: Float) -> Float {
         switch kind {
         case .add: return a + b
         case .subtract: return a - b
@@ -100,7 +100,7 @@ public struct PReLU: Sendable {
     public var slopes: [Float]
 
     @inline(__always)
-    func slope(channel: Int) -> Float { slopes.count == 1 ? slopes[0] : slopes[channel] }
+    package func slope(channel: Int) -> Float { slopes.count == 1 ? slopes[0] : slopes[channel] }
 }
 
 /// What one layer computes.

@@ -150,15 +150,15 @@ public enum ReferenceKernels {
 }
 
 /// Source indices and weights of one output coordinate along one axis, shared by the reference and the engine.
-struct InterpolationTaps: Sendable {
+package struct InterpolationTaps: Sendable {
     /// Source index of tap `t` of output `o` at `o * tapsPerOutput + t`.
-    let indices: [Int]
+    package let indices: [Int]
     /// Weight of the same tap.
-    let weights: [Float]
+    package let weights: [Float]
     /// 1 for nearest (then `indices[o]` is the source of output `o`), 4 for bicubic.
-    let tapsPerOutput: Int
+    package let tapsPerOutput: Int
 
-    init(kind: Interpolation.Kind, input: Int, output: Int, alignCorners: Bool) {
+    package init(kind: Interpolation.Kind, input: Int, output: Int, alignCorners: Bool) {
         switch kind {
         case .nearest:
             tapsPerOutput = 1
@@ -193,7 +193,7 @@ struct InterpolationTaps: Sendable {
         return [far(1 + t), near(t), near(1 - t), far(2 - t)]
     }
 
-    func taps(_ o: Int) -> Zip2Sequence<ArraySlice<Int>, ArraySlice<Float>> {
+    package func taps(_ o: Int) -> Zip2Sequence<ArraySlice<Int>, ArraySlice<Float>> {
         let range = (o * tapsPerOutput)..<((o + 1) * tapsPerOutput)
         return zip(indices[range], weights[range])
     }

@@ -42,7 +42,7 @@ public enum Tiler {
     ///
     /// `emitRows(firstRow, rows)` receives finished output rows in order as a planar tensor of `rows` lines;
     /// `progress` is called after every tile, and may throw to cancel the run between tiles.
-    public static func run(_ image: Tensor, scale: Int, engine: InferenceEngine, options: TilingOptions,
+    public static func run(_ image: Tensor, scale: Int, engine: any NetworkRunner, options: TilingOptions,
                            progress: (TileProgress) throws -> Void = { _ in },
                            emitRows: (Int, Tensor) throws -> Void) throws {
         let pad = effectivePad(options.pad, height: image.height, width: image.width)
@@ -148,7 +148,7 @@ public enum Tiler {
     }
 
     /// Runs the whole image and returns the assembled output (convenient for tests and small images).
-    public static func upscale(_ image: Tensor, scale: Int, engine: InferenceEngine, options: TilingOptions,
+    public static func upscale(_ image: Tensor, scale: Int, engine: any NetworkRunner, options: TilingOptions,
                                progress: (TileProgress) throws -> Void = { _ in }) throws -> Tensor {
         var result = Tensor(channels: image.channels, height: image.height * scale, width: image.width * scale)
         try run(image, scale: scale, engine: engine, options: options, progress: progress) { first, rows in

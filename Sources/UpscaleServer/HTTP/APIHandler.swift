@@ -54,7 +54,8 @@ struct APIHandler: APIProtocol {
         let workerAlive = lastWorker.map { Date().timeIntervalSince($0) < 30 } ?? false
         let storeOK = depth != nil
         let body = Components.Schemas.Readiness(status: storeOK && workerAlive ? "ready" : "not_ready", store: storeOK,
-                                                worker: workerAlive, queueDepth: depth ?? 0)
+                                                worker: workerAlive, queueDepth: depth ?? 0,
+                                                device: metrics.workerDevice?.description)
         return storeOK && workerAlive ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
     }
 
@@ -97,7 +98,7 @@ struct APIHandler: APIProtocol {
                 downloadUrl: downloadURL(jobID: job.id, expires: expires), fileId: job.id,
                 originalSize: [current.inputWidth, current.inputHeight], upscaledSize: [result.width, result.height],
                 expiresAt: Self.timestamp(expires), outputFormat: result.format, model: current.model, jobId: job.id,
-                processingSeconds: result.processingSeconds))))
+                processingSeconds: result.processingSeconds, device: result.device))))
         case .failed, .canceled:
             throw Self.error(forFailed: current)
         case .queued, .running:
@@ -303,6 +304,7 @@ struct APIHandler: APIProtocol {
         if let started = job.startedAt { view.queueSeconds = started.timeIntervalSince(job.createdAt) }
         if let result = job.result, job.status == .succeeded, let expires = job.expiresAt {
             view.processingSeconds = result.processingSeconds
+            view.device = result.device
             view.upscaledSize = [result.width, result.height]
             view.outputFormat = result.format
             view.downloadUrl = downloadURL(jobID: job.id, expires: expires)

@@ -75,7 +75,10 @@ struct JobRequest: Codable, Sendable, Equatable {
                                      quality: quality ?? 95, threads: configuration.threads,
                                      limits: ImageLimits(maxPixels: configuration.maxPixels,
                                                          maxFileBytes: configuration.maxBodyBytes))
-        if let tile { options.tiling.tile = tile }
+        if let tile { options.tiling.tile = tile } else { options.autoTile = true }
+        options.device = configuration.device
+        options.precision = configuration.precision
+        options.cpuFallback = configuration.cpuFallback
         options.tiling.overlap = min(options.tiling.overlap, options.tiling.tile / 2)
         if let background, let colour = UpscaleOptions.parseColour(background) { options.background = colour }
         options.keepProfile = keepProfile ?? false

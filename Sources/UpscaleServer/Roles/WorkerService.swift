@@ -102,15 +102,21 @@ final class WorkerService: Service, Sendable {
             let upscaler = try Upscaler(store: store)
             var options = UpscaleOptions(model: configuration.defaultModel, threads: configuration.threads)
             options.maxInputSide = configuration.maxInputSide
+            options.device = configuration.device
+            options.precision = configuration.precision
             try upscaler.prepare(options)
-            return UncheckedUpscaler(upscaler)
+            return UncheckedUpscaler(upscaler, target: try upscaler.target(for: configuration.device))
         }
         let seconds = (ContinuousClock.now - startedAt).inSeconds
-        ServerAssembly.announce("upscaler worker: ready with \(configuration.defaultModel) on \(configuration.threads) "
-            + "threads (ready in \(String(format: "%.3f", seconds)) s)")
+        let target = upscaler.target
+        let threads = configuration.threads
+        let place = target == .cpu ? "the CPU, \(threads) thread\(threads == 1 ? "" : "s")" : "\(target)"
+        metrics.setWorkerDevice(target)
+        ServerAssembly.announce("upscaler worker: ready with \(configuration.defaultModel) on \(place) "
+            + "(ready in \(String(format: "%.3f", seconds)) s)")
         logger.notice("worker ready", metadata: [
             "worker": "\(id)", "model": "\(configuration.defaultModel)", "threads": "\(configuration.threads)",
-            "startup_seconds": "\(String(format: "%.3f", seconds))"])
+            "device": "\(target)", "startup_seconds": "\(String(format: "%.3f", seconds))"])
         return upscaler
     }
 
@@ -199,7 +205,7 @@ final class WorkerService: Service, Sendable {
             let seconds = result.timings.reduce(0) { $0 + $1.seconds }
             outcome = .succeeded(JobResult(path: resultKey, width: result.outputWidth,
                                            height: result.outputHeight, format: request.format,
-                                           processingSeconds: seconds))
+                                           processingSeconds: seconds, device: result.device))
             for warning in result.warnings { logger.notice("job warning", metadata: ["warning": "\(warning)"]) }
         } catch {
             let failure = UpscaleError(error, modelName: request.model)
@@ -273,7 +279,12 @@ final class WorkerService: Service, Sendable {
 /// The pipeline object, used by one job at a time on the compute thread.
 final class UncheckedUpscaler: @unchecked Sendable {
     let value: Upscaler
-    init(_ value: Upscaler) { self.value = value }
+    /// Where the worker's model runs.
+    let target: ComputeTarget
+    init(_ value: Upscaler, target: ComputeTarget) {
+        self.value = value
+        self.target = target
+    }
 }
 
 /// One long-lived thread that runs blocking work, one closure at a time, and resumes each caller when its closure is
@@ -288,7 +299,9 @@ final class ComputeThread: @unchecked Sendable {
     private var queue: [@Sendable () -> Void] = []
 
     init(name: String) {
-        let thread = Thread { [unowned self] in
+        // The thread holds its object strongly: it never ends, and an unowned reference could be read after a worker
+        // that failed at start-up (no GPU, say) had already freed the object, which aborts the process.
+        let thread = Thread { [self] in
             while true {
                 available.wait()
                 lock.lock()

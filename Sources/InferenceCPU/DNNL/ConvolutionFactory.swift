@@ -1,3 +1,4 @@
+import Inference
 import CDNNL
 
 /// Builds one oneDNN convolution primitive for a planned convolution step.

@@ -1,3 +1,4 @@
+import Inference
 import CDNNL
 
 // The Swift side of oneDNN: every C handle is owned by a final class that destroys it in deinit, and every

@@ -1,13 +1,6 @@
 import CDNNL
 import Foundation
-
-/// Arithmetic precision of the convolutions.
-public enum Precision: String, Sendable, CaseIterable {
-    /// Full fp32: the default, within 1e-4 of the reference kernels.
-    case fp32
-    /// bf16 inputs and weights with fp32 accumulation, on CPUs with AVX512-BF16: faster, with a stated error.
-    case bf16
-}
+public import Inference
 
 /// Whether a convolution runs as one primitive or as one per group of 32 output channels. Both compute the same
 /// values; which is faster depends on the shape and the machine.
@@ -41,16 +34,20 @@ public struct EngineOptions: Sendable {
     public static var defaultThreadCount: Int { max(1, Int(omp_get_max_threads())) }
 }
 
-/// Runs a network on oneDNN. Planning happens once per input shape; the last plan and its buffers are reused.
+/// Runs a network on the CPU, convolutions on oneDNN. Planning happens once per input shape; the last plan and its
+/// buffers are reused.
 ///
 /// Not thread-safe: one engine serves one caller at a time (the tiler), which keeps memory bounded to one plan.
-public final class InferenceEngine {
+public final class CPUEngine: NetworkRunner {
     public let network: Network
     public let options: EngineOptions
     private let backend: DNNLEngine
     private var plan: ExecutionPlan?
 
     public init(network: Network, options: EngineOptions = EngineOptions()) throws {
+        guard options.precision != .fp16 else {
+            throw InferenceError(.unsupportedOperation, "fp16 is a GPU precision; the CPU runs fp32 or bf16")
+        }
         self.network = network
         self.options = options
         setBackendThreads(options.threads)
@@ -121,7 +118,8 @@ final class ExecutionPlan {
 
     init(network: Network, input shape: Shape, backend: DNNLEngine, options: EngineOptions) throws {
         let logical = try Planner.plan(network, input: shape)
-        let (buffers, storageBuffer) = BufferAssignment.assign(logical)
+        let (counts, storageBuffer) = BufferAssignment.assign(logical)
+        let buffers = counts.map { AlignedBuffer<Float>(count: $0) }
         func pointer(_ view: BlobView) -> ViewPointer {
             ViewPointer(base: buffers[storageBuffer[view.storage]].pointer,
                         plain: logical.storages[view.storage].plain, view: view)

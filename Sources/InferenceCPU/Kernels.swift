@@ -1,3 +1,5 @@
+import Inference
+
 /// The memory-bound ops the engine runs itself, over blocked views.
 ///
 /// When every view involved is blocked and of one shape, an op is a flat loop over `paddedChannels * H * W` floats

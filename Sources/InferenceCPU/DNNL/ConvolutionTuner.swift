@@ -1,3 +1,4 @@
+import Inference
 import Foundation
 
 /// Chooses, per convolution shape, between one primitive for all output channels and one per group of 32.

@@ -1,0 +1,9 @@
+/// A network loaded on one backend, ready to run on tiles: the CPU engine or the GPU engine.
+///
+/// The tiler and the pipeline only see this protocol, so neither knows which backend runs the model.
+public protocol NetworkRunner: AnyObject {
+    /// The network this runner executes.
+    var network: Network { get }
+    /// Runs the network on one input tensor (planar CHW) and returns its output.
+    func run(_ input: Tensor) throws -> Tensor
+}

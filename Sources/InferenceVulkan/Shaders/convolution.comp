@@ -1,0 +1,105 @@
+// Convolution as an implicit GEMM: C[m][n] = sum_k W[m][k] * X[k][n], with m an output channel, n an output pixel
+// and k = (input channel, kernel row, kernel column). The im2col matrix X is never built: each workgroup gathers
+// the BK x BN slice it needs into shared memory, beside the BM x BK slice of weights, and each thread keeps a
+// TM x TN block of C in registers. Bias, activation and a fused residual sum are applied on the way out.
+//
+// Layout: activations are CHW (one plane per channel) at an element offset into their buffer, so a concat slice is
+// just an offset. Weights are [out][in][kh][kw], already multiplied by the planner's scale.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint THREADS = 256;  // (BM / TM) * (BN / TN)
+layout(constant_id = 1) const uint BM = 64;        // output channels per workgroup: 16, 32 or 64
+layout(constant_id = 2) const uint BN = 64;        // output pixels per workgroup
+layout(constant_id = 3) const uint KH = 3;
+layout(constant_id = 4) const uint KW = 3;
+layout(constant_id = 5) const uint SH = 1;
+layout(constant_id = 6) const uint SW = 1;
+layout(constant_id = 7) const uint DH = 1;
+layout(constant_id = 8) const uint DW = 1;
+layout(constant_id = 9) const uint ACT = 0;        // 0 none, 1 ReLU, 2 leaky ReLU
+layout(constant_id = 10) const uint HAS_SUM = 0;   // add sumScale * (what the output held before)
+
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) buffer Output { sfloat y[]; };
+layout(std430, binding = 2) readonly buffer Weights { sfloat w[]; };
+layout(std430, binding = 3) readonly buffer Bias { float b[]; };
+
+layout(push_constant) uniform Parameters {
+    uint inC, inH, inW, outC, outH, outW;
+    int padTop, padLeft;
+    uint inOffset, outOffset;
+    float slope, sumScale;
+} p;
+
+const uint TM = 4;
+const uint TN = 4;
+const uint BK = 16;
+shared sfloat As[BK * 64];
+shared sfloat Bs[BK * 64];
+
+void main() {
+    const uint tid = gl_LocalInvocationID.x;
+    const uint columnThreads = BN / TN;
+    const uint rowThreads = BM / TM;
+    const uint tm = tid / columnThreads;
+    const uint tn = tid % columnThreads;
+    const uint m0 = gl_WorkGroupID.y * BM;
+    // Pixel tiles run along x and, past the device's workgroup-count limit, on along z.
+    const uint n0 = (gl_WorkGroupID.x + gl_WorkGroupID.z * gl_NumWorkGroups.x) * BN;
+    const uint K = p.inC * KH * KW;
+    const uint P = p.outH * p.outW;
+    if (n0 >= P) return;  // the same for the whole workgroup, so no barrier is left waiting
+
+    float acc[TM][TN];
+    for (uint i = 0; i < TM; i++) for (uint j = 0; j < TN; j++) acc[i][j] = 0.0;
+
+    for (uint k0 = 0; k0 < K; k0 += BK) {
+        // Weights: consecutive threads read consecutive k of one output channel.
+        for (uint e = tid; e < BM * BK; e += THREADS) {
+            const uint m = e / BK, kk = e % BK;
+            const uint gm = m0 + m, gk = k0 + kk;
+            As[kk * BM + m] = (gm < p.outC && gk < K) ? w[gm * K + gk] : sfloat(0);
+        }
+        // Input patches: consecutive threads read consecutive output pixels, so rows of the input.
+        for (uint e = tid; e < BK * BN; e += THREADS) {
+            const uint kk = e / BN, n = e % BN;
+            const uint gk = k0 + kk, gn = n0 + n;
+            sfloat v = sfloat(0);
+            if (gk < K && gn < P) {
+                const uint ci = gk / (KH * KW), r = gk % (KH * KW);
+                const uint ky = r / KW, kx = r % KW;
+                const uint oy = gn / p.outW, ox = gn % p.outW;
+                const int iy = int(oy * SH + ky * DH) - p.padTop;
+                const int ix = int(ox * SW + kx * DW) - p.padLeft;
+                if (iy >= 0 && iy < int(p.inH) && ix >= 0 && ix < int(p.inW)) {
+                    v = x[p.inOffset + (ci * p.inH + uint(iy)) * p.inW + uint(ix)];
+                }
+            }
+            Bs[kk * BN + n] = v;
+        }
+        barrier();
+        for (uint kk = 0; kk < BK; kk++) {
+            float a[TM];
+            float c[TN];
+            for (uint i = 0; i < TM; i++) a[i] = float(As[kk * BM + tm + i * rowThreads]);
+            for (uint j = 0; j < TN; j++) c[j] = float(Bs[kk * BN + tn + j * columnThreads]);
+            for (uint i = 0; i < TM; i++) for (uint j = 0; j < TN; j++) acc[i][j] = fma(a[i], c[j], acc[i][j]);
+        }
+        barrier();
+    }
+
+    for (uint i = 0; i < TM; i++) {
+        const uint m = m0 + tm + i * rowThreads;
+        if (m >= p.outC) continue;
+        const float bias = b[m];
+        for (uint j = 0; j < TN; j++) {
+            const uint n = n0 + tn + j * columnThreads;
+            if (n >= P) continue;
+            float v = acc[i][j] + bias;
+            if (ACT == 1) v = max(v, 0.0);
+            if (ACT == 2) v = v >= 0.0 ? v : v * p.slope;
+            const uint at = p.outOffset + m * P + n;
+            if (HAS_SUM == 1) v += p.sumScale * float(y[at]);
+            y[at] = sfloat(v);
+        }
+    }
+}

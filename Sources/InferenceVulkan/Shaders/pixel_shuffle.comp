@@ -1,0 +1,21 @@
+// PyTorch-order pixel shuffle: output channel c at (y, x) comes from input channel c*r*r + (y%r)*r + x%r at (y/r, x/r).
+layout(local_size_x = 256) in;
+
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) buffer Output { sfloat y[]; };
+
+layout(push_constant) uniform Parameters {
+    uint outC, outH, outW, factor, inOffset, outOffset;
+} p;
+
+void main() {
+    const uint count = p.outC * p.outH * p.outW;
+    const uint stride = gl_NumWorkGroups.x * 256;
+    const uint r = p.factor, inH = p.outH / r, inW = p.outW / r;
+    for (uint i = gl_GlobalInvocationID.x; i < count; i += stride) {
+        const uint c = i / (p.outH * p.outW), rest = i % (p.outH * p.outW);
+        const uint oy = rest / p.outW, ox = rest % p.outW;
+        const uint source = ((c * r * r + (oy % r) * r + ox % r) * inH + oy / r) * inW + ox / r;
+        y[p.outOffset + i] = x[p.inOffset + source];
+    }
+}
