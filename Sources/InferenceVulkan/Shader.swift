@@ -28,7 +28,7 @@ enum Shader: String, CaseIterable, Sendable {
     /// Bytes of push constants: 32-bit words, as the shader's `Parameters` block declares them.
     var pushBytes: Int {
         switch self {
-        case .convolution: return 12 * 4
+        case .convolution: return 4 * 4
         case .elementwise: return 8 * 4
         case .pixelShuffle: return 6 * 4
         case .interpolation: return 7 * 4

@@ -235,14 +235,13 @@ final class VulkanPlan {
         case .relu: (activation, slope) = (1, 0)
         case .leakyReLU(let s): (activation, slope) = (2, s)
         }
-        let specialization: [UInt32] = [threads, rows, columns] + [
+        let shape = [
             conv.kernelHeight, conv.kernelWidth, conv.strideHeight, conv.strideWidth, conv.dilationHeight, conv.dilationWidth,
-        ].map { UInt32($0) } + [activation, sumScale == nil ? 0 : 1]
-        let pipeline = try engine.kernels.pipeline(.convolution, specialization)
-        let push: [UInt32] = [input.channels, input.height, input.width, output.channels, output.height, output.width]
-            .map { UInt32($0) }
-            + [UInt32(bitPattern: Int32(conv.padTop)), UInt32(bitPattern: Int32(conv.padLeft)), offset(input), offset(output),
-               slope.bitPattern, (sumScale ?? 0).bitPattern]
+        ].map { UInt32($0) } + [activation, sumScale == nil ? 0 : 1] + [
+            input.channels, input.height, input.width, output.channels, output.height, output.width,
+        ].map { UInt32($0) } + [UInt32(bitPattern: Int32(conv.padTop)), UInt32(bitPattern: Int32(conv.padLeft))]
+        let pipeline = try engine.kernels.pipeline(.convolution, [threads, rows, columns] + shape)
+        let push: [UInt32] = [offset(input), offset(output), slope.bitPattern, (sumScale ?? 0).bitPattern]
         let tiles = (output.plane + Int(columns) - 1) / Int(columns)
         let x = min(tiles, 65535)
         return Dispatch(pipeline: pipeline, buffers: [buffer(input), buffer(output), weights, bias], push: push,

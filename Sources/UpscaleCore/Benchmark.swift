@@ -1,6 +1,5 @@
 public import Foundation
 public import Inference
-public import InferenceCPU
 
 /// Times our engine against the independent ncnn engine on the same input, in one invocation.
 ///

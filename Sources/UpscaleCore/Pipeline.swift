@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Imaging
 public import Inference
 import InferenceCPU
@@ -215,11 +215,12 @@ public final class Upscaler {
                                     isCancelled: isCancelled) { tile, fraction in
                 progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
             }
-        } catch let error as InferenceError where state.options.cpuFallback && loaded.target != .cpu
-                    && [.deviceLost, .outOfDeviceMemory, .noDevice, .backendFailure].contains(error.code) {
-            // Told to fall back: the GPU's engine is dropped (a lost device is gone for good) and the image runs on
-            // the CPU from its first tile.
+        } catch let error as InferenceError where loaded.target != .cpu
+                    && [.deviceLost, .outOfDeviceMemory, .backendFailure].contains(error.code) {
+            // A lost device is gone for good and an exhausted one may hold stale allocations: the engine is dropped,
+            // so the next image opens the device afresh. Only when told to does this image go on on the CPU.
             engines[state.options.model] = nil
+            guard state.options.cpuFallback else { throw error }
             state.warnings.append("the GPU failed (\(error.message)); this image ran on the CPU")
             state.options.device = .cpu
             state.options.precision = nil

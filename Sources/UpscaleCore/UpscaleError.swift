@@ -1,5 +1,5 @@
-public import Imaging
-public import Inference
+import Imaging
+import Inference
 
 /// A failure of the upscaling pipeline, with a one-line public message and the internal detail kept apart.
 ///

@@ -6,6 +6,8 @@
 // Layout: activations are CHW (one plane per channel) at an element offset into their buffer, so a concat slice is
 // just an offset. Weights are [out][in][kh][kw], already multiplied by the planner's scale.
 layout(local_size_x_id = 0) in;
+// Everything that shapes the index arithmetic is a specialisation constant, so each layer shape gets a pipeline whose
+// divisions and bounds are by constants (multiplies and shifts once compiled).
 layout(constant_id = 0) const uint THREADS = 256;  // (BM / TM) * (BN / TN)
 layout(constant_id = 1) const uint BM = 64;        // output channels per workgroup: 16, 32 or 64
 layout(constant_id = 2) const uint BN = 64;        // output pixels per workgroup
@@ -17,15 +19,22 @@ layout(constant_id = 7) const uint DH = 1;
 layout(constant_id = 8) const uint DW = 1;
 layout(constant_id = 9) const uint ACT = 0;        // 0 none, 1 ReLU, 2 leaky ReLU
 layout(constant_id = 10) const uint HAS_SUM = 0;   // add sumScale * (what the output held before)
+layout(constant_id = 11) const uint IN_C = 1;
+layout(constant_id = 12) const uint IN_H = 1;
+layout(constant_id = 13) const uint IN_W = 1;
+layout(constant_id = 14) const uint OUT_C = 1;
+layout(constant_id = 15) const uint OUT_H = 1;
+layout(constant_id = 16) const uint OUT_W = 1;
+layout(constant_id = 17) const int PAD_TOP = 0;
+layout(constant_id = 18) const int PAD_LEFT = 0;
 
 layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
 layout(std430, binding = 1) buffer Output { sfloat y[]; };
 layout(std430, binding = 2) readonly buffer Weights { sfloat w[]; };
 layout(std430, binding = 3) readonly buffer Bias { float b[]; };
 
+// What changes between layers of one shape: where the views start in their buffers, and the activation's numbers.
 layout(push_constant) uniform Parameters {
-    uint inC, inH, inW, outC, outH, outW;
-    int padTop, padLeft;
     uint inOffset, outOffset;
     float slope, sumScale;
 } p;
@@ -45,8 +54,8 @@ void main() {
     const uint m0 = gl_WorkGroupID.y * BM;
     // Pixel tiles run along x and, past the device's workgroup-count limit, on along z.
     const uint n0 = (gl_WorkGroupID.x + gl_WorkGroupID.z * gl_NumWorkGroups.x) * BN;
-    const uint K = p.inC * KH * KW;
-    const uint P = p.outH * p.outW;
+    const uint K = IN_C * KH * KW;
+    const uint P = OUT_H * OUT_W;
     if (n0 >= P) return;  // the same for the whole workgroup, so no barrier is left waiting
 
     float acc[TM][TN];
@@ -57,7 +66,7 @@ void main() {
         for (uint e = tid; e < BM * BK; e += THREADS) {
             const uint m = e / BK, kk = e % BK;
             const uint gm = m0 + m, gk = k0 + kk;
-            As[kk * BM + m] = (gm < p.outC && gk < K) ? w[gm * K + gk] : sfloat(0);
+            As[kk * BM + m] = (gm < OUT_C && gk < K) ? w[gm * K + gk] : sfloat(0);
         }
         // Input patches: consecutive threads read consecutive output pixels, so rows of the input.
         for (uint e = tid; e < BK * BN; e += THREADS) {
@@ -67,11 +76,11 @@ void main() {
             if (gk < K && gn < P) {
                 const uint ci = gk / (KH * KW), r = gk % (KH * KW);
                 const uint ky = r / KW, kx = r % KW;
-                const uint oy = gn / p.outW, ox = gn % p.outW;
-                const int iy = int(oy * SH + ky * DH) - p.padTop;
-                const int ix = int(ox * SW + kx * DW) - p.padLeft;
-                if (iy >= 0 && iy < int(p.inH) && ix >= 0 && ix < int(p.inW)) {
-                    v = x[p.inOffset + (ci * p.inH + uint(iy)) * p.inW + uint(ix)];
+                const uint oy = gn / OUT_W, ox = gn % OUT_W;
+                const int iy = int(oy * SH + ky * DH) - PAD_TOP;
+                const int ix = int(ox * SW + kx * DW) - PAD_LEFT;
+                if (iy >= 0 && iy < int(IN_H) && ix >= 0 && ix < int(IN_W)) {
+                    v = x[p.inOffset + (ci * IN_H + uint(iy)) * IN_W + uint(ix)];
                 }
             }
             Bs[kk * BN + n] = v;
@@ -89,7 +98,7 @@ void main() {
 
     for (uint i = 0; i < TM; i++) {
         const uint m = m0 + tm + i * rowThreads;
-        if (m >= p.outC) continue;
+        if (m >= OUT_C) continue;
         const float bias = b[m];
         for (uint j = 0; j < TN; j++) {
             const uint n = n0 + tn + j * columnThreads;
