@@ -8,6 +8,8 @@ public struct InferenceError: Error, CustomStringConvertible, Sendable {
         case unsupportedOperation
         case shapeMismatch
         case backendFailure
+        /// A precision the chosen device does not run (bf16 on a GPU, fp16 on the CPU or on a GPU without it).
+        case unsupportedPrecision
         /// No device of the kind asked for: no Vulkan loader, driver or device, or no shader compiler.
         case noDevice
         /// The GPU was lost mid-run (driver reset, hang, removal).

@@ -4,6 +4,7 @@ public enum Precision: String, Sendable, CaseIterable {
     case fp32
     /// bf16 inputs and weights with fp32 accumulation, on CPUs with AVX512-BF16: faster, with a stated error.
     case bf16
-    /// fp16 storage of activations and weights with fp32 sums, on GPUs with 16-bit storage and `shaderFloat16`.
+    /// fp16 storage of activations and weights, fp16 products summed in slices into fp32 totals, on GPUs with 16-bit
+    /// storage and `shaderFloat16`.
     case fp16
 }

@@ -46,7 +46,7 @@ public final class CPUEngine: NetworkRunner {
 
     public init(network: Network, options: EngineOptions = EngineOptions()) throws {
         guard options.precision != .fp16 else {
-            throw InferenceError(.unsupportedOperation, "fp16 is a GPU precision; the CPU runs fp32 or bf16")
+            throw InferenceError(.unsupportedPrecision, "fp16 is a GPU precision; the CPU runs fp32 or bf16")
         }
         self.network = network
         self.options = options

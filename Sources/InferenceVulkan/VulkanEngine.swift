@@ -11,7 +11,7 @@ public final class VulkanEngine: NetworkRunner {
     public let network: Network
     /// The device this engine runs on.
     public let device: GPUDevice
-    /// `.fp16` (storage in fp16, sums in fp32) or `.fp32`.
+    /// `.fp16` (fp16 storage and arithmetic, fp32 totals) or `.fp32`.
     public let precision: Precision
     let context: VulkanContext
     let kernels: KernelLibrary
@@ -27,10 +27,10 @@ public final class VulkanEngine: NetworkRunner {
         case .fp32: break
         case .fp16:
             guard context.fp16Enabled else {
-                throw InferenceError(.unsupportedOperation, "\(context.info.name) has no fp16 storage or arithmetic; use --precision fp32")
+                throw InferenceError(.unsupportedPrecision, "\(context.info.name) has no fp16 storage or arithmetic; use --precision fp32")
             }
         case .bf16:
-            throw InferenceError(.unsupportedOperation, "bf16 is a CPU precision; the GPU runs fp16 or fp32")
+            throw InferenceError(.unsupportedPrecision, "bf16 is a CPU precision; the GPU runs fp16 or fp32")
         }
         self.network = network
         self.context = context

@@ -16,7 +16,8 @@ final class VulkanPlan {
     }
 
     let inputShape: Shape
-    private let engine: VulkanEngine
+    /// The device, not the engine: the engine holds its plan, and a plan holding the engine would keep both alive.
+    private let context: VulkanContext
     private let buffers: [VulkanBuffer]
     private let stagingIn: VulkanBuffer
     private let stagingOut: VulkanBuffer
@@ -29,8 +30,8 @@ final class VulkanPlan {
     var bufferBytes: Int { buffers.reduce(stagingIn.byteCount + stagingOut.byteCount) { $0 + $1.byteCount } }
 
     init(engine: VulkanEngine, input shape: Shape) throws {
-        self.engine = engine
         let context = engine.context
+        self.context = context
         let fp16 = engine.kernels.fp16
         let elementBytes = fp16 ? 2 : 4
         let logical = try Planner.plan(engine.network, input: shape)
@@ -176,7 +177,6 @@ final class VulkanPlan {
     }
 
     deinit {
-        let context = engine.context
         _ = context.vk.deviceWaitIdle(context.device)
         context.vk.destroyDescriptorPool(context.device, descriptorPool, nil)
     }

@@ -209,12 +209,15 @@ public final class Upscaler {
         let share = alphaThroughModel ? 0.5 : 1
         let colour = Tensor(state.image)
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
-        let enlarged: Tensor
-        do {
-            enlarged = try runModel(colour, passes: passes, model: loaded, options: state.options,
-                                    isCancelled: isCancelled) { tile, fraction in
+        let options = state.options
+        func enlarge(_ model: LoadedModel) throws -> Tensor {
+            try runModel(colour, passes: passes, model: model, options: options, isCancelled: isCancelled) { tile, fraction in
                 progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
             }
+        }
+        let enlarged: Tensor
+        do {
+            enlarged = try enlarge(loaded)
         } catch let error as InferenceError where loaded.target != .cpu
                     && [.deviceLost, .outOfDeviceMemory, .backendFailure].contains(error.code) {
             // A lost device is gone for good and an exhausted one may hold stale allocations: the engine is dropped,
@@ -225,10 +228,7 @@ public final class Upscaler {
             state.options.device = .cpu
             state.options.precision = nil
             loaded = try engine(for: state.options)
-            enlarged = try runModel(colour, passes: passes, model: loaded, options: state.options,
-                                    isCancelled: isCancelled) { tile, fraction in
-                progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
-            }
+            enlarged = try enlarge(loaded)
         }
         state.device = loaded.target.label
         state.image = RGBImage(enlarged)

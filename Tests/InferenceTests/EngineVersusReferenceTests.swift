@@ -13,13 +13,11 @@ struct EngineVersusReferenceTests {
     func compare(_ network: Network, input: Tensor, tolerance: Float = tolerance, grouping: ConvolutionGrouping = .timed,
                  sourceLocation: SourceLocation = #_sourceLocation) throws {
         let engine = try CPUEngine(network: network, options: EngineOptions(threads: 2, grouping: grouping))
-        let fast = try engine.run(input)
-        let reference = try ReferenceKernels.run(network, input: input)
-        #expect(fast.shape == reference.shape, sourceLocation: sourceLocation)
-        let difference = maxAbsDifference(fast, reference)
-        #expect(difference <= tolerance, "max |engine - reference| = \(difference)", sourceLocation: sourceLocation)
-        // And a second run on the same plan gives the same answer (buffers are reused, not stale).
-        #expect(try engine.run(input) == fast, sourceLocation: sourceLocation)
+        let check = try checkAgainstReference(engine, input: input)
+        #expect(check.shapesMatch, sourceLocation: sourceLocation)
+        #expect(check.difference <= tolerance, "max |engine - reference| = \(check.difference)",
+                sourceLocation: sourceLocation)
+        #expect(check.repeatable, "a second run on the same plan differs", sourceLocation: sourceLocation)
     }
 
     /// The op cases every backend runs (Tests/TestSupport/OpCase.swift).

@@ -329,9 +329,30 @@ struct CommandLineTests {
         #expect(devices.stdout.contains("auto: cpu"), "\(devices.stdout)")
     }
 
+    /// A tile whose buffers pass the device's limit (lavapipe addresses at most 128 MiB per buffer; a 760 px fp32
+    /// tile of animevideov3 needs 148 MB) is the GPU running out of memory: one line without `--cpu-fallback`, and
+    /// the image finished on the CPU with a warning with it.
+    @Test func aGPUOutOfMemoryFailsOneLineOrFallsBackToTheCPU() throws {
+        let workspace = try Workspace()
+        let big = try workspace.scratch.write(try pngBytes(syntheticImage(width: 740, height: 740, seed: 5)), to: "big.png")
+        let gpu = ["--device", "gpu", "--precision", "fp32", "--tile", "1024"]
+        expectFailure(try workspace.run([big], gpu), in: workspace, mentioning: ["use a smaller --tile"])
+
+        let fallback = try workspace.run([big], gpu + ["--cpu-fallback"])
+        #expect(fallback.status == 0, "\(fallback.stderr)")
+        #expect(fallback.stdout.contains("740x740 -> 2960x2960") && fallback.stdout.contains("on cpu"), "\(fallback.stdout)")
+        #expect(fallback.stderr.contains("the GPU failed"), "\(fallback.stderr)")
+    }
+
     @Test func badDeviceNamesAreRefused() throws {
         let workspace = try Workspace()
         expectFailure(try workspace.run([workspace.input], ["--device", "tpu"]), in: workspace, mentioning: ["--device"])
         expectFailure(try workspace.run([workspace.input], ["--device", "gpu:7"]), in: workspace, mentioning: ["gpu:7"])
+        // A precision the device does not run is the option's fault, not the model's.
+        let bf16 = try workspace.run([workspace.input], ["--device", "gpu", "--precision", "bf16"])
+        expectFailure(bf16, in: workspace, mentioning: ["bf16"])
+        #expect(!bf16.stderr.contains("models verify"), "\(bf16.stderr)")
+        let fp16 = try workspace.run([workspace.input], ["--device", "cpu", "--precision", "fp16"])
+        expectFailure(fp16, in: workspace, mentioning: ["fp16"])
     }
 }

@@ -40,7 +40,7 @@ layout(push_constant) uniform Parameters {
 } p;
 
 const uint TM = 4;
-const uint TN = 4;
+const uint TN = 4;  // the fp16 path below holds a thread's TN columns in one f16vec4
 const uint BK = 16;
 shared sfloat As[BK * 64];
 shared sfloat Bs[BK * 64];
@@ -86,13 +86,26 @@ void main() {
             Bs[kk * BN + n] = v;
         }
         barrier();
+#if FP16
+        // fp16 arithmetic: the BK products of a slice are summed in fp16 (packed fp16 math on GPUs that have it), and
+        // each slice's sum is added to the fp32 total, so rounding never builds up over the whole of K.
+        f16vec4 part[TM];
+        for (uint i = 0; i < TM; i++) part[i] = f16vec4(0);
+        for (uint kk = 0; kk < BK; kk++) {
+            const f16vec4 c = f16vec4(Bs[kk * BN + tn], Bs[kk * BN + tn + columnThreads],
+                                      Bs[kk * BN + tn + 2 * columnThreads], Bs[kk * BN + tn + 3 * columnThreads]);
+            for (uint i = 0; i < TM; i++) part[i] = fma(f16vec4(As[kk * BM + tm + i * rowThreads]), c, part[i]);
+        }
+        for (uint i = 0; i < TM; i++) for (uint j = 0; j < TN; j++) acc[i][j] += float(part[i][j]);
+#else
         for (uint kk = 0; kk < BK; kk++) {
             float a[TM];
             float c[TN];
-            for (uint i = 0; i < TM; i++) a[i] = float(As[kk * BM + tm + i * rowThreads]);
-            for (uint j = 0; j < TN; j++) c[j] = float(Bs[kk * BN + tn + j * columnThreads]);
+            for (uint i = 0; i < TM; i++) a[i] = As[kk * BM + tm + i * rowThreads];
+            for (uint j = 0; j < TN; j++) c[j] = Bs[kk * BN + tn + j * columnThreads];
             for (uint i = 0; i < TM; i++) for (uint j = 0; j < TN; j++) acc[i][j] = fma(a[i], c[j], acc[i][j]);
         }
+#endif
         barrier();
     }
 
