@@ -67,12 +67,3 @@ final class CommandBuffer {
         try check(vk.waitForFences(context.device, 1, &fence, VK_TRUE, UInt64.max), "vkWaitForFences")
     }
 }
-
-extension VulkanContext {
-    /// Records `body` into a fresh command buffer, runs it and waits: for one-off uploads.
-    func submitAndWait(_ body: (VkCommandBuffer) throws -> Void) throws {
-        let commands = try CommandBuffer(self)
-        try commands.record(oneTime: true, body)
-        try commands.submitAndWait()
-    }
-}

@@ -46,6 +46,7 @@ public final class VulkanEngine: NetworkRunner {
         }
         if plan?.inputShape != input.shape {
             plan = nil  // free the old buffers before making new ones
+            kernels.beginPlan()
             plan = try VulkanPlan(engine: self, input: input.shape)
         }
         return try plan!.run(input)
@@ -56,6 +57,9 @@ public final class VulkanEngine: NetworkRunner {
 
     /// Drops the current plan and its device buffers (weights stay).
     public func releasePlan() { plan = nil }
+
+    /// Compute pipelines cached for the plans of the last few input shapes.
+    public var cachedPipelines: Int { kernels.pipelineCount }
 
     /// The largest square tile edge, from `candidates`, whose plan fits this device: every buffer within the largest
     /// one a shader may address, and all of them (weights included) within half the memory budget, which leaves

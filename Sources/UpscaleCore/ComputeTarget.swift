@@ -27,7 +27,8 @@ public enum ComputeTarget: Sendable, Hashable, CustomStringConvertible {
         case .cpu:
             return .cpu
         case .auto:
-            return (try? VulkanDevices.resolve(.auto, among: VulkanDevices.listIfAvailable())).flatMap { $0 }.map(ComputeTarget.gpu) ?? .cpu
+            guard let gpu = try? VulkanDevices.resolve(.auto, among: VulkanDevices.listIfAvailable()) else { return .cpu }
+            return .gpu(gpu)
         case .gpu:
             guard let device = try VulkanDevices.resolve(choice, among: try VulkanDevices.list()) else { return .cpu }
             return .gpu(device)

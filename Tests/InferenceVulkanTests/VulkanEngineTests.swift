@@ -59,6 +59,41 @@ struct VulkanEngineTests {
         }
     }
 
+    /// Pipelines are specialised on the tile's size; an engine that sees many sizes keeps only the last few plans'.
+    @Test func pipelinesOfOldShapesAreDropped() throws {
+        let (network, _) = try OpCase.all[1].build()
+        let engine = try VulkanEngine(network: network, device: try Self.device().index, precision: .fp32)
+        var random = SeededRandom(seed: 8)
+        var counts: [Int] = []
+        for size in 5...14 {
+            _ = try engine.run(random.tensor(3, size, size))
+            counts.append(engine.cachedPipelines)
+        }
+        // Two convolutions per shape plus nothing else: at most four shapes' worth are kept.
+        #expect(counts.max()! <= 8, "\(counts)")
+        #expect(counts.last! >= 2)
+    }
+
+    /// Without `--tile` a GPU gets the largest tile its limits allow. This network's largest buffer is its 16-channel
+    /// 4x upsampled output, 16 * (4t)^2 floats for a tile of t: the chosen tile runs, and where the next size up needs
+    /// a buffer past what one shader may address (lavapipe: 128 MiB, so t = 256 runs and 384 does not), that size fails
+    /// with one line rather than crashing.
+    @Test func tilesAreSizedFromTheDevice() throws {
+        var b = ModelBuilder(seed: 41)
+        b.convolution("data", "f", inChannels: 3, outChannels: 16, kernel: 1, pad: 0)
+        b.layer("Interp", "up", ["f"], ["output"], "0=1 1=4.000000e+00 2=4.000000e+00")
+        let device = try Self.device()
+        let engine = try VulkanEngine(network: try b.network(), device: device.index, precision: .fp32)
+        let tile = engine.largestTile()
+        #expect(UInt64(16 * (4 * tile) * (4 * tile) * 4) <= device.maxBufferBytes)
+        let out = try engine.run(b.random.tensor(3, tile, tile))
+        #expect(out.shape == Shape(channels: 16, height: 4 * tile, width: 4 * tile))
+        let candidates = [1024, 768, 512, 384, 256, 192, 128, 96, 64]
+        if let next = candidates.last(where: { $0 > tile }), UInt64(16 * (4 * next) * (4 * next) * 4) > device.maxBufferBytes {
+            #expect(throws: InferenceError.self) { try engine.run(b.random.tensor(3, next, next)) }
+        }
+    }
+
     /// An engine dropped after a run is freed with its plan and device memory (the worker drops the engine of a lost
     /// device and opens a new one; a cycle between engine and plan would keep the old device forever).
     @Test func anEngineIsFreedWithItsPlan() throws {
