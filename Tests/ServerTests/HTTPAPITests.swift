@@ -147,6 +147,10 @@ struct HTTPAPITests {
     @Test func asyncJobStreamsProgressPerTile() throws {
         let scratch = try Scratch()
         let server = try TestServer(dataDirectory: scratch.path("data"))
+        // The only worker is kept busy by a slow job until the stream below is connected, so that the stream sees
+        // the job's every tile: a small job alone can finish before curl has subscribed.
+        let blocker = try RolesAndCrashTests.slowJob(server, scratch: scratch)
+        _ = try waitForJob(server, blocker, token: ServerFixtures.tokenA) { $0["status"] as? String == "running" }
         let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 96, height: 64, in: scratch)))
         let created = try HTTP.request("POST", "\(server.base)/jobs", token: ServerFixtures.tokenA,
                                        body: HTTP.json(["image": png.base64EncodedString(), "scale": 2, "tile": 32]),
@@ -156,11 +160,22 @@ struct HTTPAPITests {
         #expect(created.json["status_url"] as? String == "\(server.base)/jobs/\(id)")
         let eventsURL = try #require(created.json["events_url"] as? String)
 
-        let stream = try runTool(["curl", "-sN", "--max-time", "60", "-H", "Authorization: Bearer \(ServerFixtures.tokenA)",
-                                  eventsURL])
+        let output = LockedLines()
+        let finished = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            let stream = try? runTool(["curl", "-sN", "--max-time", "60", "-H",
+                                       "Authorization: Bearer \(ServerFixtures.tokenA)", eventsURL])
+            output.append(stream?.stdout ?? "")
+            finished.signal()
+        }
+        reader.start()
+        Thread.sleep(forTimeInterval: 1.5)   // curl has long subscribed; the job is still queued
+        let canceled = try HTTP.request("DELETE", "\(server.base)/jobs/\(blocker)", token: ServerFixtures.tokenA)
+        #expect(canceled.status == 200)
+        finished.wait()
         var events: [(name: String, data: [String: Any])] = []
         var name = ""
-        for line in stream.stdout.split(separator: "\n") {
+        for line in output.text.split(separator: "\n") {
             if line.hasPrefix("event: ") { name = String(line.dropFirst(7)) }
             if line.hasPrefix("data: "), let object = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any] {
                 events.append((name, object))
