@@ -12,7 +12,8 @@ func check(_ result: VkResult, _ call: @autoclosure () -> String) throws {
         throw InferenceError(.deviceLost, "the GPU was lost (driver reset or hang); the job can be retried",
                              detail: "\(call()) returned VK_ERROR_DEVICE_LOST")
     case VK_ERROR_INCOMPATIBLE_DRIVER, VK_ERROR_INITIALIZATION_FAILED:
-        throw InferenceError(.noDevice, "no usable Vulkan driver (\(call()) failed)",
+        throw InferenceError(.noDevice, "no usable Vulkan driver (\(call()) failed): install the GPU's Vulkan driver, "
+                             + "or use --device cpu",
                              detail: "\(call()) returned \(result.rawValue)")
     default:
         throw InferenceError(.backendFailure, "Vulkan call \(call()) failed with code \(result.rawValue)",
