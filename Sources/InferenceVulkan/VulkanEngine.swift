@@ -55,9 +55,6 @@ public final class VulkanEngine: NetworkRunner {
     /// Bytes of device memory the current plan's activations and staging buffers hold.
     public var planBytes: Int { plan?.bufferBytes ?? 0 }
 
-    /// Drops the current plan and its device buffers (weights stay).
-    public func releasePlan() { plan = nil }
-
     /// Compute pipelines cached for the plans of the last few input shapes.
     public var cachedPipelines: Int { kernels.pipelineCount }
 

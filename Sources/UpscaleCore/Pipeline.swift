@@ -352,10 +352,11 @@ public final class Upscaler {
     // MARK: - Engines
 
     /// Loads the model these options name, so a missing, corrupt or unsupported model is reported before any image
-    /// is read (and once for a batch, not once per image).
-    public func prepare(_ options: UpscaleOptions) throws {
+    /// is read (and once for a batch, not once per image). Returns the device it was loaded on.
+    @discardableResult
+    public func prepare(_ options: UpscaleOptions) throws -> ComputeTarget {
         do {
-            _ = try engine(for: options)
+            return try engine(for: options).target
         } catch {
             throw UpscaleError(error, modelName: options.model)
         }

@@ -36,8 +36,8 @@ struct DeviceOptions: ParsableArguments {
     var cpuFallback = false
 
     /// The parsed choice, from the flag, then UPSCALER_DEVICE, then `auto`.
-    func choice() throws -> DeviceChoice {
-        let value = text ?? ProcessInfo.processInfo.environment["UPSCALER_DEVICE"] ?? "auto"
+    func choice(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DeviceChoice {
+        let value = text ?? environment["UPSCALER_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto"
         guard let choice = DeviceChoice(value) else {
             throw fail("--device must be auto, cpu, gpu or gpu:N, got '\(value)'")
         }

@@ -82,15 +82,11 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Threads for the model ($UPSCALER_THREADS, default all cores).")
     var threads: Int?
 
-    @Option(help: "Where a worker runs the model: auto, cpu, gpu or gpu:N ($UPSCALER_DEVICE, default auto: a discrete or integrated GPU if there is one, else the CPU).")
-    var device: String?
-
     @Option(help: "Model precision: fp32 or bf16 on the CPU, fp16 or fp32 on a GPU ($UPSCALER_PRECISION, default fp32 on the CPU, fp16 on a GPU that has it).")
     var precision: String?
 
-    @Flag(name: .customLong("cpu-fallback"),
-          help: "Run a job on the CPU when its GPU run fails (device lost, out of memory) instead of failing it ($UPSCALER_CPU_FALLBACK=1).")
-    var cpuFallback = false
+    /// `--device` (or `UPSCALER_DEVICE`) and `--cpu-fallback`, as `upscale` and `bench` take them.
+    @OptionGroup var device: DeviceOptions
 
     @Option(help: "Default model ($UPSCALER_MODEL, default realesrgan-x4plus).")
     var model: String?
@@ -165,19 +161,14 @@ struct ServerOptions: ParsableArguments {
                 throw ValidationError(error.description)
             }
         }
-        if let text = try value(device, "UPSCALER_DEVICE", { $0 }) {
-            guard let choice = DeviceChoice(text) else {
-                throw ValidationError("--device must be auto, cpu, gpu or gpu:N, got '\(text)'")
-            }
-            configuration.device = choice
-        }
+        configuration.device = try device.choice(environment: env)
         if let text = try value(precision, "UPSCALER_PRECISION", { $0 }) {
             guard let chosen = Precision(rawValue: text) else {
                 throw ValidationError("--precision must be fp32, bf16 (CPU) or fp16 (GPU), got '\(text)'")
             }
             configuration.precision = chosen
         }
-        configuration.cpuFallback = cpuFallback || ["1", "true", "yes"].contains(env["UPSCALER_CPU_FALLBACK"] ?? "")
+        configuration.cpuFallback = device.cpuFallback || ["1", "true", "yes"].contains(env["UPSCALER_CPU_FALLBACK"] ?? "")
         configuration.defaultModel = try value(model, "UPSCALER_MODEL") { $0 } ?? configuration.defaultModel
         configuration.autoFetch = !(noAutoFetch || ["1", "true", "yes"].contains(env["UPSCALER_NO_AUTO_FETCH"] ?? ""))
         configuration.drainSeconds = try value(drainTimeout, "UPSCALER_DRAIN_TIMEOUT") { Double($0) }

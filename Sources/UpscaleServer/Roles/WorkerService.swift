@@ -90,7 +90,7 @@ final class WorkerService: Service, Sendable {
         let store = ModelStore(directory: configuration.modelsDirectory)
         let configuration = self.configuration
         let logger = self.logger
-        let upscaler = try await compute.run { () throws -> UncheckedUpscaler in
+        let (upscaler, target) = try await compute.run { () throws -> (UncheckedUpscaler, ComputeTarget) in
             if (try? store.locate(configuration.defaultModel)) == nil {
                 guard configuration.autoFetch else {
                     throw ConfigurationError("model \(configuration.defaultModel) is not installed in "
@@ -104,11 +104,9 @@ final class WorkerService: Service, Sendable {
             options.maxInputSide = configuration.maxInputSide
             options.device = configuration.device
             options.precision = configuration.precision
-            try upscaler.prepare(options)
-            return UncheckedUpscaler(upscaler, target: try upscaler.target(for: configuration.device))
+            return (UncheckedUpscaler(upscaler), try upscaler.prepare(options))
         }
         let seconds = (ContinuousClock.now - startedAt).inSeconds
-        let target = upscaler.target
         let threads = configuration.threads
         let place = target == .cpu ? "the CPU, \(threads) thread\(threads == 1 ? "" : "s")" : "\(target)"
         metrics.setWorkerDevice(target)
@@ -279,12 +277,7 @@ final class WorkerService: Service, Sendable {
 /// The pipeline object, used by one job at a time on the compute thread.
 final class UncheckedUpscaler: @unchecked Sendable {
     let value: Upscaler
-    /// Where the worker's model runs.
-    let target: ComputeTarget
-    init(_ value: Upscaler, target: ComputeTarget) {
-        self.value = value
-        self.target = target
-    }
+    init(_ value: Upscaler) { self.value = value }
 }
 
 /// One long-lived thread that runs blocking work, one closure at a time, and resumes each caller when its closure is
