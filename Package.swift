@@ -37,6 +37,8 @@ let package = Package(
                        providers: [.apt(["libvips-dev"])]),
         .target(name: "CVipsShim", dependencies: ["CVips"], path: "Sources/CVipsShim",
                 linkerSettings: [.linkedLibrary("exif")]),
+        // The engine's own AVX-512 Winograd kernels, each function compiled for the ISA it names and chosen at run time.
+        .target(name: "CWinograd", path: "Sources/CWinograd"),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // Vulkan and shaderc headers. The Vulkan loader is opened at run time (see VulkanLibrary.swift); shaderc is
         // linked statically below.
@@ -48,7 +50,7 @@ let package = Package(
         // The engine core: model reader, planner, reference kernels, tiler and the backend protocol. No backend.
         .target(name: "Inference", swiftSettings: swiftSettings),
         // The CPU backend: oneDNN convolutions and the engine's own memory-bound kernels.
-        .target(name: "InferenceCPU", dependencies: ["Inference", "CDNNL"], swiftSettings: swiftSettings),
+        .target(name: "InferenceCPU", dependencies: ["Inference", "CDNNL", "CWinograd"], swiftSettings: swiftSettings),
         // The GPU backend: Vulkan compute shaders, compiled from GLSL when an engine is made.
         .target(
             name: "InferenceVulkan", dependencies: ["Inference", "CVulkan"],

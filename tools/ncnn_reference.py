@@ -7,6 +7,7 @@ default CPU path (Vulkan off, every other option left at ncnn's default).
 Tensors travel as raw little-endian float32 in CHW order, the layout ncnn's Mat holds.
 
   run   --param P --bin B --input IN.f32 --channels C --height H --width W --output OUT.f32 [--threads 2]
+        [--pad P [--extra-rows R --extra-cols C]]
         Runs blob "data" -> blob "output", clamps to [0, 1], writes OUT.f32 and prints
         {"channels": .., "height": .., "width": ..}.
   bench --param P --bin B --input IN.f32 --channels C --height H --width W [--threads 2] [--runs 3] [--warmup 1]
@@ -67,16 +68,19 @@ def extract(net: "ncnn.Net", tensor: np.ndarray) -> np.ndarray:
 def cmd_run(args: argparse.Namespace) -> None:
     net = load_net(args.param, args.bin, args.threads)
     tensor = read_input(args.input, args.channels, args.height, args.width)
-    pad = args.pad
-    if pad > 0:
-        # Border context the same way upstream's pre_pad does it: mirror without repeating the edge pixel.
-        tensor = np.ascontiguousarray(np.pad(tensor, ((0, 0), (pad, pad), (pad, pad)), mode="reflect"))
+    pad, rows, cols = args.pad, args.extra_rows, args.extra_cols
+    height, width = tensor.shape[1], tensor.shape[2]
+    if pad > 0 or rows > 0 or cols > 0:
+        # Border context the same way upstream's pre_pad does it: mirror without repeating the edge pixel. The extra
+        # rows and columns below and to the right are the ones Upscaler's tiler adds to reach a fast extent.
+        tensor = np.ascontiguousarray(
+            np.pad(tensor, ((0, 0), (pad, pad + rows), (pad, pad + cols)), mode="reflect"))
     out = extract(net, tensor)
     if out.ndim != 3:
         sys.exit(f"ncnn_reference: output has shape {out.shape}, expected CHW")
-    if pad > 0:
-        scale = out.shape[1] // tensor.shape[1]
-        out = np.ascontiguousarray(out[:, pad * scale : out.shape[1] - pad * scale, pad * scale : out.shape[2] - pad * scale])
+    scale = out.shape[1] // tensor.shape[1]
+    top = pad * scale
+    out = np.ascontiguousarray(out[:, top : top + height * scale, top : top + width * scale])
     np.clip(out, 0.0, 1.0, out=out)
     out.astype("<f4").tofile(args.output)
     c, h, w = out.shape
@@ -124,6 +128,8 @@ def main() -> None:
     common(run)
     run.add_argument("--output", required=True, help="where to write the raw float32 CHW output")
     run.add_argument("--pad", type=int, default=0, help="reflection padding added around the input, cropped from the output")
+    run.add_argument("--extra-rows", type=int, default=0, help="more reflected rows below the padding, also cropped")
+    run.add_argument("--extra-cols", type=int, default=0, help="more reflected columns right of the padding, also cropped")
     run.set_defaults(func=cmd_run)
 
     bench = sub.add_parser("bench", help="time extract() over several runs")

@@ -16,6 +16,8 @@ public struct InferenceError: Error, CustomStringConvertible, Sendable {
         case deviceLost
         /// The GPU could not allocate what a tile needs.
         case outOfDeviceMemory
+        /// An engine setting (such as `UPSCALER_CPU_KERNELS`) has a value the engine does not know.
+        case invalidSetting
     }
 
     public let code: Code

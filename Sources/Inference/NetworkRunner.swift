@@ -6,4 +6,11 @@ public protocol NetworkRunner: AnyObject {
     var network: Network { get }
     /// Runs the network on one input tensor (planar CHW) and returns its output.
     func run(_ input: Tensor) throws -> Tensor
+    /// Input extents this runner is fastest at are multiples of this; the tiler pads tiles up to one.
+    var preferredAlignment: Int { get }
+}
+
+extension NetworkRunner {
+    /// Input extents this runner is fastest at are multiples of this; the tiler pads tiles up to one (default 1).
+    public var preferredAlignment: Int { 1 }
 }

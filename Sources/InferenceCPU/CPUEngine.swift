@@ -22,13 +22,27 @@ public struct EngineOptions: Sendable {
     public var precision: Precision
     /// How convolutions with many output channels are split into primitives (see `ConvolutionTuner`).
     public var grouping: ConvolutionGrouping
+    /// Whether 3x3 layers may run on the engine's own Winograd kernels instead of oneDNN; `nil` reads
+    /// `UPSCALER_CPU_KERNELS` when the engine is made (`auto` when unset).
+    public var kernels: CPUKernels?
 
     public init(threads: Int = defaultThreadCount, winograd: Bool = true, precision: Precision = .fp32,
-                grouping: ConvolutionGrouping = .timed) {
+                grouping: ConvolutionGrouping = .timed, kernels: CPUKernels? = nil) {
         self.threads = max(1, threads)
         self.winograd = winograd
         self.precision = precision
         self.grouping = grouping
+        self.kernels = kernels
+    }
+
+    /// Whether a 3x3 layer the Winograd kernels accept runs on them, given this CPU.
+    var ownWinograd: Bool {
+        guard winograd, WinogradConvolution.supportedPrecisions.contains(precision) else { return false }
+        switch kernels ?? .auto {
+        case .onednn: return false
+        case .winograd: return true
+        case .auto: return WinogradConvolution.preferred.contains(precision)
+        }
     }
 
     public static var defaultThreadCount: Int { max(1, Int(omp_get_max_threads())) }
@@ -48,6 +62,8 @@ public final class CPUEngine: NetworkRunner {
         guard options.precision != .fp16 else {
             throw InferenceError(.unsupportedPrecision, "fp16 is a GPU precision; the CPU runs fp32 or bf16")
         }
+        var options = options
+        options.kernels = try options.kernels ?? CPUKernels.fromEnvironment()
         self.network = network
         self.options = options
         setBackendThreads(options.threads)
@@ -66,6 +82,11 @@ public final class CPUEngine: NetworkRunner {
         return try plan!.run(input)
     }
 
+    /// oneDNN's Winograd kernel splits an image into 4x4 tiles and runs tile counts without a small divisor at
+    /// half speed (148 px: 0.09 output MP/s against 0.2 at 144 or 152); multiples of 8 measured fast at every size
+    /// from 64 to 264 (`upscaler bench --sizes`). The engine's own kernels want multiples of 4, which 8 also gives.
+    public var preferredAlignment: Int { 8 }
+
     /// Implementation names oneDNN chose per convolution in the current plan, for benchmarks and diagnostics.
     public var convolutionImplementations: [String] { plan?.implementations ?? [] }
 
@@ -81,6 +102,8 @@ final class ExecutionPlan {
     enum Step {
         /// One primitive, or several that each write a group of output channels (see `ConvolutionTuner`).
         case convolution([DNNLPrimitive], leakySlope: Float?, output: ViewPointer)
+        /// A 3x3 layer on the engine's own Winograd kernels, activation and residual sum fused.
+        case winograd(WinogradConvolution, input: ViewPointer, output: ViewPointer, sumScale: Float?)
         case copy(ViewPointer, ViewPointer)
         case eltwise([ViewPointer], ViewPointer, Eltwise)
         case binary(ViewPointer, ViewPointer?, ViewPointer, BinaryOperation)
@@ -93,6 +116,7 @@ final class ExecutionPlan {
         var kind: String {
             switch self {
             case .convolution(_, let slope, _): return slope == nil ? "convolution" : "convolution+leaky"
+            case .winograd: return "winograd convolution"
             case .copy: return "copy"
             case .eltwise: return "eltwise"
             case .binary: return "binary"
@@ -107,6 +131,8 @@ final class ExecutionPlan {
     let inputShape: Shape
     private let buffers: [AlignedBuffer<Float>]
     private let shadows: [AlignedBuffer<UInt16>]
+    /// One scratch area per thread for the Winograd kernels, sized for the largest layer.
+    private let scratch: [AlignedBuffer<UInt8>]
     private let steps: [Step]
     private let input: ViewPointer
     private let output: ViewPointer
@@ -114,7 +140,10 @@ final class ExecutionPlan {
     private let threads: Int
     let implementations: [String]
 
-    var bufferBytes: Int { buffers.reduce(0) { $0 + $1.byteCount } + shadows.reduce(0) { $0 + $1.byteCount } }
+    var bufferBytes: Int {
+        buffers.reduce(0) { $0 + $1.byteCount } + shadows.reduce(0) { $0 + $1.byteCount }
+            + scratch.reduce(0) { $0 + $1.byteCount }
+    }
 
     init(network: Network, input shape: Shape, backend: DNNLEngine, options: EngineOptions) throws {
         let logical = try Planner.plan(network, input: shape)
@@ -126,10 +155,16 @@ final class ExecutionPlan {
         }
         // bf16: every blocked storage a convolution reads gets a bf16 shadow, refreshed slice by slice as producers
         // write it, so a dense block converts each new slice once instead of its whole growing concat per layer.
+        func runsOnWinograd(_ conv: Convolution, _ input: BlobView, _ output: BlobView) -> Bool {
+            options.ownWinograd && WinogradConvolution.accepts(conv, input: input,
+                                                               inputPlain: logical.storages[input.storage].plain,
+                                                               output: output)
+        }
         var shadows: [Int: AlignedBuffer<UInt16>] = [:]   // by buffer index
         var shadowed = Set<Int>()                      // storages
         if options.precision == .bf16 {
-            for case .convolution(_, _, let input, _, _, _) in logical.steps where !logical.storages[input.storage].plain {
+            for case .convolution(_, let conv, let input, let output, _, _) in logical.steps
+            where !logical.storages[input.storage].plain && !runsOnWinograd(conv, input, output) {
                 shadowed.insert(input.storage)
                 let buffer = storageBuffer[input.storage]
                 if shadows[buffer] == nil { shadows[buffer] = AlignedBuffer(count: buffers[buffer].count) }
@@ -143,8 +178,16 @@ final class ExecutionPlan {
         var steps: [Step] = []
         var implementations: [String] = []
         var tuner = ConvolutionTuner(backend: backend, grouping: options.grouping)
+        var scratchBytes = 0
         for step in logical.steps {
             switch step {
+            case .convolution(_, let conv, let input, let output, let scale, let sumScale)
+            where runsOnWinograd(conv, input, output):
+                let layer = try WinogradConvolution(conv, inChannels: input.paddedChannels, scale: scale,
+                                                    precision: options.precision)
+                scratchBytes = max(scratchBytes, layer.scratchBytes)
+                implementations.append("winograd_4x3:\(options.precision.rawValue)")
+                steps.append(.winograd(layer, input: pointer(input), output: pointer(output), sumScale: sumScale))
             case .convolution(let layer, let conv, let input, let output, let scale, let sumScale):
                 let made = try tuner.make(
                     layer: layer, conv: conv, input: pointer(input), output: output, pointer: pointer, scale: scale,
@@ -176,6 +219,7 @@ final class ExecutionPlan {
         self.inputShape = shape
         self.buffers = buffers
         self.shadows = Array(shadows.values)
+        self.scratch = scratchBytes == 0 ? [] : (0..<options.threads).map { _ in AlignedBuffer(count: scratchBytes) }
         self.steps = steps
         self.input = pointer(logical.inputView)
         self.output = pointer(logical.outputView)
@@ -208,6 +252,9 @@ final class ExecutionPlan {
                         profile["leaky ReLU pass", default: 0] += Double(DispatchTime.now().uptimeNanoseconds - activationStart) / 1e9
                     }
                 }
+            case .winograd(let layer, let input, let output, let sumScale):
+                layer.run(input: input, output: output, sumScale: sumScale,
+                          scratch: scratch.map { UnsafeMutableRawPointer($0.pointer) })
             case .copy(let from, let to):
                 Kernels.copy(from, to, threads: threads)
             case .eltwise(let inputs, let output, let op):

@@ -48,7 +48,7 @@ public struct UpscaleError: Error, CustomStringConvertible, Sendable {
             case .malformedModel, .unsupportedOperation:
                 let fix = modelName.map { " (model \($0); run `upscaler models verify`, then `upscaler models fetch`)" } ?? ""
                 self.init(.modelUnavailable, e.message + fix, detail: e.detail)
-            case .noDevice, .unsupportedPrecision:
+            case .noDevice, .unsupportedPrecision, .invalidSetting:
                 // The device or precision asked for is not on this machine: a choice to change, not a fault.
                 self.init(.invalidOption, e.message, detail: e.detail)
             case .shapeMismatch, .backendFailure, .deviceLost, .outOfDeviceMemory:

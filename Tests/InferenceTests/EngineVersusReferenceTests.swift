@@ -4,27 +4,41 @@ import InferenceCPU
 import TestSupport
 import Testing
 
-/// Each op runs through the oneDNN engine and through the plain Swift reference on seeded random inputs.
-/// Tolerance: 1e-4 absolute on values of order 1 (Winograd's transforms reorder fp32 sums; observed ~1e-6).
-@Suite("oneDNN engine against the reference kernels")
+/// Each op runs through the CPU engine and through the plain Swift reference on seeded random inputs, with 3x3
+/// layers on oneDNN and on the engine's own Winograd kernels.
+/// Tolerance: 1e-4 absolute on values of order 1 in fp32 (Winograd's transforms reorder fp32 sums; observed ~1e-6).
+@Suite("CPU engine against the reference kernels")
 struct EngineVersusReferenceTests {
     static let tolerance: Float = 1e-4
 
     func compare(_ network: Network, input: Tensor, tolerance: Float = tolerance, grouping: ConvolutionGrouping = .timed,
-                 sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let engine = try CPUEngine(network: network, options: EngineOptions(threads: 2, grouping: grouping))
+                 kernels: CPUKernels = .onednn, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let engine = try CPUEngine(network: network,
+                                   options: EngineOptions(threads: 2, grouping: grouping, kernels: kernels))
         let check = try checkAgainstReference(engine, input: input)
+        if kernels == .winograd, network.layers.contains(where: Self.isWinogradShape) {
+            #expect(engine.convolutionImplementations.contains("winograd_4x3:fp32"),
+                    "no layer ran on the Winograd kernels (this CPU: \(CPUInstructionSet.name))",
+                    sourceLocation: sourceLocation)
+        }
         #expect(check.shapesMatch, sourceLocation: sourceLocation)
         #expect(check.difference <= tolerance, "max |engine - reference| = \(check.difference)",
                 sourceLocation: sourceLocation)
         #expect(check.repeatable, "a second run on the same plan differs", sourceLocation: sourceLocation)
     }
 
-    /// The op cases every backend runs (Tests/TestSupport/OpCase.swift).
-    @Test(arguments: OpCase.all)
-    func op(_ c: OpCase) throws {
+    /// A 3x3, stride-1, pad-1 convolution: what the Winograd kernels take when its input is engine-made.
+    static func isWinogradShape(_ layer: Layer) -> Bool {
+        guard case .convolution(let conv) = layer.operation else { return false }
+        return conv.kernelHeight == 3 && conv.kernelWidth == 3 && conv.strideHeight == 1 && conv.padTop == 1
+            && layer.inputs != ["data"]
+    }
+
+    /// The op cases every backend runs (Tests/TestSupport/OpCase.swift), with 3x3 layers on oneDNN and on our kernels.
+    @Test(arguments: OpCase.all, [CPUKernels.onednn, .winograd])
+    func op(_ c: OpCase, _ kernels: CPUKernels) throws {
         let (network, input) = try c.build()
-        try compare(network, input: input)
+        try compare(network, input: input, kernels: kernels)
     }
 
     /// Convolutions split into 32-channel output groups, with a fused residual sum and an unfused leaky ReLU.
@@ -50,5 +64,6 @@ struct EngineVersusReferenceTests {
         var random = SeededRandom(seed: 1)
         let input = random.tensor(3, size, size + 3, 0, 1)
         try compare(network, input: input, tolerance: 2e-4)
+        try compare(network, input: input, tolerance: 2e-4, kernels: .winograd)
     }
 }

@@ -27,10 +27,23 @@ public struct TileProgress: Sendable {
 
 public enum Tiler {
     /// The number of tiles `run` will execute for an image of this size.
-    public static func tileCount(height: Int, width: Int, options: TilingOptions) -> Int {
+    public static func tileCount(height: Int, width: Int, options: TilingOptions, alignment: Int = 1) -> Int {
         let pad = effectivePad(options.pad, height: height, width: width)
-        return TileAxis(extent: height + 2 * pad, tile: options.tile, overlap: options.overlap).starts.count
-            * TileAxis(extent: width + 2 * pad, tile: options.tile, overlap: options.overlap).starts.count
+        return TileAxis(extent: height + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
+            .starts.count
+            * TileAxis(extent: width + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
+                .starts.count
+    }
+
+    /// The reflection padding `run` adds: `pad` on every side, plus `extraRows` below and `extraColumns` to the right
+    /// when a single tile must be rounded up to the engine's `alignment` (oneDNN's Winograd kernel runs some extents
+    /// at half speed). Output under the padding is never emitted.
+    public static func padding(height: Int, width: Int, options: TilingOptions,
+                               alignment: Int) -> (pad: Int, extraRows: Int, extraColumns: Int) {
+        let pad = effectivePad(options.pad, height: height, width: width)
+        let rows = TileAxis(extent: height + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
+        let cols = TileAxis(extent: width + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
+        return (pad, max(0, rows.length - height - 2 * pad), max(0, cols.length - width - 2 * pad))
     }
 
     /// Reflection needs at least two pixels and cannot reach further than the image is wide.
@@ -45,10 +58,15 @@ public enum Tiler {
     public static func run(_ image: Tensor, scale: Int, engine: any NetworkRunner, options: TilingOptions,
                            progress: (TileProgress) throws -> Void = { _ in },
                            emitRows: (Int, Tensor) throws -> Void) throws {
-        let pad = effectivePad(options.pad, height: image.height, width: image.width)
-        let padded = pad > 0 ? reflectPad(image, by: pad) : image
-        let rows = TileAxis(extent: padded.height, tile: options.tile, overlap: options.overlap)
-        let cols = TileAxis(extent: padded.width, tile: options.tile, overlap: options.overlap)
+        let (pad, extraRows, extraColumns) = padding(height: image.height, width: image.width, options: options,
+                                                     alignment: engine.preferredAlignment)
+        let padded = pad > 0 || extraRows > 0 || extraColumns > 0
+            ? reflectPad(image, top: pad, left: pad, bottom: pad + extraRows, right: pad + extraColumns) : image
+        // Laid out over the padded image before the extra rows and columns, which only lengthen a single tile.
+        let rows = TileAxis(extent: image.height + 2 * pad, tile: options.tile, overlap: options.overlap,
+                            alignment: engine.preferredAlignment)
+        let cols = TileAxis(extent: image.width + 2 * pad, tile: options.tile, overlap: options.overlap,
+                            alignment: engine.preferredAlignment)
         let channels = image.channels
         let outWidth = image.width * scale
         let bandHeight = rows.length * scale
@@ -164,8 +182,13 @@ public enum Tiler {
 
     /// Mirror padding without repeating the edge pixel (PyTorch's and NumPy's "reflect").
     public static func reflectPad(_ image: Tensor, by pad: Int) -> Tensor {
+        reflectPad(image, top: pad, left: pad, bottom: pad, right: pad)
+    }
+
+    /// Mirror padding by a different amount on each side.
+    public static func reflectPad(_ image: Tensor, top: Int, left: Int, bottom: Int, right: Int) -> Tensor {
         let h = image.height, w = image.width
-        var out = Tensor(channels: image.channels, height: h + 2 * pad, width: w + 2 * pad)
+        var out = Tensor(channels: image.channels, height: h + top + bottom, width: w + left + right)
         /// Folds an index back into 0..<n, mirroring as many times as it takes (pads wider than the image included).
         func reflect(_ i: Int, _ n: Int) -> Int {
             guard n > 1 else { return 0 }
@@ -175,9 +198,9 @@ public enum Tiler {
         }
         for c in 0..<image.channels {
             for y in 0..<out.height {
-                let sy = reflect(y - pad, h)
+                let sy = reflect(y - top, h)
                 for x in 0..<out.width {
-                    out[c, y, x] = image[c, sy, reflect(x - pad, w)]
+                    out[c, y, x] = image[c, sy, reflect(x - left, w)]
                 }
             }
         }

@@ -1,0 +1,24 @@
+import Foundation
+public import Inference
+
+/// Which kernels the CPU engine runs its 3x3 convolutions on.
+public enum CPUKernels: String, Sendable, CaseIterable {
+    /// The engine's own Winograd kernels where they are faster and the CPU has them (bf16 needs AVX-512 BF16),
+    /// oneDNN for everything else.
+    case auto
+    /// oneDNN only: what a CPU without AVX-512 runs. Forcing it tests that path on any machine.
+    case onednn
+    /// The engine's own Winograd kernels for every layer they accept, fp32 included.
+    case winograd
+
+    /// `UPSCALER_CPU_KERNELS`, or `auto` when it is unset or empty.
+    public static func fromEnvironment() throws -> CPUKernels {
+        let value = ProcessInfo.processInfo.environment["UPSCALER_CPU_KERNELS"] ?? ""
+        if value.isEmpty { return .auto }
+        guard let kernels = CPUKernels(rawValue: value) else {
+            throw InferenceError(.invalidSetting,
+                                 "UPSCALER_CPU_KERNELS must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), not \(value)")
+        }
+        return kernels
+    }
+}

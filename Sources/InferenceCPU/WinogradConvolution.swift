@@ -1,0 +1,79 @@
+import CWinograd
+import Dispatch
+import Inference
+
+/// A 3x3, stride-1, pad-1 convolution on the engine's own Winograd F(4x4, 3x3) kernels (`Sources/CWinograd`), in fp32
+/// or with bf16 products. Reads and writes blocked views in place, so concat slices stay free, and fuses the bias, a
+/// residual sum and a (leaky) ReLU into the output transform.
+final class WinogradConvolution: @unchecked Sendable {
+    /// The precisions this CPU's kernels run: fp32 needs AVX-512, bf16 also AVX-512 BF16.
+    static let supportedPrecisions: Set<Precision> = {
+        let mask = upscaler_winograd_supported()
+        var set = Set<Precision>()
+        if mask & 1 != 0 { set.insert(.fp32) }
+        if mask & 2 != 0 { set.insert(.bf16) }
+        return set
+    }()
+
+    /// Where `CPUKernels.auto` prefers these kernels to oneDNN's, from `upscaler bench` (see the README).
+    static let preferred: Set<Precision> = [.bf16]
+
+    /// Whether `conv` reading `input` and writing `output` is a shape these kernels compute.
+    static func accepts(_ conv: Convolution, input: BlobView, inputPlain: Bool, output: BlobView) -> Bool {
+        conv.kernelHeight == 3 && conv.kernelWidth == 3 && conv.strideHeight == 1 && conv.strideWidth == 1
+            && conv.dilationHeight == 1 && conv.dilationWidth == 1
+            && conv.padTop == 1 && conv.padLeft == 1 && conv.padBottom == 1 && conv.padRight == 1
+            && !inputPlain && input.height == output.height && input.width == output.width
+    }
+
+    private let handle: OpaquePointer
+    let slope: Float?
+    let scratchBytes: Int
+
+    /// `inChannels` is the padded channel count of the input view; `scale` multiplies weights and bias, as the
+    /// planner's fused residual sum asks.
+    init(_ conv: Convolution, inChannels: Int, scale: Float, precision: Precision) throws {
+        let outChannels = (conv.outChannels + 15) & ~15
+        var weights = [Float](repeating: 0, count: outChannels * inChannels * 9)
+        for o in 0..<conv.outChannels {
+            for i in 0..<conv.inChannels {
+                for t in 0..<9 { weights[(o * inChannels + i) * 9 + t] = conv.weights[(o * conv.inChannels + i) * 9 + t] * scale }
+            }
+        }
+        let bias = (0..<outChannels).map { o in o < conv.outChannels && !conv.bias.isEmpty ? conv.bias[o] * scale : 0 }
+        guard let handle = upscaler_winograd_create(Int32(inChannels), Int32(outChannels), weights, bias,
+                                                    precision == .bf16 ? UPSCALER_WINOGRAD_BF16 : UPSCALER_WINOGRAD_FP32)
+        else {
+            throw InferenceError(.unsupportedPrecision, "this CPU cannot run the \(precision.rawValue) Winograd kernels")
+        }
+        self.handle = handle
+        switch conv.activation {
+        case .none: slope = nil
+        case .relu: slope = 0
+        case .leakyReLU(let s): slope = s
+        }
+        scratchBytes = upscaler_winograd_scratch_bytes(handle)
+    }
+
+    deinit { upscaler_winograd_destroy(handle) }
+
+    /// Runs the layer over the whole view, its tiles split into contiguous runs across `scratch.count` threads.
+    func run(input: ViewPointer, output: ViewPointer, sumScale: Float?, scratch: [UnsafeMutableRawPointer]) {
+        let height = Int32(output.view.height), width = Int32(output.view.width)
+        let tiles = Int(upscaler_winograd_tiles(height, width))
+        // Whole blocks of 24 tiles per thread where possible, so only the last block of the last thread is partial.
+        let blocks = (tiles + 23) / 24
+        let workers = max(1, min(scratch.count, blocks))
+        let source = UncheckedSendable(input.start), target = UncheckedSendable(output.start)
+        let handle = UncheckedSendable(handle), slope = self.slope, scratch = UncheckedSendable(scratch)
+        let work: @Sendable (Int) -> Void = { w in
+            let first = min(tiles, blocks * w / workers * 24), last = min(tiles, blocks * (w + 1) / workers * 24)
+            guard first < last else { return }
+            upscaler_winograd_run(handle.value, source.value, target.value, height, width, Int32(first), Int32(last),
+                                  sumScale == nil ? 0 : 1, sumScale ?? 0, slope == nil ? 0 : 1, slope ?? 0,
+                                  scratch.value[w])
+        }
+        if workers == 1 { return work(0) }
+        DispatchQueue.concurrentPerform(iterations: workers, execute: work)
+    }
+}
