@@ -238,10 +238,10 @@ TARGET_BF16 static void input_transform_bf16(const upscaler_winograd *layer, con
 /// pixels that lie inside the image.
 TARGET_AVX512 static void output_transform(const upscaler_winograd *layer, const float *m, const float *offsets,
                                            float *output, int height, int width, int first_tile, int count, int sum,
-                                           float sum_scale, int activation, float slope) {
+                                           float sum_scale, const float *slopes) {
     int tiles_x = (width + 3) / 4, blocks = layer->out_channels / 16;
     size_t plane = (size_t)height * width * 16, xi_stride = (size_t)blocks * TILE_BLOCK * 16;
-    __m512 sum_factor = _mm512_set1_ps(sum_scale), slope_factor = _mm512_set1_ps(slope);
+    __m512 sum_factor = _mm512_set1_ps(sum_scale);
     for (int t = 0; t < count; t++) {
         int tile = first_tile + t, y0 = (tile / tiles_x) * 4, x0 = (tile % tiles_x) * 4;
         int rows = height - y0 < 4 ? height - y0 : 4, cols = width - x0 < 4 ? width - x0 : 4;
@@ -264,6 +264,7 @@ TARGET_AVX512 static void output_transform(const upscaler_winograd *layer, const
                                            _mm512_loadu_ps(sums + (size_t)i * layer->out_channels), bias);
             }
             float *block = output + b * plane;
+            __m512 slope = slopes ? _mm512_loadu_ps(slopes + b * 16) : _mm512_setzero_ps();
             for (int r = 0; r < rows; r++) {
                 __m512 y[4];
                 OUTPUT_1D(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], y[0], y[1], y[2], y[3]);
@@ -271,9 +272,9 @@ TARGET_AVX512 static void output_transform(const upscaler_winograd *layer, const
                 for (int c = 0; c < cols; c++) {
                     __m512 value = _mm512_add_ps(y[c], bias);
                     if (sum) value = _mm512_fmadd_ps(sum_factor, _mm512_loadu_ps(row + c * 16), value);
-                    if (activation) {
+                    if (slopes) {
                         __mmask16 negative = _mm512_cmp_ps_mask(value, _mm512_setzero_ps(), _CMP_LT_OQ);
-                        value = _mm512_mask_mul_ps(value, negative, value, slope_factor);
+                        value = _mm512_mask_mul_ps(value, negative, value, slope);
                     }
                     _mm512_storeu_ps(row + c * 16, value);
                 }
@@ -375,7 +376,7 @@ TARGET_BF16 static void products_bf16(const upscaler_winograd *layer, const uint
 }
 
 void upscaler_winograd_run(const upscaler_winograd *layer, const float *input, float *output, int height, int width,
-                           int tile_begin, int tile_end, int sum, float sum_scale, int activation, float slope,
+                           int tile_begin, int tile_end, int sum, float sum_scale, const float *slopes,
                            void *scratch) {
     void *v = scratch;
     float *m = (float *)((char *)scratch + input_bytes(layer));
@@ -390,6 +391,6 @@ void upscaler_winograd_run(const upscaler_winograd *layer, const float *input, f
             input_transform_fp32(layer, input, height, width, first, count, v);
             products_fp32(layer, v, m);
         }
-        output_transform(layer, m, offsets, output, height, width, first, count, sum, sum_scale, activation, slope);
+        output_transform(layer, m, offsets, output, height, width, first, count, sum, sum_scale, slopes);
     }
 }

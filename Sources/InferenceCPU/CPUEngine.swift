@@ -70,6 +70,11 @@ public final class CPUEngine: NetworkRunner {
         backend = try DNNLEngine()
     }
 
+    /// fp32, plus bf16 where this CPU runs the engine's own bf16 kernels (AVX-512 BF16): the precisions worth timing.
+    public static var fastPrecisions: [Precision] {
+        WinogradConvolution.supportedPrecisions.contains(.bf16) ? [.fp32, .bf16] : [.fp32]
+    }
+
     /// Runs the network on one input tensor.
     public func run(_ input: Tensor) throws -> Tensor {
         guard input.channels == network.inputChannels else {
@@ -146,7 +151,14 @@ final class ExecutionPlan {
     }
 
     init(network: Network, input shape: Shape, backend: DNNLEngine, options: EngineOptions) throws {
-        let logical = try Planner.plan(network, input: shape)
+        var logical = try Planner.plan(network, input: shape)
+        let storages = logical.storages
+        func runsOnWinograd(_ conv: Convolution, _ input: BlobView, _ output: BlobView) -> Bool {
+            options.ownWinograd && WinogradConvolution.accepts(conv, input: input, inputPlain: storages[input.storage].plain,
+                                                               output: output)
+        }
+        // Before buffers are assigned, so liveness sees the layer write the PReLU's output.
+        let foldedPReLUs = Self.foldPReLUs(into: &logical.steps, where: runsOnWinograd)
         let (counts, storageBuffer) = BufferAssignment.assign(logical)
         let buffers = counts.map { AlignedBuffer<Float>(count: $0) }
         func pointer(_ view: BlobView) -> ViewPointer {
@@ -155,11 +167,6 @@ final class ExecutionPlan {
         }
         // bf16: every blocked storage a convolution reads gets a bf16 shadow, refreshed slice by slice as producers
         // write it, so a dense block converts each new slice once instead of its whole growing concat per layer.
-        func runsOnWinograd(_ conv: Convolution, _ input: BlobView, _ output: BlobView) -> Bool {
-            options.ownWinograd && WinogradConvolution.accepts(conv, input: input,
-                                                               inputPlain: logical.storages[input.storage].plain,
-                                                               output: output)
-        }
         var shadows: [Int: AlignedBuffer<UInt16>] = [:]   // by buffer index
         var shadowed = Set<Int>()                      // storages
         if options.precision == .bf16 {
@@ -179,12 +186,12 @@ final class ExecutionPlan {
         var implementations: [String] = []
         var tuner = ConvolutionTuner(backend: backend, grouping: options.grouping)
         var scratchBytes = 0
-        for step in logical.steps {
+        for (index, step) in logical.steps.enumerated() {
             switch step {
             case .convolution(_, let conv, let input, let output, let scale, let sumScale)
             where runsOnWinograd(conv, input, output):
                 let layer = try WinogradConvolution(conv, inChannels: input.paddedChannels, scale: scale,
-                                                    precision: options.precision)
+                                                    precision: options.precision, prelu: foldedPReLUs[index])
                 scratchBytes = max(scratchBytes, layer.scratchBytes)
                 implementations.append("winograd_4x3:\(options.precision.rawValue)")
                 steps.append(.winograd(layer, input: pointer(input), output: pointer(output), sumScale: sumScale))
@@ -226,6 +233,31 @@ final class ExecutionPlan {
         self.backend = backend
         self.threads = options.threads
         self.implementations = implementations
+    }
+
+    /// Folds each PReLU that directly follows a Winograd layer and only re-reads its output into that layer, which
+    /// then writes the PReLU's output (animevideov3 has one after every convolution: this saves a pass over the
+    /// activations each). Returns the PReLUs by the index of the layer that now applies them.
+    private static func foldPReLUs(into steps: inout [PlannedStep],
+                                   where eligible: (Convolution, BlobView, BlobView) -> Bool) -> [Int: PReLU] {
+        var folded: [Int: PReLU] = [:]
+        var index = 0
+        while index + 1 < steps.count {
+            defer { index += 1 }
+            guard case .convolution(let layer, let conv, let input, let output, let scale, nil) = steps[index],
+                  conv.activation == .none, eligible(conv, input, output),
+                  case .prelu(let preluInput, let preluOutput, let op) = steps[index + 1], preluInput == output,
+                  !preluOutput.overlaps(input),
+                  // In place, nothing can read the values before the PReLU; otherwise nothing later may.
+                  preluOutput == output
+                    || !steps[(index + 2)...].contains(where: { $0.reads.contains { $0.overlaps(output) } })
+            else { continue }
+            steps[index] = .convolution(layer: layer, conv: conv, input: input, output: preluOutput, scale: scale,
+                                        sumScale: nil)
+            steps.remove(at: index + 1)
+            folded[index] = op
+        }
+        return folded
     }
 
     /// Seconds spent per kind of step, collected only when `UPSCALER_PROFILE` is set (for `upscaler bench`).

@@ -248,7 +248,36 @@ enum Kernels {
             }
             return
         }
-        // Any layout (the caller's plain input, for one): element by element, taps read from flat arrays.
+        if input.plain && !output.plain && rows.tapsPerOutput == 1 && columns.tapsPerOutput == 1 {
+            // Nearest from the caller's plain input (animevideov3's skip connection): gather each input row into
+            // 16-lane vectors once, then copy vectors. Element by element this was 10 % of a 512 px run.
+            let blocks = v.paddedChannels / 16, inWidth = input.view.width, inPlane = input.view.plane
+            let channels = input.view.channels, src = input.start, dst = output.start
+            parallelChunks(blocks * v.height, threads: threads) { range in
+                var row = [Vector](repeating: Vector(repeating: 0), count: inWidth)
+                var cached = -1   // the (block, input row) `row` holds
+                for item in range {
+                    let block = item / v.height, y = item % v.height
+                    let key = block * input.view.height + rows.indices[y]
+                    if key != cached {
+                        let first = block * 16, lanes = min(16, channels - first)
+                        let inRow = src + rows.indices[y] * inWidth
+                        for x in 0..<inWidth {
+                            var vector = Vector(repeating: 0)
+                            for lane in 0..<lanes { vector[lane] = inRow[(first + lane) * inPlane + x] }
+                            row[x] = vector
+                        }
+                        cached = key
+                    }
+                    let outRow = dst + (block * v.plane + y * v.width) * 16
+                    columns.indices.withUnsafeBufferPointer { sourceColumns in
+                        for x in 0..<v.width { store(row[sourceColumns[x]], outRow, x * 16) }
+                    }
+                }
+            }
+            return
+        }
+        // Any other layout: element by element, taps read from flat arrays.
         let kr = rows.tapsPerOutput, kc = columns.tapsPerOutput
         rows.indices.withUnsafeBufferPointer { rowIndex in
         rows.weights.withUnsafeBufferPointer { rowWeight in

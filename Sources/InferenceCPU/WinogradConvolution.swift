@@ -27,12 +27,14 @@ final class WinogradConvolution: @unchecked Sendable {
     }
 
     private let handle: OpaquePointer
-    let slope: Float?
+    /// Negative-side slope per (padded) output channel, or `nil` for no activation.
+    private let slopes: [Float]?
     let scratchBytes: Int
 
     /// `inChannels` is the padded channel count of the input view; `scale` multiplies weights and bias, as the
-    /// planner's fused residual sum asks.
-    init(_ conv: Convolution, inChannels: Int, scale: Float, precision: Precision) throws {
+    /// planner's fused residual sum asks; `prelu`, when given, is a PReLU layer folded into this one (the layer itself
+    /// then has no activation).
+    init(_ conv: Convolution, inChannels: Int, scale: Float, precision: Precision, prelu: PReLU? = nil) throws {
         let outChannels = (conv.outChannels + 15) & ~15
         var weights = [Float](repeating: 0, count: outChannels * inChannels * 9)
         for o in 0..<conv.outChannels {
@@ -47,10 +49,12 @@ final class WinogradConvolution: @unchecked Sendable {
             throw InferenceError(.unsupportedPrecision, "this CPU cannot run the \(precision.rawValue) Winograd kernels")
         }
         self.handle = handle
-        switch conv.activation {
-        case .none: slope = nil
-        case .relu: slope = 0
-        case .leakyReLU(let s): slope = s
+        switch (conv.activation, prelu) {
+        case (.none, nil): slopes = nil
+        case (.none, let prelu?):
+            slopes = (0..<outChannels).map { o in o < conv.outChannels ? prelu.slope(channel: o) : 0 }
+        case (.relu, _): slopes = [Float](repeating: 0, count: outChannels)
+        case (.leakyReLU(let s), _): slopes = [Float](repeating: s, count: outChannels)
         }
         scratchBytes = upscaler_winograd_scratch_bytes(handle)
     }
@@ -65,15 +69,24 @@ final class WinogradConvolution: @unchecked Sendable {
         let blocks = (tiles + 23) / 24
         let workers = max(1, min(scratch.count, blocks))
         let source = UncheckedSendable(input.start), target = UncheckedSendable(output.start)
-        let handle = UncheckedSendable(handle), slope = self.slope, scratch = UncheckedSendable(scratch)
-        let work: @Sendable (Int) -> Void = { w in
-            let first = min(tiles, blocks * w / workers * 24), last = min(tiles, blocks * (w + 1) / workers * 24)
-            guard first < last else { return }
-            upscaler_winograd_run(handle.value, source.value, target.value, height, width, Int32(first), Int32(last),
-                                  sumScale == nil ? 0 : 1, sumScale ?? 0, slope == nil ? 0 : 1, slope ?? 0,
-                                  scratch.value[w])
+        let handle = UncheckedSendable(handle), scratch = UncheckedSendable(scratch)
+        withOptionalPointer(slopes) { slopes in
+            let slopes = UncheckedSendable(slopes)
+            let work: @Sendable (Int) -> Void = { w in
+                let first = min(tiles, blocks * w / workers * 24), last = min(tiles, blocks * (w + 1) / workers * 24)
+                guard first < last else { return }
+                upscaler_winograd_run(handle.value, source.value, target.value, height, width, Int32(first),
+                                      Int32(last), sumScale == nil ? 0 : 1, sumScale ?? 0, slopes.value,
+                                      scratch.value[w])
+            }
+            if workers == 1 { return work(0) }
+            DispatchQueue.concurrentPerform(iterations: workers, execute: work)
         }
-        if workers == 1 { return work(0) }
-        DispatchQueue.concurrentPerform(iterations: workers, execute: work)
     }
+}
+
+/// Calls `body` with the array's base address, or with `nil` when there is no array.
+private func withOptionalPointer(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
+    guard let values else { return body(nil) }
+    values.withUnsafeBufferPointer { body($0.baseAddress) }
 }

@@ -52,12 +52,28 @@ public enum Benchmark {
 
     public struct ReferenceRun: Sendable {
         public let runs: [Double]
+        /// The engine's version, e.g. ncnn's `1.0.20261020` or OpenVINO's build string.
         public let version: String
+        /// The precision the engine reported running at (OpenVINO's settled `INFERENCE_PRECISION_HINT`), if it says.
+        public let precision: String?
     }
 
     /// Runs `tools/ncnn_reference.py bench` on the same input and parses its JSON line.
     public static func timeNCNN(script: URL, param: URL, bin: URL, input: Tensor, threads: Int,
                                 runs: Int) throws -> ReferenceRun {
+        try timeReference(script: script, versionKey: "ncnn_version", param: param, bin: bin, input: input,
+                          threads: threads, runs: runs)
+    }
+
+    /// Runs `tools/openvino_reference.py bench` with OpenVINO's `default` settings or `f32` on the same input.
+    public static func timeOpenVINO(script: URL, param: URL, bin: URL, input: Tensor, threads: Int, runs: Int,
+                                    precision: String) throws -> ReferenceRun {
+        try timeReference(script: script, versionKey: "openvino_version", param: param, bin: bin, input: input,
+                          threads: threads, runs: runs, extra: ["--precision", precision])
+    }
+
+    private static func timeReference(script: URL, versionKey: String, param: URL, bin: URL, input: Tensor,
+                                      threads: Int, runs: Int, extra: [String] = []) throws -> ReferenceRun {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("upscaler-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -67,13 +83,14 @@ public enum Benchmark {
             "bench", "--param", param.path, "--bin", bin.path, "--input", inputFile.path,
             "--channels", "\(input.channels)", "--height", "\(input.height)", "--width", "\(input.width)",
             "--threads", "\(threads)", "--runs", "\(runs)", "--warmup", "1",
-        ])
+        ] + extra)
         guard let line = output.split(separator: "\n").last,
               let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let times = json["runs"] as? [Double] else {
-            throw UpscaleError(.internalFailure, "could not read the ncnn benchmark's output", detail: output)
+            throw UpscaleError(.internalFailure, "could not read \(script.lastPathComponent)'s output", detail: output)
         }
-        return ReferenceRun(runs: times, version: json["ncnn_version"] as? String ?? "?")
+        return ReferenceRun(runs: times, version: json[versionKey] as? String ?? "?",
+                            precision: json["execution_precision"] as? String)
     }
 
     /// Runs a Python helper script and returns its standard output; a non-zero exit is an error with its stderr.

@@ -17,9 +17,11 @@ struct WinogradKernelTests {
         var inChannels: Int, outChannels: Int, height: Int, width: Int
         var activation = ""
         var residual = false
+        /// A PReLU after the layer, which the engine folds into the output transform.
+        var prelu = false
         var offset: Float = 0
         var description: String {
-            "\(inChannels)->\(outChannels) \(height)x\(width) \(activation)\(residual ? " +residual" : "")"
+            "\(inChannels)->\(outChannels) \(height)x\(width) \(activation)\(residual ? " +residual" : "")\(prelu ? " +PReLU" : "")"
                 + (offset != 0 ? " offset \(offset)" : "")
         }
     }
@@ -32,6 +34,7 @@ struct WinogradKernelTests {
         Shape(inChannels: 64, outChannels: 112, height: 9, width: 30),
         Shape(inChannels: 80, outChannels: 80, height: 10, width: 11, residual: true),
         Shape(inChannels: 48, outChannels: 3, height: 27, width: 17),
+        Shape(inChannels: 64, outChannels: 48, height: 19, width: 14, prelu: true),
         // Activations far from zero: the bf16 path subtracts a per-tile offset and adds it back exactly.
         Shape(inChannels: 32, outChannels: 32, height: 25, width: 26, offset: 6),
     ]
@@ -45,6 +48,9 @@ struct WinogradKernelTests {
             b.layer("Split", "split", ["lifted"], ["a", "b"])
             b.convolution("a", "conv", inChannels: s.inChannels, outChannels: s.inChannels, activation: s.activation)
             b.layer("Eltwise", "sum", ["conv", "b"], ["output"], "0=1 -23301=2,2.000000e-01,1.000000e+00")
+        } else if s.prelu {
+            b.convolution("lifted", "conv", inChannels: s.inChannels, outChannels: s.outChannels)
+            b.prelu("conv", "output", channels: s.outChannels)
         } else {
             b.convolution("lifted", "output", inChannels: s.inChannels, outChannels: s.outChannels,
                           activation: s.activation)

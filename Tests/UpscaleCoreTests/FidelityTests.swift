@@ -104,6 +104,33 @@ struct FidelityTests {
         #expect(agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%")
     }
 
+    /// `upscaler bench`'s second reference, OpenVINO on the graph tools/ncnn_to_onnx.py builds from the ncnn files,
+    /// computes the same model: its f32 output against our fp32 engine, to the bounds that hold against ncnn.
+    @Test(arguments: [
+        Case(model: "realesrgan-x4plus", photo: "coffee.png", size: 32, pad: 0),
+        Case(model: "realesr-animevideov3", photo: "astronaut.png", size: 64, pad: 0),
+    ])
+    func openVINOReferenceRunsTheSameModel(_ c: Case) throws {
+        let input = try Self.crop(c.photo, size: c.size)
+        let files = try Self.store.locate(c.model)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("openvino-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inFile = directory.appendingPathComponent("in.f32"), outFile = directory.appendingPathComponent("out.f32")
+        try input.data.withUnsafeBytes { try Data($0).write(to: inFile) }
+        _ = try Benchmark.runPython(script: Self.repository.appendingPathComponent("tools/openvino_reference.py"), arguments: [
+            "run", "--param", files.param.path, "--bin", files.bin.path, "--input", inFile.path,
+            "--channels", "3", "--height", "\(c.size)", "--width", "\(c.size)", "--output", outFile.path,
+            "--threads", "2", "--precision", "f32",
+        ])
+        let floats = try Data(contentsOf: outFile).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let theirs = Tensor(channels: 3, height: c.size * 4, width: c.size * 4, data: floats)
+        let ours = try Self.untiled(input, try Self.engine(c.model, kernels: .onednn), pad: 0)
+        let agreement = Benchmark.agreement(ours, theirs)
+        #expect(agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels")
+        #expect(agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%")
+    }
+
     /// Tiles of 128 px (x4plus) or 112 px (animevideov3) on 256 px crops: 3x3 or 4x4 grids, default overlap.
     @Test(arguments: [
         Case(model: "realesrgan-x4plus", photo: "astronaut.png", size: 256, pad: 10),

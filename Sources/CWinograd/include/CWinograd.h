@@ -5,8 +5,8 @@
 
 /// A 3x3, stride-1, pad-1 convolution computed as Winograd F(4x4, 3x3) on AVX-512, reading and writing the engine's
 /// channel-blocked layout (nChw16c). The input and output transforms run in fp32; the 36 batched products run in
-/// fp32 (FMA) or bf16 with fp32 accumulation (`vdpbf16ps`). Bias, a residual sum and a (leaky) ReLU are fused into
-/// the output transform.
+/// fp32 (FMA) or bf16 with fp32 accumulation (`vdpbf16ps`). Bias, a residual sum and a (leaky or parametric) ReLU
+/// are fused into the output transform.
 ///
 /// Calls are single-threaded: the caller splits the tile range across its own threads, each with its own scratch.
 
@@ -35,9 +35,10 @@ int upscaler_winograd_tiles(int height, int width);
 
 /// Computes output tiles [tile_begin, tile_end) of `output` (out_channels x height x width, blocked) from `input`
 /// (in_channels x height x width, blocked, zero padding of 1 implied). With `sum`, adds `sum_scale` times what the
-/// output held before; with `activation`, then applies `x < 0 ? slope * x : x`.
+/// output held before; with `slopes` (one per output channel), then applies `x < 0 ? slope * x : x`, which covers
+/// ReLU, leaky ReLU and PReLU.
 void upscaler_winograd_run(const upscaler_winograd *layer, const float *input, float *output, int height, int width,
-                           int tile_begin, int tile_end, int sum, float sum_scale, int activation, float slope,
+                           int tile_begin, int tile_end, int sum, float sum_scale, const float *slopes,
                            void *scratch);
 
 #endif
