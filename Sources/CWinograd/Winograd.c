@@ -335,45 +335,33 @@ DEFINE_BF16_BLOCK(4, 6)
 DEFINE_BF16_BLOCK(2, 12)
 DEFINE_BF16_BLOCK(1, 12)
 
-TARGET_AVX512 static void products_fp32(const upscaler_winograd *layer, const float *v, float *m) {
-    int cin = layer->in_channels, blocks = layer->out_channels / 16;
-    size_t u_pitch = (size_t)cin * 16, m_pitch = (size_t)TILE_BLOCK * 16;
-    for (int xi = 0; xi < 36; xi++) {
-        const float *vx = v + (size_t)xi * TILE_BLOCK * cin;
-        const float *ux = (const float *)layer->weights + (size_t)xi * blocks * u_pitch;
-        float *mx = m + (size_t)xi * blocks * m_pitch;
-        int b = 0;
-        for (; b + 4 <= blocks; b += 4)
-            for (int t = 0; t < TILE_BLOCK; t += 6)
-                block_fp32_4x6(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16, m_pitch);
-        for (; b + 2 <= blocks; b += 2)
-            for (int t = 0; t < TILE_BLOCK; t += 12)
-                block_fp32_2x12(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16, m_pitch);
-        for (; b < blocks; b++)
-            for (int t = 0; t < TILE_BLOCK; t += 12)
-                block_fp32_1x12(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16, m_pitch);
+/// All 36 products for one block of tiles: whole groups of four output-channel vectors, then a pair, then one.
+#define DEFINE_PRODUCTS(NAME, TARGET, ELEMENT, BLOCK)                                                            \
+    TARGET static void NAME(const upscaler_winograd *layer, const ELEMENT *v, float *m) {                        \
+        int cin = layer->in_channels, blocks = layer->out_channels / 16;                                          \
+        size_t u_pitch = (size_t)cin * 16, m_pitch = (size_t)TILE_BLOCK * 16;                                     \
+        for (int xi = 0; xi < 36; xi++) {                                                                         \
+            const ELEMENT *vx = v + (size_t)xi * TILE_BLOCK * cin;                                                \
+            const ELEMENT *ux = (const ELEMENT *)layer->weights + (size_t)xi * blocks * u_pitch;                  \
+            float *mx = m + (size_t)xi * blocks * m_pitch;                                                        \
+            int b = 0;                                                                                            \
+            for (; b + 4 <= blocks; b += 4)                                                                       \
+                for (int t = 0; t < TILE_BLOCK; t += 6)                                                           \
+                    BLOCK##_4x6(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16, \
+                                m_pitch);                                                                         \
+            for (; b + 2 <= blocks; b += 2)                                                                       \
+                for (int t = 0; t < TILE_BLOCK; t += 12)                                                          \
+                    BLOCK##_2x12(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16,\
+                                 m_pitch);                                                                        \
+            for (; b < blocks; b++)                                                                               \
+                for (int t = 0; t < TILE_BLOCK; t += 12)                                                          \
+                    BLOCK##_1x12(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16,\
+                                 m_pitch);                                                                        \
+        }                                                                                                         \
     }
-}
 
-TARGET_BF16 static void products_bf16(const upscaler_winograd *layer, const uint16_t *v, float *m) {
-    int cin = layer->in_channels, blocks = layer->out_channels / 16;
-    size_t u_pitch = (size_t)cin * 16, m_pitch = (size_t)TILE_BLOCK * 16;
-    for (int xi = 0; xi < 36; xi++) {
-        const uint16_t *vx = v + (size_t)xi * TILE_BLOCK * cin;
-        const uint16_t *ux = (const uint16_t *)layer->weights + (size_t)xi * blocks * u_pitch;
-        float *mx = m + (size_t)xi * blocks * m_pitch;
-        int b = 0;
-        for (; b + 4 <= blocks; b += 4)
-            for (int t = 0; t < TILE_BLOCK; t += 6)
-                block_bf16_4x6(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16, m_pitch);
-        for (; b + 2 <= blocks; b += 2)
-            for (int t = 0; t < TILE_BLOCK; t += 12)
-                block_bf16_2x12(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16, m_pitch);
-        for (; b < blocks; b++)
-            for (int t = 0; t < TILE_BLOCK; t += 12)
-                block_bf16_1x12(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16, m_pitch);
-    }
-}
+DEFINE_PRODUCTS(products_fp32, TARGET_AVX512, float, block_fp32)
+DEFINE_PRODUCTS(products_bf16, TARGET_BF16, uint16_t, block_bf16)
 
 void upscaler_winograd_run(const upscaler_winograd *layer, const float *input, float *output, int height, int width,
                            int tile_begin, int tile_end, int sum, float sum_scale, const float *slopes,

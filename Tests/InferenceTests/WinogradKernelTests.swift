@@ -86,6 +86,21 @@ struct WinogradKernelTests {
         #expect(try engine.run(input) == output)
     }
 
+    /// Every shared op case in bf16 with 3x3 layers on our kernels (dense blocks, concat slots, fused sums, PReLU
+    /// folding), against the reference kernels.
+    @Test(arguments: OpCase.all)
+    func bf16OpCases(_ c: OpCase) throws {
+        let (network, input) = try c.build()
+        let engine = try CPUEngine(network: network,
+                                   options: EngineOptions(threads: 2, precision: .bf16, kernels: .winograd))
+        let output = try engine.run(input)
+        let reference = try ReferenceKernels.run(network, input: input)
+        let scale = reference.data.reduce(0) { max($0, abs($1)) }
+        let difference = maxAbsDifference(output, reference)
+        #expect(difference <= 0.05 * scale, "max |engine - reference| = \(difference), largest value \(scale)")
+        #expect(try engine.run(input) == output)
+    }
+
     /// Tiles are independent, so how they are split across threads cannot change a value.
     @Test(arguments: [Precision.fp32, .bf16])
     func threadCountDoesNotChangeTheResult(_ precision: Precision) throws {
