@@ -1,7 +1,7 @@
 /// Where tiles go along one axis, and how each tile's output is weighted where neighbours overlap.
 ///
-/// Every tile has the same length, at most the requested one, so one execution plan serves all tiles and bounds
-/// memory; tiles are spread evenly so that neighbours share at least `overlap` pixels. Inside each shared region a linear ramp half that wide, centred in the
+/// Every tile has the same length, at most the requested one (rounded up to the engine's alignment), so one execution
+/// plan serves all tiles and bounds memory; tiles are spread evenly so that neighbours share at least `overlap` pixels. Inside each shared region a linear ramp half that wide, centred in the
 /// region, hands over from one tile to the next, so the pixels nearest a tile's edge (where its convolutions saw zero
 /// padding instead of image) get no weight at all: measured on photos with x4plus, a narrow centred ramp beats a ramp
 /// across the whole shared region by about 2 dB of PSNR against an untiled run (`upscaler bench --tiles --overlaps`). When tiles are dense enough that a pixel lies under two ramps, three
