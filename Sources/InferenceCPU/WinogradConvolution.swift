@@ -36,13 +36,8 @@ final class WinogradConvolution: @unchecked Sendable {
     /// then has no activation).
     init(_ conv: Convolution, inChannels: Int, scale: Float, precision: Precision, prelu: PReLU? = nil) throws {
         let outChannels = (conv.outChannels + 15) & ~15
-        var weights = [Float](repeating: 0, count: outChannels * inChannels * 9)
-        for o in 0..<conv.outChannels {
-            for i in 0..<conv.inChannels {
-                for t in 0..<9 { weights[(o * inChannels + i) * 9 + t] = conv.weights[(o * conv.inChannels + i) * 9 + t] * scale }
-            }
-        }
-        let bias = (0..<outChannels).map { o in o < conv.outChannels && !conv.bias.isEmpty ? conv.bias[o] * scale : 0 }
+        let weights = conv.paddedWeights(inChannels: inChannels, outChannels: outChannels, scale: scale)
+        let bias = conv.paddedBias(outChannels: outChannels, scale: scale)
         guard let handle = upscaler_winograd_create(Int32(inChannels), Int32(outChannels), weights, bias,
                                                     precision == .bf16 ? UPSCALER_WINOGRAD_BF16 : UPSCALER_WINOGRAD_FP32)
         else {

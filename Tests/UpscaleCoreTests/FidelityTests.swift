@@ -39,21 +39,35 @@ struct FidelityTests {
         let padding = Tiler.padding(height: input.height, width: input.width,
                                     options: TilingOptions(tile: input.width + 2 * pad, overlap: 0, pad: pad),
                                     alignment: alignment)
+        return try runReference("ncnn_reference.py", model, input, arguments: [
+            "--pad", "\(pad)", "--extra-rows", "\(padding.extraRows)", "--extra-cols", "\(padding.extraColumns)",
+        ])
+    }
+
+    /// Runs `tools/SCRIPT run` (ncnn's or OpenVINO's reference) on `input` with two threads and reads the 4x output.
+    static func runReference(_ script: String, _ model: String, _ input: Tensor, arguments: [String]) throws -> Tensor {
         let files = try store.locate(model)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fidelity-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let inFile = directory.appendingPathComponent("in.f32"), outFile = directory.appendingPathComponent("out.f32")
         try input.data.withUnsafeBytes { try Data($0).write(to: inFile) }
-        _ = try Benchmark.runPython(script: repository.appendingPathComponent("tools/ncnn_reference.py"), arguments: [
+        _ = try Benchmark.runPython(script: repository.appendingPathComponent("tools/" + script), arguments: [
             "run", "--param", files.param.path, "--bin", files.bin.path, "--input", inFile.path,
             "--channels", "3", "--height", "\(input.height)", "--width", "\(input.width)",
-            "--output", outFile.path, "--threads", "2", "--pad", "\(pad)",
-            "--extra-rows", "\(padding.extraRows)", "--extra-cols", "\(padding.extraColumns)",
-        ])
+            "--output", outFile.path, "--threads", "2",
+        ] + arguments)
         let data = try Data(contentsOf: outFile)
         let floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         return Tensor(channels: 3, height: input.height * 4, width: input.width * 4, data: floats)
+    }
+
+    /// The fidelity bounds: at most 1 level apart in 8 bits and at least 99 % identical.
+    static func expectWithinOneLevel(_ ours: Tensor, _ theirs: Tensor, sourceLocation: SourceLocation = #_sourceLocation) {
+        let agreement = Benchmark.agreement(ours, theirs)
+        #expect(agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels", sourceLocation: sourceLocation)
+        #expect(agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%",
+                sourceLocation: sourceLocation)
     }
 
     /// The whole padded image as one tile, so nothing but the engine shapes the result.
@@ -83,9 +97,7 @@ struct FidelityTests {
         let engine = try Self.engine(c.model)
         let ours = try Self.untiled(input, engine, pad: c.pad)
         let theirs = try Self.ncnn(c.model, input, pad: c.pad, alignment: engine.preferredAlignment)
-        let agreement = Benchmark.agreement(ours, theirs)
-        #expect(agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels")
-        #expect(agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%")
+        Self.expectWithinOneLevel(ours, theirs)
     }
 
     /// The engine's own fp32 Winograd kernels (not the default on this CPU, see the README) to the same bounds.
@@ -99,9 +111,7 @@ struct FidelityTests {
         let ours = try Self.untiled(input, engine, pad: c.pad)
         #expect(engine.convolutionImplementations.contains("winograd_4x3:fp32"), "\(engine.convolutionImplementations)")
         let theirs = try Self.ncnn(c.model, input, pad: c.pad, alignment: engine.preferredAlignment)
-        let agreement = Benchmark.agreement(ours, theirs)
-        #expect(agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels")
-        #expect(agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%")
+        Self.expectWithinOneLevel(ours, theirs)
     }
 
     /// `upscaler bench`'s second reference, OpenVINO on the graph tools/ncnn_to_onnx.py builds from the ncnn files,
@@ -112,23 +122,9 @@ struct FidelityTests {
     ])
     func openVINOReferenceRunsTheSameModel(_ c: Case) throws {
         let input = try Self.crop(c.photo, size: c.size)
-        let files = try Self.store.locate(c.model)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("openvino-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let inFile = directory.appendingPathComponent("in.f32"), outFile = directory.appendingPathComponent("out.f32")
-        try input.data.withUnsafeBytes { try Data($0).write(to: inFile) }
-        _ = try Benchmark.runPython(script: Self.repository.appendingPathComponent("tools/openvino_reference.py"), arguments: [
-            "run", "--param", files.param.path, "--bin", files.bin.path, "--input", inFile.path,
-            "--channels", "3", "--height", "\(c.size)", "--width", "\(c.size)", "--output", outFile.path,
-            "--threads", "2", "--precision", "f32",
-        ])
-        let floats = try Data(contentsOf: outFile).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        let theirs = Tensor(channels: 3, height: c.size * 4, width: c.size * 4, data: floats)
+        let theirs = try Self.runReference("openvino_reference.py", c.model, input, arguments: ["--precision", "f32"])
         let ours = try Self.untiled(input, try Self.engine(c.model, kernels: .onednn), pad: 0)
-        let agreement = Benchmark.agreement(ours, theirs)
-        #expect(agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels")
-        #expect(agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%")
+        Self.expectWithinOneLevel(ours, theirs)
     }
 
     /// Tiles of 128 px (x4plus) or 112 px (animevideov3) on 256 px crops: 3x3 or 4x4 grids, default overlap.

@@ -59,10 +59,8 @@ enum ConvolutionFactory {
                                                   wanted: DNNLPrimitive.queryLayout(pd, dnnl_query_weights_md),
                                                   backend: backend)
                     let bias = try DNNLMemory(biasLayout, engine: backend)
-                    let biasPointer = bias.pointer.assumingMemoryBound(to: Float.self)
-                    for o in 0..<outChannels {
-                        biasPointer[o] = o < conv.outChannels && !conv.bias.isEmpty ? conv.bias[o] * scale : 0
-                    }
+                    bias.pointer.assumingMemoryBound(to: Float.self)
+                        .update(from: conv.paddedBias(outChannels: outChannels, scale: scale), count: outChannels)
                     return [
                         (DNNLArgument.source, try DNNLMemory(src, engine: backend,
                                                              pointer: bf16Source ?? UnsafeMutableRawPointer(input.start))),
@@ -87,18 +85,8 @@ enum ConvolutionFactory {
     private static func makeWeights(_ conv: Convolution, inChannels: Int, outChannels: Int, scale: Float,
                                     user: MemoryDescriptor, wanted: MemoryDescriptor, backend: DNNLEngine) throws -> DNNLMemory {
         let plain = try DNNLMemory(user, engine: backend)
-        let p = plain.pointer.assumingMemoryBound(to: Float.self)
-        let k = conv.kernelHeight * conv.kernelWidth
-        p.initialize(repeating: 0, count: outChannels * inChannels * k)
-        conv.weights.withUnsafeBufferPointer { w in
-            for o in 0..<conv.outChannels {
-                for i in 0..<conv.inChannels {
-                    for t in 0..<k {
-                        p[(o * inChannels + i) * k + t] = w[(o * conv.inChannels + i) * k + t] * scale
-                    }
-                }
-            }
-        }
+        let padded = conv.paddedWeights(inChannels: inChannels, outChannels: outChannels, scale: scale)
+        plain.pointer.assumingMemoryBound(to: Float.self).update(from: padded, count: padded.count)
         return try backend.reorder(plain, fromLayout: user, to: wanted)
     }
 }
