@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.26.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.9.0"..<"5.0.0"),
     ],
     targets: [
         // C layer: system libraries and the shims Swift cannot call directly.
@@ -46,7 +47,9 @@ let package = Package(
                        providers: [.apt(["libvulkan-dev", "libshaderc-dev", "glslang-dev", "spirv-tools"])]),
 
         // Swift layers, lowest first.
-        .target(name: "Imaging", dependencies: ["CVips", "CVipsShim"], swiftSettings: swiftSettings),
+        // Whole-or-nothing file writes and the temporary-file naming the sweeper relies on.
+        .target(name: "AtomicFile", swiftSettings: swiftSettings),
+        .target(name: "Imaging", dependencies: ["CVips", "CVipsShim", "AtomicFile"], swiftSettings: swiftSettings),
         // The engine core: model reader, planner, reference kernels, tiler and the backend protocol. No backend.
         .target(name: "Inference", swiftSettings: swiftSettings),
         // The CPU backend: oneDNN convolutions and the engine's own memory-bound kernels.
@@ -61,13 +64,14 @@ let package = Package(
             // shaderc and the glslang and SPIRV-Tools archives it needs, in one group since they refer to each other.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--start-group"] + shadercArchives.map { "-l" + $0 }
                                           + ["-Xlinker", "--end-group", "-lstdc++"])]),
-        .target(name: "UpscaleCore", dependencies: ["Imaging", "Inference", "InferenceCPU", "InferenceVulkan"],
+        .target(name: "UpscaleCore", dependencies: ["Imaging", "Inference", "InferenceCPU", "InferenceVulkan",
+                                                    .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: swiftSettings),
         // The job queue behind a protocol; SQLite (GRDB) is the embedded implementation.
         .target(
             name: "JobStore",
             dependencies: [
-                "Imaging",   // its atomic file write, for blobs kept as files
+                "AtomicFile",   // blobs kept as files are written whole or not at all
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -78,7 +82,8 @@ let package = Package(
         .target(
             name: "UpscaleServer",
             dependencies: [
-                "UpscaleCore", "Imaging", "Inference", "JobStore",
+                "UpscaleCore", "Imaging", "Inference", "JobStore", "AtomicFile",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -112,9 +117,16 @@ let package = Package(
         .testTarget(name: "InferenceVulkanTests", dependencies: ["Inference", "InferenceVulkan", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "UpscaleCoreTests",
-                    dependencies: ["UpscaleCore", "Imaging", "Inference", "InferenceCPU", "InferenceVulkan", "TestSupport"],
+                    dependencies: ["UpscaleCore", "Imaging", "Inference", "InferenceCPU", "InferenceVulkan", "TestSupport",
+                                   .product(name: "Crypto", package: "swift-crypto")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "ServerTests", dependencies: ["JobStore", "UpscaleCore", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        // The HTTP surface in process: the app's router on a temporary store, no executable and no model.
+        .testTarget(name: "UpscaleServerTests",
+                    dependencies: ["UpscaleServer", "JobStore", "Imaging", "TestSupport",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                   .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
     ]
 )

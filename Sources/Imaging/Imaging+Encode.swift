@@ -1,5 +1,6 @@
 internal import CVips
 internal import CVipsShim
+internal import AtomicFile
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Musl)
@@ -141,16 +142,7 @@ extension Imaging {
         }
         let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { unlink(path) }
-        let complete = profile.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = posixWrite(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { break }
-                offset += written
-            }
-            return offset == raw.count
-        }
+        let complete = AtomicFile.writeFully(fd, profile)
         close(fd)
         guard complete else { throw ImagingError(.encodeFailed, message: failure, detail: "could not write \(path)") }
         return try image.apply(.encodeFailed, "\(failure): the colour profile could not be applied") {
@@ -177,50 +169,11 @@ extension Imaging {
     /// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it into place, so `path` either keeps
     /// its old content or gets the whole new one, never part of it.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let name = displayName(forPath: path)
-        let directory: String
-        if let slash = path.lastIndex(of: "/") {
-            directory = slash == path.startIndex ? "/" : String(path[..<slash])
-        } else {
-            directory = "."
-        }
-        func failure(_ what: String) -> ImagingError {
-            let reason = String(cString: strerror(errno))
-            return ImagingError(.ioFailed, message: "\(name): cannot write the file", detail: "\(what) \(path): \(reason)")
-        }
-
-        var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw failure("create temporary file for") }
-        let temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var renamed = false
-        defer { if !renamed { unlink(temporaryPath) } }
-
         do {
-            defer { close(fd) }
-            // mkstemp creates 0600; results are ordinary files that other readers may serve.
-            guard fchmod(fd, 0o644) == 0 else { throw failure("set permissions for") }
-            try bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = posixWrite(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw failure("write")
-                    }
-                    offset += written
-                }
-            }
-            // Flush before rename, so a crash cannot leave a renamed but empty file.
-            guard fsync(fd) == 0 else { throw failure("sync") }
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            throw ImagingError(.ioFailed, message: "\(displayName(forPath: path)): cannot write the file",
+                               detail: error.description)
         }
-        guard rename(temporaryPath, path) == 0 else { throw failure("rename into") }
-        renamed = true
     }
-}
-
-/// `write(2)`, named apart from ``Imaging/write(_:to:format:quality:)`` which shadows it inside the extension.
-@inline(__always)
-private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, buffer, count)
 }

@@ -80,11 +80,16 @@ public final class CPUEngine: NetworkRunner {
         guard input.channels == network.inputChannels else {
             throw InferenceError(.shapeMismatch, "the model expects \(network.inputChannels) input channels, got \(input.channels)")
         }
-        if plan?.inputShape != input.shape {
-            plan = nil  // free the old buffers before making new ones
-            plan = try ExecutionPlan(network: network, input: input.shape, backend: backend, options: options)
-        }
+        try prepare(for: input.shape)
         return try plan!.run(input)
+    }
+
+    /// Plans for inputs of `shape` now, unless the current plan has it: what the first `run` of a new shape does
+    /// (primitive creation, buffers), for callers that time runs apart from planning.
+    public func prepare(for shape: Shape) throws {
+        guard plan?.inputShape != shape else { return }
+        plan = nil  // free the old buffers before making new ones
+        plan = try ExecutionPlan(network: network, input: shape, backend: backend, options: options)
     }
 
     /// oneDNN's Winograd kernel splits an image into 4x4 tiles and runs tile counts without a small divisor at

@@ -102,11 +102,11 @@ public final class SQLiteJobStore: JobStore {
             // A job whose worker vanished after its last allowed attempt fails with the reason, instead of looping.
             try db.execute(sql: """
                 UPDATE jobs SET status = 'failed', finished_at = ?, lease_owner = NULL,
-                    error_code = 'worker_lost',
+                    error_code = ?,
                     error_message = 'the worker running this job stopped ' || attempts || ' times; giving up',
                     expires_at = ?
                 WHERE status = 'running' AND lease_expires < ? AND attempts >= ?
-                """, arguments: [t, t + resultTTL, t, maxAttempts])
+                """, arguments: [t, ErrorCode.workerLost.rawValue, t + resultTTL, t, maxAttempts])
             guard let id = try String.fetchOne(db, sql: """
                 SELECT candidate.id FROM jobs AS candidate
                 LEFT JOIN (SELECT owner, COUNT(*) AS running FROM jobs
@@ -178,7 +178,7 @@ public final class SQLiteJobStore: JobStore {
                     UPDATE jobs SET status = 'failed', finished_at = ?, expires_at = ?, lease_owner = NULL,
                         error_code = ?, error_message = ?
                     WHERE id = ?
-                    """, arguments: [t, t + resultTTL, code, message, id])
+                    """, arguments: [t, t + resultTTL, code.rawValue, message, id])
                 let seconds = job.startedAt.map { now.timeIntervalSince($0) } ?? 0
                 try Self.addUsage(db, owner: job.owner, name: job.ownerName, succeeded: 0, failed: 1,
                                   input: 0, output: 0, seconds: seconds)
@@ -194,9 +194,9 @@ public final class SQLiteJobStore: JobStore {
             if job.status.isFinal { return job }
             try db.execute(sql: """
                 UPDATE jobs SET status = 'canceled', finished_at = ?, expires_at = ?, lease_owner = NULL,
-                    error_code = 'canceled', error_message = 'canceled by its owner'
+                    error_code = ?, error_message = 'canceled by its owner'
                 WHERE id = ?
-                """, arguments: [t, t + resultTTL, id])
+                """, arguments: [t, t + resultTTL, ErrorCode.canceled.rawValue, id])
             return try Self.fetch(db, id: id)
         }
     }
@@ -328,6 +328,6 @@ public final class SQLiteJobStore: JobStore {
             tilesTotal: row["tiles_total"], attempts: row["attempts"], leaseOwner: row["lease_owner"],
             leaseExpires: date("lease_expires"), createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0),
             startedAt: date("started_at"), finishedAt: date("finished_at"), expiresAt: date("expires_at"),
-            result: result, errorCode: row["error_code"], errorMessage: row["error_message"])
+            result: result, errorCode: (row["error_code"] as String?).map(ErrorCode.init(stored:)), errorMessage: row["error_message"])
     }
 }

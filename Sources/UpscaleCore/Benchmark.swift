@@ -132,36 +132,3 @@ public enum Benchmark {
         return usage.ru_maxrss * 1024
     }
 }
-
-/// Runs a program to completion and collects what it printed (for the benchmark's reference engine and the tests).
-public enum Subprocess {
-    public struct Outcome: Sendable {
-        public let status: Int32
-        /// Ended by a signal (a crash) rather than an exit.
-        public let signalled: Bool
-        public let stdout: String
-        public let stderr: String
-    }
-
-    public static func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Drain stderr on another thread so neither pipe can fill and block the child.
-        nonisolated(unsafe) var stderr = Data()
-        let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            stderr = err.fileHandleForReading.readDataToEndOfFile()
-            drained.signal()
-        }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-                       stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
-    }
-}

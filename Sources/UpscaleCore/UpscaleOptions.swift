@@ -2,15 +2,6 @@ public import Imaging
 public import Inference
 public import InferenceCPU
 
-/// How an alpha plane is enlarged.
-public enum AlphaUpsampler: String, CaseIterable, Sendable {
-    /// Lanczos resize: fast, and exact for hard edges up to ringing.
-    case lanczos
-    /// Through the model as a grey image, as upstream Real-ESRGAN's `--alpha_upsampler realesrgan` does: sharper soft
-    /// edges, and twice the model time.
-    case model
-}
-
 /// Everything that shapes one upscale, independent of where the image comes from.
 public struct UpscaleOptions: Sendable {
     /// Canonical model name, e.g. `realesrgan-x4plus`.
@@ -87,20 +78,34 @@ public struct UpscaleOptions: Sendable {
     /// Checks option values that do not depend on the image, before any expensive work.
     public func validate() throws {
         func bad(_ message: String) -> UpscaleError { UpscaleError(.invalidOption, message) }
-        if let scale, !(scale > 0 && scale <= 16) { throw bad("scale must be between 0 and 16, got \(scale)") }
+        if let scale, !OptionBounds.allows(scale: scale) {
+            throw bad("scale must be above 0 and at most \(Int(OptionBounds.maxScale)), got \(scale)")
+        }
         if scale != nil && (fitWidth != nil || fitHeight != nil) { throw bad("give either a scale or a width/height, not both") }
         for (name, side) in [("width", fitWidth), ("height", fitHeight)] {
-            if let side, !(1...16384).contains(side) { throw bad("\(name) must be 1...16384, got \(side)") }
+            if let side, !OptionBounds.fitSide.contains(side) {
+                throw bad("\(name) must be \(OptionBounds.text(OptionBounds.fitSide)), got \(side)")
+            }
         }
-        guard (1...100).contains(quality) else { throw bad("quality must be 1...100, got \(quality)") }
-        guard (0...9).contains(pngCompression) else { throw bad("PNG compression must be 0...9, got \(pngCompression)") }
-        if let maxInputSide, maxInputSide < 16 { throw bad("the input side limit must be at least 16, got \(maxInputSide)") }
+        guard OptionBounds.quality.contains(quality) else {
+            throw bad("quality must be \(OptionBounds.text(OptionBounds.quality)), got \(quality)")
+        }
+        guard OptionBounds.pngCompression.contains(pngCompression) else {
+            throw bad("PNG compression must be \(OptionBounds.text(OptionBounds.pngCompression)), got \(pngCompression)")
+        }
+        if let maxInputSide, maxInputSide < OptionBounds.minInputSide {
+            throw bad("the input side limit must be at least \(OptionBounds.minInputSide), got \(maxInputSide)")
+        }
         guard limits.maxPixels >= 1, limits.maxFileBytes >= 1 else { throw bad("limits must be positive") }
-        guard tiling.tile >= 16 else { throw bad("tile must be at least 16 pixels, got \(tiling.tile)") }
+        guard OptionBounds.tile.contains(tiling.tile) else {
+            throw bad("tile must be \(OptionBounds.text(OptionBounds.tile)) pixels, got \(tiling.tile)")
+        }
         guard tiling.overlap >= 0, tiling.overlap * 2 <= tiling.tile else {
             throw bad("tile overlap must be between 0 and half the tile (\(tiling.tile / 2)), got \(tiling.overlap)")
         }
-        guard tiling.pad >= 0, tiling.pad <= 64 else { throw bad("pad must be 0...64, got \(tiling.pad)") }
+        guard OptionBounds.pad.contains(tiling.pad) else {
+            throw bad("pad must be \(OptionBounds.text(OptionBounds.pad)), got \(tiling.pad)")
+        }
         guard threads >= 1 else { throw bad("threads must be at least 1") }
     }
 }

@@ -1,6 +1,6 @@
 public import Foundation
 import Hummingbird
-import JobStore
+public import JobStore
 public import Logging
 import NIOCore
 import OpenAPIHummingbird
@@ -64,6 +64,21 @@ public struct ServerAssembly: Sendable {
         }
         signer = DownloadSigner(key: try DownloadSigner.loadKey(environment: configuration.signingKey,
                                                                 dataDirectory: configuration.dataDirectory))
+    }
+
+    /// Assembles from parts the caller made, with no file or database I/O: the in-process tests' seam (a memory or
+    /// temporary store, fixed tokens and key).
+    public init(configuration: ServerConfiguration, role: ServerRole, logger: Logger, store: any JobStore,
+                blobs: any BlobStore, tokens: TokenRegistry, signer: DownloadSigner) {
+        startedAt = .now
+        self.configuration = configuration
+        self.role = role
+        self.logger = logger
+        self.store = store
+        self.blobs = blobs
+        postgres = store as? PostgresJobStore
+        self.tokens = tokens
+        self.signer = signer
     }
 
     /// The HTTP routes: the generated operations behind the auth middleware, plus the three documents.

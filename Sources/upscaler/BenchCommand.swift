@@ -174,31 +174,42 @@ struct BenchCommand: ParsableCommand {
 
     /// The default tiled upscale (`TilingOptions()`: reflection padding and tiles as `upscaler upscale` runs them) of
     /// square inputs of each size: the speed a user sees, which depends on the extents the kernels are given.
+    ///
+    /// Each of the `runs` passes times every size once, and a size's figure is its median over the passes: on a shared
+    /// host a slow minute then lowers one run of every size instead of every run of a few neighbouring sizes.
     private func sweepSizes(_ network: Network, sizes: [Int]) throws {
         let chosen = precision ?? .fp32
         let engine = try CPUEngine(network: network, options: EngineOptions(threads: threads, precision: chosen))
         let scale = try network.scaleFactor()
         print("default tiled upscale with \(model), \(chosen.rawValue), \(threads) threads, pad \(TilingOptions().pad), "
-            + "tile \(TilingOptions().tile)")
-        print(" size  tiles  median s  out MP/s  computed MP/s")
-        var speeds: [(Int, Double)] = [], computedSpeeds: [(Int, Double)] = []
-        for size in sizes {
-            let input = try benchmarkInput(size)
-            _ = try Tiler.upscale(input, scale: scale, engine: engine, options: TilingOptions())   // plans the shapes
-            var times: [Double] = []
-            for _ in 0..<runs {
+            + "tile \(TilingOptions().tile), \(runs) interleaved passes")
+        let inputs = try sizes.map { try benchmarkInput($0) }
+        let axes = sizes.map { size in
+            let padding = Tiler.padding(height: size, width: size, options: TilingOptions(),
+                                        alignment: engine.preferredAlignment)
+            return TileAxis(extent: size + 2 * padding.pad, tile: TilingOptions().tile,
+                            overlap: TilingOptions().overlap, alignment: engine.preferredAlignment)
+        }
+        var times = [[Double]](repeating: [], count: sizes.count)
+        for pass in 0...runs {
+            for (index, input) in inputs.enumerated() {
+                // The engine keeps one plan; planning for the next size is not part of its time.
+                try engine.prepare(for: Shape(channels: input.channels, height: axes[index].length,
+                                              width: axes[index].length))
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = try Tiler.upscale(input, scale: scale, engine: engine, options: TilingOptions())
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                // Pass 0 warms every shape up and is not timed.
+                if pass > 0 { times[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
             }
-            let median = times.sorted()[times.count / 2]
+        }
+        print(" size  tiles  median s  out MP/s  computed MP/s")
+        var speeds: [(Int, Double)] = [], computedSpeeds: [(Int, Double)] = []
+        for (index, size) in sizes.enumerated() {
+            let median = times[index].sorted()[times[index].count / 2]
             let speed = Double(size * size * scale * scale) / 1e6 / median
             speeds.append((size, speed))
             // What the engine computed: every tile whole, padding and overlaps included.
-            let padding = Tiler.padding(height: size, width: size, options: TilingOptions(),
-                                        alignment: engine.preferredAlignment)
-            let axis = TileAxis(extent: size + 2 * padding.pad, tile: TilingOptions().tile,
-                                overlap: TilingOptions().overlap, alignment: engine.preferredAlignment)
+            let axis = axes[index]
             let computed = Double(axis.starts.count * axis.length * scale) * Double(axis.starts.count * axis.length * scale)
             computedSpeeds.append((size, computed / 1e6 / median))
             print(String(format: "%5d %6d %9.3f %9.3f %14.3f", size, axis.starts.count * axis.starts.count, median, speed,

@@ -6,16 +6,18 @@ import Testing
 /// Which store a behaviour test runs on. PostgreSQL joins when `UPSCALER_TEST_DATABASE_URL` names a server
 /// (`scripts/test.sh` starts one); each test then gets a schema of its own.
 enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
-    case sqlite, postgres
+    case memory, sqlite, postgres
     var description: String { rawValue }
 
     static var postgresURL: String? {
         ProcessInfo.processInfo.environment["UPSCALER_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
     }
-    static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+    static var available: [StoreKind] { [.memory] + shared }
+    /// The stores several processes can share: what the process tests run on.
+    static var shared: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 }
 
-/// The job store's behaviour, one suite for both stores, with time moved by hand.
+/// The job store's behaviour, one suite for every store, with time moved by hand.
 struct JobStoreTests {
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -23,6 +25,8 @@ struct JobStoreTests {
     func withStore(_ kind: StoreKind, _ body: (any JobStore) async throws -> Void) async throws {
         let scratch = try Scratch()
         switch kind {
+        case .memory:
+            try await body(MemoryJobStore())
         case .sqlite:
             try await body(try SQLiteJobStore(path: scratch.path("jobs.sqlite")))
         case .postgres:
@@ -80,7 +84,7 @@ struct JobStoreTests {
             _ = try await store.claim(worker: "w2", lease: 5, maxAttempts: 2, resultTTL: 60, now: t0.addingTimeInterval(6))
             #expect(try await store.claim(worker: "w3", lease: 5, maxAttempts: 2, resultTTL: 60, now: t0.addingTimeInterval(12)) == nil)
             let job = try await store.job(id: "j", owner: nil)
-            #expect(job?.status == .failed && job?.errorCode == "worker_lost" && job?.attempts == 2)
+            #expect(job?.status == .failed && job?.errorCode == .workerLost && job?.attempts == 2)
             #expect(job?.errorMessage?.contains("2 times") == true)
         }
     }
@@ -220,7 +224,7 @@ struct JobStoreTests {
             #expect(try await store.cancel(id: "r", owner: "alice", resultTTL: 60, now: t0.addingTimeInterval(3))?.status == .canceled)
             let progress = JobProgress(fraction: 0.5, step: "infer", tilesDone: 1, tilesTotal: 2)
             #expect(try await store.heartbeat(id: "r", worker: "w", lease: 30, progress: progress, now: t0.addingTimeInterval(4)) == .canceled)
-            #expect(try await store.finish(id: "r", worker: "w", outcome: .failed(code: "x", message: "y"), resultTTL: 60,
+            #expect(try await store.finish(id: "r", worker: "w", outcome: .failed(code: .invalidImage, message: "y"), resultTTL: 60,
                                            now: t0.addingTimeInterval(5)) == nil)
             #expect(try await store.cancel(id: "r", owner: "alice", resultTTL: 60, now: t0.addingTimeInterval(6))?.status == .canceled)
         }

@@ -82,7 +82,7 @@ struct RolesAndCrashTests {
 
     /// With no worker, jobs wait: past the per-token cap the token gets 429, past the global limit everyone gets
     /// 503, both with Retry-After; and the queue depth shows in /metrics. On both stores.
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.shared)
     func fullQueueAnswers429And503(_ kind: StoreKind) throws {
         let scratch = try Scratch()
         let api = try TestServer(role: "api", dataDirectory: scratch.path("data"),
@@ -109,7 +109,7 @@ struct RolesAndCrashTests {
     /// Two api processes on one store enforce one budget per token: the server's default for a token from
     /// `VALID_TOKENS`, none for a tokens-file line that says `off`, and a line's own limit. Every authenticated answer
     /// carries `RateLimit-Policy` and `RateLimit`; the request past the budget gets 429 with `Retry-After`.
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.shared)
     func rateLimitsAreSharedByEveryApiProcess(_ kind: StoreKind) throws {
         let scratch = try Scratch()
         let tokenC = "test-token-charlie-5555555555"
@@ -177,46 +177,61 @@ struct RolesAndCrashTests {
 @Suite(.enabled(if: ServerFixtures.ready && StoreKind.postgresURL != nil, "needs PostgreSQL (scripts/test.sh starts one)"),
        .serialized)
 struct ScaleOutTests {
-    /// 2 api and 3 worker processes share one database (each its own schema-scoped URL and data folder). 30 jobs go in
-    /// through both apis; one worker is killed with SIGKILL and another sent SIGTERM while they run. Every job ends
-    /// succeeded with exactly one stored result, and every result downloads from either api.
+    /// 2 api and 3 worker processes share one database (each its own schema-scoped URL and data folder). 30 small
+    /// jobs go in through both apis; one worker is killed with SIGKILL while it holds a slow job and another is sent
+    /// SIGTERM while they run. Every job ends succeeded with exactly one stored result, the slow job after a second
+    /// attempt, and every result downloads from either api.
     @Test func jobsCompleteExactlyOnceAcrossProcesses() throws {
         let scratch = try Scratch()
         let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let base = try #require(StoreKind.postgresURL)
         let url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+        let psqlURL = base.components(separatedBy: "?")[0]
         let environment = ["VALID_TOKENS": ServerFixtures.tokenA, "UPSCALER_SIGNING_KEY": String(repeating: "ab", count: 32)]
         func start(_ role: String, _ name: String) throws -> TestServer {
             try TestServer(role: role, dataDirectory: scratch.path(name),
                            arguments: ["--database", url, "--lease", "2", "--model", "realesrgan-x4plus", "--max-jobs-per-token", "40"],
                            environment: environment)
         }
-        let apis = [try start("api", "api1"), try start("api", "api2")]
-        let workers = [try start("worker", "w1"), try start("worker", "w2"), try start("worker", "w3")]
-        let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 48, height: 40, in: scratch)))
-        var ids: [String] = []
-        for index in 0..<30 {
-            let created = try HTTP.request("POST", "\(apis[index % 2].base)/jobs", token: ServerFixtures.tokenA,
+        func submit(_ api: TestServer, _ png: Data) throws -> String {
+            let created = try HTTP.request("POST", "\(api.base)/jobs", token: ServerFixtures.tokenA,
                                            body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
                                            contentType: "application/json")
-            ids.append(try #require(created.json["id"] as? String, "\(created.json)"))
+            return try #require(created.json["id"] as? String, "\(created.json)")
         }
+        func status(_ id: String) throws -> String {
+            try runTool(["psql", psqlURL, "-tAc", "SELECT status || ' ' || lease_owner FROM \(schema).jobs WHERE id = '\(id)'"])
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let apis = [try start("api", "api1"), try start("api", "api2")]
+        // The victim starts alone and takes a slow job (four x4plus tiles on one thread, many seconds) that cannot
+        // finish before the kill: a small job could end between the check that it is held and the signal.
+        let victim = try start("worker", "w1")
+        let slowPNG = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 256, height: 256, in: scratch,
+                                                                              name: "slow.png")))
+        let slow = try submit(apis[0], slowPNG)
+        let victimPID = victim.process.processIdentifier
+        var seen = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !(seen.hasPrefix("running ") && seen.contains("-\(victimPID)-")) && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            seen = try status(slow)
+        }
+        try #require(seen.hasPrefix("running ") && seen.contains("-\(victimPID)-"),
+                     "worker 1 never took the slow job: \(seen)")
+        let workers = [victim, try start("worker", "w2"), try start("worker", "w3")]
+        let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 48, height: 40, in: scratch)))
+        var ids: [String] = []
+        for index in 0..<30 { ids.append(try submit(apis[index % 2], png)) }
         // The last worker must outlive every check: an optimised build may release the array after its last use,
         // and a released TestServer kills its process (the job it held would then wait forever).
         try withExtendedLifetime(workers) {
-            // Let the workers get going, then take two of them away: one without warning while it holds a job (its
-            // id carries its process id), one politely.
+            // Let the other workers get going, then take two workers away: the victim without warning while it still
+            // holds the slow job, one politely.
             _ = try waitForJob(apis[0], ids[2], token: ServerFixtures.tokenA, timeout: 60)
-            let psqlURL = base.components(separatedBy: "?")[0]
-            let victim = workers[0].process.processIdentifier
-            var held = ""
-            let deadline = Date().addingTimeInterval(60)
-            while held.isEmpty && Date() < deadline {
-                held = try runTool(["psql", psqlURL, "-tAc", "SELECT id FROM \(schema).jobs WHERE status = 'running' "
-                                    + "AND lease_owner LIKE '%-\(victim)-%'"]).stdout
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            try #require(!held.isEmpty, "worker 1 never held a job")
+            let before = try status(slow)
+            try #require(before.hasPrefix("running ") && before.contains("-\(victimPID)-"),
+                         "the slow job should still be running on worker 1: \(before)")
             workers[0].kill9()
             #expect(workers[1].terminate(timeout: 60) == 0, "SIGTERM drains and exits 0")
 
@@ -232,13 +247,15 @@ struct ScaleOutTests {
                     #expect(info.width == 96 && info.height == 80)
                 }
             }
-            // The job the killed worker held was taken again.
-            let retaken = try runTool(["psql", psqlURL, "-tAc", "SELECT attempts FROM \(schema).jobs WHERE id = '\(held)'"])
+            // The slow job the killed worker held was taken again and finished.
+            let slowJob = try waitForJob(apis[1], slow, token: ServerFixtures.tokenA, timeout: 180)
+            #expect(slowJob["status"] as? String == "succeeded", "\(slowJob)")
+            let retaken = try runTool(["psql", psqlURL, "-tAc", "SELECT attempts FROM \(schema).jobs WHERE id = '\(slow)'"])
             #expect(Int(retaken.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 2, "\(retaken.stdout)")
             // Exactly one result per job: no lost job and no duplicate.
             let counts = try runTool(["psql", psqlURL, "-tA", "-c",
                 "SELECT COUNT(*), COUNT(DISTINCT split_part(key, '-', 1)) FROM \(schema).blobs WHERE key LIKE 'results/%'"])
-            #expect(counts.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "30|30", "\(counts.stdout) \(counts.stderr)")
+            #expect(counts.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "31|31", "\(counts.stdout) \(counts.stderr)")
         }
     }
 

@@ -195,21 +195,8 @@ final class LockedResult: @unchecked Sendable {
 
 /// Runs a command and returns its exit status and stdout.
 func runTool(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let errors = LockedLines()
-    let reader = Thread { errors.append(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)) }
-    reader.start()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while reader.isExecuting { Thread.sleep(forTimeInterval: 0.01) }
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self), errors.text)
+    let outcome = try Subprocess.run("/usr/bin/env", arguments, environment: environment)
+    return (outcome.status, outcome.stdout, outcome.stderr)
 }
 
 /// A PNG made by Pillow (not by the code under test) with a smooth pattern, `width` x `height`.
@@ -263,6 +250,8 @@ func waitForJob(_ server: TestServer, _ id: String, token: String, timeout: Doub
 /// database with a fresh schema. Processes given the same arguments share one store.
 func storeArguments(_ kind: StoreKind) throws -> [String] {
     switch kind {
+    case .memory:
+        throw ServerTestError("a server process cannot share this process's memory store")
     case .sqlite:
         return []
     case .postgres:

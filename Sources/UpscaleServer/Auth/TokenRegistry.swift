@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 public import JobStore
 import UpscaleCore
@@ -44,7 +45,7 @@ public struct TokenRegistry: Sendable {
         let raw = (validTokens ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         for (index, token) in raw.enumerated() {
-            entries.append(Entry(name: "env-\(index + 1)", digest: SHA256.hash(token).bytes))
+            entries.append(Entry(name: "env-\(index + 1)", digest: Self.digest(token)))
         }
         if let tokensFile {
             let text: String
@@ -81,13 +82,16 @@ public struct TokenRegistry: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         let token = parts[1].trimmingCharacters(in: .whitespaces)
         guard !token.isEmpty else { return nil }
-        let digest = SHA256.hash(token).bytes
+        let digest = Self.digest(token)
         var found: Entry?
         for entry in entries where Self.constantTimeEqual(entry.digest, digest) && found == nil {
             found = entry
         }
-        return found.map { Caller(name: $0.name, owner: SHA256.Digest(bytes: $0.digest).hex, rateLimit: $0.rateLimit) }
+        return found.map { Caller(name: $0.name, owner: $0.digest.hex, rateLimit: $0.rateLimit) }
     }
+
+    /// What the registry keeps of a token: its SHA-256, never the token itself.
+    public static func digest(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Data(token.utf8))) }
 
     /// Compares every byte whatever the first difference.
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

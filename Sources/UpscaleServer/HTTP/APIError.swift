@@ -1,5 +1,6 @@
 public import HTTPTypes
 import Foundation
+public import JobStore
 
 /// An error answered as JSON `{"error": {"code", "message", "request_id"}, "detail": message}`.
 ///
@@ -8,12 +9,12 @@ import Foundation
 public struct APIError: Error, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     /// Stable and machine-readable: `invalid_scale`, `unauthorized`, `too_large`, ...
-    public var code: String
+    public var code: ErrorCode
     public var message: String
     public var headers: HTTPFields
     public var internalDetail: String
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:],
+    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, headers: HTTPFields = [:],
                 internalDetail: String = "") {
         self.status = status
         self.code = code
@@ -24,32 +25,32 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
-    static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code, message) }
+    static func badRequest(_ code: ErrorCode, _ message: String) -> APIError { APIError(.badRequest, code, message) }
 
     static var unauthorized: APIError {
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = "Bearer"
-        return APIError(.unauthorized, "unauthorized",
+        return APIError(.unauthorized, .unauthorized,
                         "a valid bearer token is required (Authorization: Bearer <token>)", headers: headers)
     }
 
-    static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, .notFound, message) }
 
-    static func retryLater(_ status: HTTPResponse.Status, _ code: String, _ message: String, seconds: Int) -> APIError {
+    static func retryLater(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, seconds: Int) -> APIError {
         var headers = HTTPFields()
         headers[.retryAfter] = String(seconds)
         return APIError(status, code, message, headers: headers)
     }
 
     static func internalFailure(_ detail: String) -> APIError {
-        APIError(.internalServerError, "internal", "internal error", internalDetail: detail)
+        APIError(.internalServerError, .internal, "internal error", internalDetail: detail)
     }
 
     /// The JSON body.
     func body(requestID: String) -> [UInt8] {
         struct Body: Encodable {
             struct Inner: Encodable {
-                let code: String
+                let code: ErrorCode
                 let message: String
                 let request_id: String
             }

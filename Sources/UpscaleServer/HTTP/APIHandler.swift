@@ -110,21 +110,21 @@ struct APIHandler: APIProtocol {
         let fileID = input.path.fileId
         switch signer.verify(fileID: fileID, expires: input.query.expires, signature: input.query.sig, now: Date()) {
         case .badSignature:
-            throw APIError(.forbidden, "bad_signature", "this download link is not valid (its signature does not match)")
+            throw APIError(.forbidden, .badSignature, "this download link is not valid (its signature does not match)")
         case .expired:
-            throw APIError(.gone, "expired", "this download link has expired")
+            throw APIError(.gone, .expired, "this download link has expired")
         case .valid:
             break
         }
         guard let job = try await store.job(id: fileID, owner: nil) else {
             // The signature is ours, so the result existed: it has been swept.
-            throw APIError(.gone, "expired", "this result has expired and was deleted")
+            throw APIError(.gone, .expired, "this result has expired and was deleted")
         }
         guard job.status == .succeeded, let result = job.result else {
             throw APIError.notFound("no result for \(fileID)")
         }
         guard let stored = try await blobs.get(result.path) else {
-            throw APIError(.gone, "expired", "this result has expired and was deleted", internalDetail: result.path)
+            throw APIError(.gone, .expired, "this result has expired and was deleted", internalDetail: result.path)
         }
         let bytes = Data(stored)
         let headers = Operations.Download.Output.Ok.Headers(
@@ -154,7 +154,7 @@ struct APIHandler: APIProtocol {
             for try await part in parts {
                 switch part {
                 case .image(let file): found = try await collect(file.payload.body)
-                case .scale(let value): fields.scale = try await Self.number(value.payload.body, "scale")
+                case .scale(let value): fields.scale = try await Self.number(value.payload.body, "scale", code: .invalidScale)
                 case .outputExt(let value): fields.outputExt = try await text(value.payload.body)
                 case .model(let value): fields.model = try await text(value.payload.body)
                 case .undocumented(let part):
@@ -162,7 +162,7 @@ struct APIHandler: APIProtocol {
                     for try await _ in part.body {}
                 }
             }
-            guard let found else { throw APIError.badRequest("missing_image", "the form has no 'image' file part") }
+            guard let found else { throw APIError.badRequest(.missingImage, "the form has no 'image' file part") }
             image = found
             // Query parameters also apply to a form, for clients that cannot add fields.
             fields.scale = fields.scale ?? input.query.scale
@@ -224,9 +224,9 @@ struct APIHandler: APIProtocol {
         let request = try JobRequest.validated(fields, seedScales: seedScales, defaultModel: configuration.defaultModel,
                                                knownModels: knownModels)
         let image = try readImage()
-        guard !image.isEmpty else { throw APIError.badRequest("missing_image", "the image is empty") }
+        guard !image.isEmpty else { throw APIError.badRequest(.missingImage, "the image is empty") }
         guard image.count <= configuration.maxBodyBytes else {
-            throw APIError(.contentTooLarge, "too_large", "the image is larger than \(configuration.maxBodyBytes) bytes")
+            throw APIError(.contentTooLarge, .tooLarge, "the image is larger than \(configuration.maxBodyBytes) bytes")
         }
         let header: ImageHeader
         do {
@@ -234,14 +234,14 @@ struct APIHandler: APIProtocol {
         } catch let error as ImagingError {
             switch error.code {
             case .unsupportedFormat:
-                throw APIError(.unsupportedMediaType, "unsupported_media_type", error.message, internalDetail: error.detail)
+                throw APIError(.unsupportedMediaType, .unsupportedMediaType, error.message, internalDetail: error.detail)
             default:
-                throw APIError(.badRequest, "invalid_image", error.message, internalDetail: error.detail)
+                throw APIError(.badRequest, .invalidImage, error.message, internalDetail: error.detail)
             }
         }
         let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
         guard !overflow, pixels <= configuration.maxPixels else {
-            throw APIError(.contentTooLarge, "too_many_pixels",
+            throw APIError(.contentTooLarge, .tooManyPixels,
                            "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
         }
         // A first look before the upload is stored, so a refused request costs little; the insert checks again, in
@@ -280,54 +280,15 @@ struct APIHandler: APIProtocol {
     static func refusal(_ outcome: EnqueueResult) -> APIError {
         switch outcome {
         case .queueFull(let queued):
-            APIError.retryLater(.serviceUnavailable, "queue_full",
+            APIError.retryLater(.serviceUnavailable, .queueFull,
                                 "the queue is full (\(queued) jobs waiting); try again shortly", seconds: 10)
         case .ownerAtLimit(let active):
-            APIError.retryLater(.tooManyRequests, "too_many_jobs",
+            APIError.retryLater(.tooManyRequests, .tooManyJobs,
                                 "this token already has \(active) jobs queued or running, the most it may have at once",
                                 seconds: 5)
         case .queued:
             APIError.internalFailure("a queued job was treated as refused")
         }
-    }
-
-    // MARK: - Views
-
-    private func view(_ job: JobRecord, progress: JobProgress? = nil) -> Components.Schemas.Job {
-        var view = Components.Schemas.Job(
-            id: job.id, status: Components.Schemas.JobStatus(rawValue: job.status.rawValue) ?? .failed,
-            progress: progress?.fraction ?? job.progress, tilesDone: progress?.tilesDone ?? job.tilesDone,
-            tilesTotal: progress?.tilesTotal ?? job.tilesTotal, step: progress?.step ?? job.step, model: job.model,
-            attempts: job.attempts, createdAt: Self.timestamp(job.createdAt),
-            startedAt: job.startedAt.map(Self.timestamp), finishedAt: job.finishedAt.map(Self.timestamp),
-            originalSize: [job.inputWidth, job.inputHeight])
-        if let started = job.startedAt { view.queueSeconds = started.timeIntervalSince(job.createdAt) }
-        if let result = job.result, job.status == .succeeded, let expires = job.expiresAt {
-            view.processingSeconds = result.processingSeconds
-            view.device = result.device
-            view.upscaledSize = [result.width, result.height]
-            view.outputFormat = result.format
-            view.downloadUrl = downloadURL(jobID: job.id, expires: expires)
-            view.expiresAt = Self.timestamp(expires)
-        }
-        if job.status == .failed || job.status == .canceled {
-            // The same public wording POST /upscale answers with; the worker's own text can name internals.
-            let error = Self.error(forFailed: job)
-            view.error = .init(code: error.code, message: error.message)
-        }
-        return view
-    }
-
-    private func accepted(_ job: JobRecord) -> Components.Schemas.JobAccepted {
-        let base = RequestInfo.current?.baseURL ?? ""
-        return .init(id: job.id, status: Components.Schemas.JobStatus(rawValue: job.status.rawValue) ?? .queued,
-                     statusUrl: "\(base)/jobs/\(job.id)", eventsUrl: "\(base)/jobs/\(job.id)/events")
-    }
-
-    private func downloadURL(jobID: String, expires: Date) -> String {
-        let seconds = Int64(expires.timeIntervalSince1970.rounded(.down))
-        let base = RequestInfo.current?.baseURL ?? ""
-        return "\(base)/download/\(jobID)?expires=\(seconds)&sig=\(signer.signature(fileID: jobID, expires: seconds))"
     }
 
     // MARK: - Helpers
@@ -340,7 +301,7 @@ struct APIHandler: APIProtocol {
     private func noSuchJob() -> APIError { .notFound("no job with this id") }
 
     private func unsupportedBody() -> APIError {
-        APIError(.unsupportedMediaType, "unsupported_media_type", "send the request as JSON")
+        APIError(.unsupportedMediaType, .unsupportedMediaType, "send the request as JSON")
     }
 
     private func collect(_ body: HTTPBody) async throws -> [UInt8] {
@@ -349,7 +310,7 @@ struct APIHandler: APIProtocol {
         } catch let error as APIError {
             throw error
         } catch {
-            throw APIError(.contentTooLarge, "too_large", "the image is larger than \(configuration.maxBodyBytes) bytes",
+            throw APIError(.contentTooLarge, .tooLarge, "the image is larger than \(configuration.maxBodyBytes) bytes",
                            internalDetail: "\(error)")
         }
     }
@@ -359,11 +320,11 @@ struct APIHandler: APIProtocol {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private static func number(_ body: HTTPBody, _ name: String) async throws -> Double {
+    private static func number(_ body: HTTPBody, _ name: String, code: ErrorCode) async throws -> Double {
         let value = String(decoding: try await [UInt8](collecting: body, upTo: 64), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let number = Double(value) else {
-            throw APIError.badRequest("invalid_\(name)", "\(name) must be a number, got '\(value.prefix(20))'")
+            throw APIError.badRequest(code, "\(name) must be a number, got '\(value.prefix(20))'")
         }
         return number
     }
@@ -381,10 +342,10 @@ struct APIHandler: APIProtocol {
             payload = payload[payload.index(after: comma)...]
         }
         var cleaned = payload.filter { !$0.isWhitespace }
-        guard !cleaned.isEmpty else { throw APIError.badRequest("missing_image", "the image field is empty") }
+        guard !cleaned.isEmpty else { throw APIError.badRequest(.missingImage, "the image field is empty") }
         if cleaned.count % 4 != 0 { cleaned += String(repeating: "=", count: 4 - cleaned.count % 4) }
         guard let data = Data(base64Encoded: cleaned) else {
-            throw APIError.badRequest("invalid_base64", "the image field is not valid base64")
+            throw APIError.badRequest(.invalidBase64, "the image field is not valid base64")
         }
         return Array(data)
     }
@@ -394,26 +355,5 @@ struct APIHandler: APIProtocol {
         var generator = SystemRandomNumberGenerator()
         return (0..<2).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &generator)) }
             .joined()
-    }
-
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false))
-    }
-
-    /// The HTTP error a failed or canceled job is answered with.
-    static func error(forFailed job: JobRecord) -> APIError {
-        let message = job.errorMessage ?? "the job failed"
-        switch job.errorCode ?? "" {
-        case "invalid_image": return APIError(.badRequest, "invalid_image", message)
-        case "unsupported_media_type": return APIError(.unsupportedMediaType, "unsupported_media_type", message)
-        case "too_large": return APIError(.contentTooLarge, "too_large", message)
-        case "unprocessable": return APIError(.unprocessableContent, "unprocessable", message)
-        case "model_unavailable":
-            return .retryLater(.serviceUnavailable, "model_unavailable", "the model is not available on the worker", seconds: 30)
-        case "canceled": return APIError(.conflict, "canceled", "the job was canceled")
-        case "worker_lost": return APIError(.internalServerError, "worker_lost", message)
-        case "canceled_by_owner": return APIError(.conflict, "canceled", "the job was canceled")
-        default: return APIError(.internalServerError, "internal", "internal error", internalDetail: message)
-        }
     }
 }

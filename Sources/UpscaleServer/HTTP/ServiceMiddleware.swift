@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JobStore
 import Logging
 import NIOCore
 import OpenAPIRuntime
@@ -69,7 +70,7 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func tooLarge() -> APIError {
-        APIError(.contentTooLarge, "too_large", "the request body is larger than \(maxBodyBytes) bytes")
+        APIError(.contentTooLarge, .tooLarge, "the request body is larger than \(maxBodyBytes) bytes")
     }
 
     /// The old service's README sends JSON with `curl -d`, which labels it form-encoded; FastAPI read it as JSON
@@ -109,27 +110,34 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
             // Once the input was parsed, the handler ran: what it threw is ours, not the client's.
             if error.operationInput != nil { return .internalFailure(detail) }
             if detail.contains("content type") || detail.contains("Content-Type") {
-                return APIError(.unsupportedMediaType, "unsupported_media_type",
+                return APIError(.unsupportedMediaType, .unsupportedMediaType,
                                 "this content type is not accepted here; see /docs", internalDetail: detail)
             }
             if error.underlyingError is DecodingError || detail.contains("JSON") || detail.contains("decod") {
-                return APIError(.badRequest, "invalid_json", "the request body is not the expected JSON: "
+                return APIError(.badRequest, .invalidJSON, "the request body is not the expected JSON: "
                     + Self.decodingSummary(error.underlyingError), internalDetail: detail)
             }
-            return APIError(.badRequest, "invalid_request", "the request is malformed; see /docs",
+            return APIError(.badRequest, .invalidRequest, "the request is malformed; see /docs",
                             internalDetail: detail)
         case let error as HTTPError where error.status == .notFound:
             let allowed = routes.methods(for: request.uri.path)
             if !allowed.isEmpty {
                 var headers = HTTPFields()
                 headers[.allow] = allowed.joined(separator: ", ")
-                return APIError(.methodNotAllowed, "method_not_allowed",
+                return APIError(.methodNotAllowed, .methodNotAllowed,
                                 "\(request.method.rawValue) is not allowed on \(request.uri.path); use "
                                 + allowed.filter { $0 != "HEAD" }.joined(separator: " or "), headers: headers)
             }
-            return APIError(.notFound, "not_found", "no such path: \(request.uri.path); see /docs")
+            return APIError(.notFound, .notFound, "no such path: \(request.uri.path); see /docs")
         case let error as HTTPError:
-            return APIError(error.status, "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)
+            // Hummingbird's own refusals: the code of the vocabulary their status means.
+            let code: ErrorCode = switch error.status.code {
+            case 413: .tooLarge
+            case 415: .unsupportedMediaType
+            case 400..<500: .invalidRequest
+            default: .internal
+            }
+            return APIError(error.status, code, error.body ?? error.status.reasonPhrase)
         default:
             return .internalFailure(String(reflecting: error))
         }
@@ -150,72 +158,5 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
             return context.codingPath.isEmpty ? "malformed JSON" : "invalid value for \(path(context))"
         @unknown default: return "malformed JSON"
         }
-    }
-}
-
-/// A request body that fails with 413 as soon as more than `limit` bytes have arrived, for bodies without a
-/// Content-Length (chunked uploads).
-struct LimitedBody: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let base: RequestBody
-    let limit: Int
-    let error: APIError
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var base: RequestBody.AsyncIterator
-        let limit: Int
-        let error: APIError
-        var seen = 0
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard let buffer = try await base.next() else { return nil }
-            seen += buffer.readableBytes
-            if seen > limit { throw error }
-            return buffer
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), limit: limit, error: error)
-    }
-}
-
-/// The paths and methods of the OpenAPI document, for 405 answers and metrics labels.
-struct RouteTable: Sendable {
-    private let routes: [(segments: [String], template: String, methods: [String])]
-
-    init(openAPIDocument: [UInt8]) {
-        var routes: [(segments: [String], template: String, methods: [String])] = []
-        if let object = try? JSONSerialization.jsonObject(with: Data(openAPIDocument)) as? [String: Any],
-           let paths = object["paths"] as? [String: Any] {
-            for (template, value) in paths {
-                let methods = ((value as? [String: Any])?.keys ?? [:].keys).map { $0.uppercased() }.sorted()
-                routes.append((Self.segments(template), template, methods))
-            }
-        }
-        self.routes = routes
-    }
-
-    private static func segments(_ path: String) -> [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-    }
-
-    private func match(_ path: String) -> (template: String, methods: [String])? {
-        let parts = Self.segments(path)
-        for route in routes where route.segments.count == parts.count {
-            let matches = zip(route.segments, parts).allSatisfy { pattern, part in
-                (pattern.hasPrefix("{") && pattern.hasSuffix("}")) || pattern == part
-            }
-            if matches { return (route.template, route.methods) }
-        }
-        return nil
-    }
-
-    func template(for path: String) -> String? { match(path)?.template }
-
-    /// The methods the document lists for `path` (HEAD is implied by GET), or none for an unknown path.
-    func methods(for path: String) -> [String] {
-        guard let methods = match(path)?.methods else { return [] }
-        return methods.contains("GET") ? methods + ["HEAD"] : methods
     }
 }

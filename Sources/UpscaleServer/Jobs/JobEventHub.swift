@@ -1,14 +1,6 @@
 import Foundation
 import JobStore
 
-/// What a worker in this process reports about a job, as it happens.
-struct JobEvent: Sendable {
-    enum Kind: Sendable { case status, progress, done }
-    let kind: Kind
-    let jobID: String
-    let progress: JobProgress?
-}
-
 /// In-process fan-out of job events, so `serve` can stream every tile's progress and wake a waiting `POST /upscale` at
 /// once. Processes that share only the store (api and worker apart) fall back to polling it; nothing here is needed
 /// for correctness.
@@ -49,21 +41,5 @@ final class JobEventHub: Sendable {
             defer { state.jobQueued = false }
             return state.jobQueued
         }
-    }
-}
-
-/// A value behind a lock, for state shared with synchronous code (the compute thread's callbacks).
-final class LockedState<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

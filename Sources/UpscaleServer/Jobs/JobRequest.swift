@@ -33,31 +33,32 @@ struct JobRequest: Codable, Sendable, Equatable {
         if let scale = fields.scale {
             if seedScales {
                 guard scale == 2 || scale == 4 else {
-                    throw APIError.badRequest("invalid_scale", "scale must be 2 or 4, got \(Self.format(scale))")
+                    throw APIError.badRequest(.invalidScale, "scale must be 2 or 4, got \(Self.format(scale))")
                 }
             } else {
-                guard scale > 0 && scale <= 16 else {
-                    throw APIError.badRequest("invalid_scale", "scale must be above 0 and at most 16, got \(Self.format(scale))")
+                guard OptionBounds.allows(scale: scale) else {
+                    throw APIError.badRequest(.invalidScale, "scale must be above 0 and at most "
+                                              + "\(Int(OptionBounds.maxScale)), got \(Self.format(scale))")
                 }
             }
         }
         let ext = (fields.outputExt ?? "png").lowercased()
         guard let format = ImageFormat(name: ext) else {
-            throw APIError.badRequest("invalid_output_ext", "output_ext must be png, jpg or webp, got '\(ext)'")
+            throw APIError.badRequest(.invalidOutputExtension, "output_ext must be png, jpg or webp, got '\(ext)'")
         }
         let model = fields.model ?? defaultModel
         guard knownModels.contains(model) else {
-            throw APIError.badRequest("unknown_model",
+            throw APIError.badRequest(.unknownModel,
                                       "unknown model '\(model)'; see GET / for the models (\(knownModels.sorted().joined(separator: ", ")))")
         }
-        if let quality = fields.quality, !(1...100).contains(quality) {
-            throw APIError.badRequest("invalid_quality", "quality must be 1-100, got \(quality)")
+        if let quality = fields.quality, !OptionBounds.quality.contains(quality) {
+            throw APIError.badRequest(.invalidQuality, "quality must be \(OptionBounds.text(OptionBounds.quality)), got \(quality)")
         }
-        if let tile = fields.tile, !(32...1024).contains(tile) {
-            throw APIError.badRequest("invalid_tile", "tile must be 32-1024, got \(tile)")
+        if let tile = fields.tile, !OptionBounds.tile.contains(tile) {
+            throw APIError.badRequest(.invalidTile, "tile must be \(OptionBounds.text(OptionBounds.tile)), got \(tile)")
         }
         if let background = fields.background, UpscaleOptions.parseColour(background) == nil {
-            throw APIError.badRequest("invalid_background", "background must be #rrggbb, white or black")
+            throw APIError.badRequest(.invalidBackground, "background must be #rrggbb, white or black")
         }
         // The old service defaulted to 4x.
         return JobRequest(model: model, scale: fields.scale ?? 4, format: format.fileExtension, quality: fields.quality,

@@ -1,3 +1,4 @@
+import AtomicFile
 import Foundation
 import JobStore
 import Logging
@@ -9,7 +10,7 @@ struct SweeperService: Service {
     let store: any JobStore
     let blobs: any BlobStore
     let interval: Double
-    /// Folders where writes go through temporary files (`.<name>.tmp-XXXXXX`, then a rename).
+    /// Folders where writes go through ``AtomicFile``'s temporary files.
     let scratchDirectories: [URL]
     let metrics: ServerMetrics
     let logger: Logger
@@ -42,7 +43,7 @@ struct SweeperService: Service {
         let fm = FileManager.default
         for directory in scratchDirectories {
             guard let names = try? fm.contentsOfDirectory(atPath: directory.path) else { continue }
-            for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            for name in names where AtomicFile.isTemporary(name: name) {
                 let path = directory.appendingPathComponent(name).path
                 guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                       now.timeIntervalSince(modified) > 3600 else { continue }

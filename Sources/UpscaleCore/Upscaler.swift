@@ -1,35 +1,8 @@
 import Foundation
-public import Imaging
+import Imaging
 public import Inference
 import InferenceCPU
 import InferenceVulkan
-
-/// Where a run is, for progress bars and (later) job status.
-public struct PipelineProgress: Sendable {
-    /// The named step running now.
-    public let step: String
-    /// Overall fraction done, 0...1 (tiles dominate, so it follows them).
-    public let fraction: Double
-    /// Tile counters while the `infer` step runs.
-    public let tile: TileProgress?
-}
-
-/// What an upscale produced.
-public struct UpscaleResult: Sendable {
-    /// The input's size, upright (after EXIF orientation) and before any shrinking to the input side limit.
-    public let inputWidth: Int
-    public let inputHeight: Int
-    public let outputWidth: Int
-    public let outputHeight: Int
-    public let format: ImageFormat
-    public let model: String
-    /// Where the model ran: `cpu` or `gpu:N` (see ``ComputeTarget/label``).
-    public let device: String
-    /// Seconds per named step, in order.
-    public let timings: [(step: String, seconds: Double)]
-    /// Things the caller should tell the user, e.g. that the input was shrunk first.
-    public let warnings: [String]
-}
 
 /// The upscaling pipeline: one ordered list of named steps over a shared state, with a cancellation check
 /// between steps and between tiles.

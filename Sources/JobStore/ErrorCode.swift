@@ -1,0 +1,44 @@
+/// Every machine-readable error code the service answers with, in the JSON error body's `code` and in a failed job's
+/// stored `error_code`: one closed vocabulary for the worker, both stores, the API and the command-line client.
+///
+/// The raw values are the wire and database spelling; they are part of the API and never change.
+public enum ErrorCode: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    // Request problems (4xx).
+    case invalidRequest = "invalid_request"
+    case invalidJSON = "invalid_json"
+    case missingImage = "missing_image"
+    case invalidImage = "invalid_image"
+    case invalidBase64 = "invalid_base64"
+    case invalidScale = "invalid_scale"
+    case invalidTile = "invalid_tile"
+    case invalidQuality = "invalid_quality"
+    case invalidBackground = "invalid_background"
+    case invalidOutputExtension = "invalid_output_ext"
+    case unknownModel = "unknown_model"
+    case unsupportedMediaType = "unsupported_media_type"
+    case tooLarge = "too_large"
+    case tooManyPixels = "too_many_pixels"
+    case unprocessable
+    case unauthorized
+    case notFound = "not_found"
+    case methodNotAllowed = "method_not_allowed"
+    case badSignature = "bad_signature"
+    case expired
+    case canceled
+    // Back-pressure (429 and 503, with Retry-After).
+    case rateLimited = "rate_limited"
+    case tooManyJobs = "too_many_jobs"
+    case queueFull = "queue_full"
+    case modelUnavailable = "model_unavailable"
+    // The service's own failures (5xx).
+    case workerLost = "worker_lost"
+    case `internal`
+
+    /// The wire spelling, so logs and messages show what clients see.
+    public var description: String { rawValue }
+
+    /// A stored code; one written by a newer version that this one does not know reads as ``internal``.
+    public init(stored text: String) {
+        self = ErrorCode(rawValue: text) ?? .internal
+    }
+}

@@ -1,0 +1,3 @@
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}
