@@ -81,14 +81,9 @@ struct APIHandler: APIProtocol {
         guard case .json(let body) = input.body else { throw unsupportedBody() }
         let job = try await submit(image: { try Self.decodeBase64(body.image) }, fields: Self.fields(body),
                                    seedScales: true, caller: caller)
-        let deadline = Date().addingTimeInterval(configuration.waitSeconds)
-        var current = job
         // On shutdown the wait ends early with 202: the job is durable, and draining should not wait for it.
-        while !current.status.isFinal && Date() < deadline && !Task.isShuttingDownGracefully {
-            try await Task.sleep(for: .milliseconds(100))
-            guard let latest = try await store.job(id: job.id, owner: caller.owner) else { break }
-            current = latest
-        }
+        let current = await JobWatcher(store: store, hub: hub, pollInterval: .milliseconds(250))
+            .waitForEnd(of: job, owner: caller.owner, seconds: configuration.waitSeconds)
         switch current.status {
         case .succeeded:
             guard let result = current.result, let expires = current.expiresAt else {
@@ -198,7 +193,8 @@ struct APIHandler: APIProtocol {
     func getJobEvents(_ input: Operations.GetJobEvents.Input) async throws -> Operations.GetJobEvents.Output {
         let caller = try authenticated()
         guard let job = try await store.job(id: input.path.id, owner: caller.owner) else { throw noSuchJob() }
-        let stream = JobEventStream(job: job, owner: caller.owner, store: store, hub: hub) { record, progress in
+        let stream = JobEventStream(job: job, owner: caller.owner, watcher: JobWatcher(store: store, hub: hub)) {
+            record, progress in
             view(record, progress: progress)
         }
         return .ok(.init(body: .textEventStream(HTTPBody(stream.bytes(), length: .unknown, iterationBehavior: .single))))

@@ -1,15 +1,16 @@
 import Foundation
 import JobStore
 
-/// In-process fan-out of job events, so `serve` can stream every tile's progress and wake a waiting `POST /upscale` at
-/// once. Processes that share only the store (api and worker apart) fall back to polling it; nothing here is needed
-/// for correctness.
+/// In-process fan-out of job events, so `serve` can stream every tile's progress and wake a waiting `POST /upscale`
+/// (through ``JobWatcher``) and an idle worker at once. Processes that share only the store (api and worker apart)
+/// see each other through the store: its notifications where it has them, else a look every poll interval; nothing
+/// here is needed for correctness.
 final class JobEventHub: Sendable {
     private struct State {
         var subscribers: [String: [UUID: AsyncStream<JobEvent>.Continuation]] = [:]
-        var jobQueued = false
     }
     private let state = LockedState(State())
+    private let queued = WakeSignal()
 
     /// Events for one job until the stream is dropped.
     func subscribe(jobID: String) -> AsyncStream<JobEvent> {
@@ -30,16 +31,13 @@ final class JobEventHub: Sendable {
         for continuation in continuations { continuation.yield(event) }
     }
 
-    /// Called when this process queues a job.
+    /// Called when this process queues a job, or the store announces one: wakes an idle worker in this process.
     func jobQueued() {
-        state.withLock { $0.jobQueued = true }
+        queued.signal()
     }
 
-    /// Whether a job was queued in this process since the last call.
-    func takeQueuedSignal() -> Bool {
-        state.withLock { state in
-            defer { state.jobQueued = false }
-            return state.jobQueued
-        }
+    /// An idle worker waits here until a job is queued or `timeout` passes (when it looks in the store anyway).
+    func waitForQueuedJob(upTo timeout: Duration) async {
+        await queued.wait(upTo: timeout)
     }
 }

@@ -71,15 +71,14 @@ final class WorkerService: Service, Sendable {
                     await process(job, upscaler: upscaler)
                     continue
                 }
-                // Idle: a job queued in this process wakes the worker within 20 ms; other processes' jobs are found
-                // by looking in the store every poll interval.
-                let deadline = ContinuousClock.now + .seconds(configuration.pollInterval)
-                while ContinuousClock.now < deadline && !hub.takeQueuedSignal() && !stopping.withLock({ $0 }) {
-                    try? await Task.sleep(for: .milliseconds(20))
-                }
+                // Idle: a job queued in this process, or announced by the store (PostgreSQL's NOTIFY), wakes the
+                // worker at once; other processes' jobs on a store without notifications are found by looking every
+                // poll interval.
+                await hub.waitForQueuedJob(upTo: .seconds(configuration.pollInterval))
             }
-        } onGracefulShutdown: { [stopping] in
+        } onGracefulShutdown: { [stopping, hub] in
             stopping.withLock { $0 = true }
+            hub.jobQueued()   // ends an idle wait now rather than at the next look
         }
         logger.info("worker stopped", metadata: ["worker": "\(id)"])
     }
