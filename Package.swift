@@ -67,6 +67,9 @@ let package = Package(
         .target(name: "UpscaleCore", dependencies: ["Imaging", "Inference", "InferenceCPU", "InferenceVulkan",
                                                     .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: swiftSettings),
+        // Timing and comparison helpers for `upscaler bench` and the fidelity tests: reference engines run as
+        // Python tools, agreement between outputs, peak memory.
+        .target(name: "Benchmarks", dependencies: ["Inference", "UpscaleCore"], swiftSettings: swiftSettings),
         // The job queue behind a protocol; SQLite (GRDB) is the embedded implementation.
         .target(
             name: "JobStore",
@@ -98,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "upscaler",
             dependencies: [
-                "UpscaleCore", "UpscaleServer", "Inference", "InferenceCPU", "InferenceVulkan", "JobStore",
+                "UpscaleCore", "UpscaleServer", "Inference", "InferenceCPU", "InferenceVulkan", "JobStore", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,6 +121,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "UpscaleCoreTests",
                     dependencies: ["UpscaleCore", "Imaging", "Inference", "InferenceCPU", "InferenceVulkan", "TestSupport",
+                                   "Benchmarks",
                                    .product(name: "Crypto", package: "swift-crypto")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "ServerTests", dependencies: ["JobStore", "UpscaleCore", "TestSupport"],

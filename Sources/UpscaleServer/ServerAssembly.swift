@@ -39,24 +39,23 @@ public struct ServerAssembly: Sendable {
                 throw ConfigurationError("cannot create \(directory.path): \(error.localizedDescription)")
             }
         }
+        let stores: Stores
         if let url = configuration.databaseURL {
             do {
-                let postgres = try PostgresJobStore(url: url, logger: logger)
-                store = postgres
-                blobs = configuration.blobDirectory.map { FileBlobStore(root: $0) } ?? postgres
-                self.postgres = postgres
+                stores = try .postgres(url: url, blobDirectory: configuration.blobDirectory, logger: logger)
             } catch {
                 throw ConfigurationError("cannot use the database URL: \(error)")
             }
         } else {
             do {
-                store = try SQLiteJobStore(path: configuration.databasePath)
-                blobs = FileBlobStore(root: configuration.dataDirectory)
+                stores = try .sqlite(path: configuration.databasePath, blobRoot: configuration.dataDirectory)
             } catch {
                 throw ConfigurationError("cannot open the job store \(configuration.databasePath): \(error)")
             }
-            postgres = nil
         }
+        store = stores.jobs
+        blobs = stores.blobs
+        postgres = stores.postgres
         tokens = try TokenRegistry.load(validTokens: configuration.validTokens, tokensFile: configuration.tokensFile)
         if role.runsAPI && tokens.count == 0 {
             throw ConfigurationError("no tokens configured: set VALID_TOKENS, or --tokens-file with lines from "
@@ -68,15 +67,15 @@ public struct ServerAssembly: Sendable {
 
     /// Assembles from parts the caller made, with no file or database I/O: the in-process tests' seam (a memory or
     /// temporary store, fixed tokens and key).
-    public init(configuration: ServerConfiguration, role: ServerRole, logger: Logger, store: any JobStore,
-                blobs: any BlobStore, tokens: TokenRegistry, signer: DownloadSigner) {
+    public init(configuration: ServerConfiguration, role: ServerRole, logger: Logger, stores: Stores,
+                tokens: TokenRegistry, signer: DownloadSigner) {
         startedAt = .now
         self.configuration = configuration
         self.role = role
         self.logger = logger
-        self.store = store
-        self.blobs = blobs
-        postgres = store as? PostgresJobStore
+        store = stores.jobs
+        blobs = stores.blobs
+        postgres = stores.postgres
         self.tokens = tokens
         self.signer = signer
     }

@@ -4,6 +4,7 @@ import Imaging
 import Inference
 import InferenceCPU
 import InferenceVulkan
+import Benchmarks
 import UpscaleCore
 
 struct BenchCommand: ParsableCommand {

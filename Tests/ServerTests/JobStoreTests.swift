@@ -26,13 +26,13 @@ struct JobStoreTests {
         let scratch = try Scratch()
         switch kind {
         case .memory:
-            try await body(MemoryJobStore())
+            try await body(Stores.memory().jobs)
         case .sqlite:
-            try await body(try SQLiteJobStore(path: scratch.path("jobs.sqlite")))
+            try await body(try Stores.sqlite(path: scratch.path("jobs.sqlite"), blobRoot: URL(fileURLWithPath: scratch.path("blobs"))).jobs)
         case .postgres:
             let url = try #require(StoreKind.postgresURL)
             let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            let store = try PostgresJobStore(url: url, schema: schema, logger: Logger(label: "test"))
+            let store = try #require(try Stores.postgres(url: url, schema: schema, logger: Logger(label: "test")).postgres)
             let pool = Task { await store.run() }
             defer { pool.cancel() }
             try await store.migrate()

@@ -17,8 +17,8 @@ struct InProcessServer: Sendable {
     static let tokenB = "test-token-bbbbbbbbbbbbbbbb"
 
     let assembly: ServerAssembly
-    let store: SQLiteJobStore
-    let blobs: FileBlobStore
+    let store: any JobStore
+    let blobs: any BlobStore
     let directory: TemporaryDirectory
 
     init(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) throws {
@@ -31,12 +31,14 @@ struct InProcessServer: Sendable {
         configuration.publicURL = "http://upscaler.test"
         configuration.waitSeconds = 10
         adjust(&configuration)
-        store = try SQLiteJobStore(path: directory.url.appendingPathComponent("jobs.sqlite").path)
-        blobs = FileBlobStore(root: directory.url)
+        let stores = try Stores.sqlite(path: directory.url.appendingPathComponent("jobs.sqlite").path,
+                                       blobRoot: directory.url)
+        store = stores.jobs
+        blobs = stores.blobs
         let tokens = try TokenRegistry.load(validTokens: "\(Self.tokenA),\(Self.tokenB)", tokensFile: nil)
         let signer = DownloadSigner(key: Array(repeating: 0xab, count: 32))
         assembly = ServerAssembly(configuration: configuration, role: .api, logger: Logger(label: "test"),
-                                  store: store, blobs: blobs, tokens: tokens, signer: signer)
+                                  stores: stores, tokens: tokens, signer: signer)
     }
 
     /// Runs `body` with a client of the app.

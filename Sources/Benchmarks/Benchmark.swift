@@ -1,5 +1,6 @@
 public import Foundation
 public import Inference
+import UpscaleCore
 
 /// Times our engine against the independent ncnn engine on the same input, in one invocation.
 ///
