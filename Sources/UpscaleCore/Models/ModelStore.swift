@@ -30,12 +30,16 @@ public struct ModelStore: Sendable {
         if let dir = environment["UPSCALER_MODELS_DIR"], !dir.isEmpty {
             return URL(fileURLWithPath: dir, isDirectory: true)
         }
+        return dataHome(environment: environment).appendingPathComponent("upscaler/models", isDirectory: true)
+    }
+
+    /// `$XDG_DATA_HOME`, else `~/.local/share`: where the models and the server's data folder go by default.
+    public static func dataHome(environment: [String: String]) -> URL {
         // The XDG spec says relative values are invalid and must be ignored.
         if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
             return URL(fileURLWithPath: data, isDirectory: true)
-                .appendingPathComponent("upscaler/models", isDirectory: true)
         }
-        return home(environment).appendingPathComponent(".local/share/upscaler/models", isDirectory: true)
+        return home(environment).appendingPathComponent(".local/share", isDirectory: true)
     }
 
     /// `$UPSCALER_CACHE`, else `~/.cache/upscaler`: where downloaded wheels are kept (as scripts/setup.sh does).
