@@ -5,6 +5,7 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 /// Debian's static archives of shaderc and what it calls (libshaderc-dev, glslang-dev, spirv-tools).
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.26.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.9.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // C layer: system libraries and the shims Swift cannot call directly.
@@ -93,6 +95,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             resources: [.embedInCode("openapi.json"), .embedInCode("Resources/docs.html"),
                         .embedInCode("Resources/ui.html")],
@@ -130,6 +134,7 @@ let package = Package(
         .testTarget(name: "UpscaleServerTests",
                     dependencies: ["UpscaleServer", "JobStore", "Imaging", "TestSupport",
                                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                   .product(name: "HTTPTypes", package: "swift-http-types"),
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
     ]

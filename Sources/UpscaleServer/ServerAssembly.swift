@@ -7,6 +7,7 @@ import OpenAPIHummingbird
 import OpenAPIRuntime
 import ServiceLifecycle
 import UpscaleCore
+import UnixSignals
 
 /// Builds the service's parts from a configuration: the store, tokens, signer, HTTP router and the role's services.
 /// The command line runs what this builds; tests build the same thing.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Imaging
+import Foundation
 
 /// `upscaler formats`: what this machine's libvips reads, and what Upscaler writes.
 struct FormatsCommand: ParsableCommand {

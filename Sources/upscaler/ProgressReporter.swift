@@ -1,5 +1,6 @@
 import Foundation
 import UpscaleCore
+import Inference
 
 /// Shows pipeline progress: a redrawn bar on stderr when it is a terminal, else plain lines on stdout.
 final class ProgressReporter {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import HummingbirdTesting
 
 /// The unauthenticated surface: health, the usage hint and service info, the browser redirect, the OpenAPI
 /// document (every documented route answers; nothing else is served), the docs and UI pages and the metrics.

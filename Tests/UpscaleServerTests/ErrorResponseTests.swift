@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
+import HTTPTypes
+import JobStore
+import UpscaleServer
 
 /// Every client mistake answers its documented 4xx with a JSON error body (`error.code`, `error.message`,
 /// `detail`), a request id, and the headers its status calls for; the app keeps answering afterwards. Codes and

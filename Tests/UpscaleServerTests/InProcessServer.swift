@@ -29,7 +29,9 @@ struct InProcessServer: Sendable {
                                                 cacheDirectory: directory.url.appendingPathComponent("cache"),
                                                 threads: 1)
         configuration.publicURL = "http://upscaler.test"
-        configuration.waitSeconds = 10
+        // Long enough for a stand-in worker starved by other tests on a two-core machine; a finished job ends the
+        // wait at once.
+        configuration.waitSeconds = 300
         adjust(&configuration)
         let stores = try Stores.sqlite(path: directory.url.appendingPathComponent("jobs.sqlite").path,
                                        blobRoot: directory.url)

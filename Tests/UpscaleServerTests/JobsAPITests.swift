@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
+import HTTPTypes
+import JobStore
+import UpscaleServer
 
 /// Jobs through the HTTP surface, with a stand-in for the worker (``InProcessServer/completeNextJob(failWith:)``):
 /// the old service's synchronous call, async jobs, privacy between tokens, cancelation, uploads in three forms,

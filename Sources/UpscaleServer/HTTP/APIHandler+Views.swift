@@ -4,6 +4,7 @@ import JobStore
 import OpenAPIRuntime
 import ServiceLifecycle
 import UpscaleCore
+import HTTPTypes
 
 extension APIHandler {
     // MARK: - Views

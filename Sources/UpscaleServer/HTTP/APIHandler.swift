@@ -4,6 +4,8 @@ import JobStore
 import OpenAPIRuntime
 import ServiceLifecycle
 import UpscaleCore
+import HTTPTypes
+import Logging
 
 /// The operations of `openapi.json`. Types and routing are generated from the document; this is the behaviour.
 ///

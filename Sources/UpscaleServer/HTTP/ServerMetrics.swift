@@ -1,5 +1,6 @@
 import Prometheus
 import UpscaleCore
+import InferenceVulkan
 
 /// The Prometheus series this server exposes at `/metrics`. The registry is owned here rather than installed as the
 /// process-wide MetricsSystem, so several servers in one test process never fight over a global.

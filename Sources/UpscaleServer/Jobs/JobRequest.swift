@@ -1,6 +1,8 @@
 import Foundation
 import Imaging
 import UpscaleCore
+import Inference
+import JobStore
 
 /// A job's options as the api role validated them and the worker reads them back from the store.
 struct JobRequest: Codable, Sendable, Equatable {

@@ -117,6 +117,9 @@ final class WorkerService: Service, Sendable {
         return upscaler
     }
 
+    /// One claimed job, in named phases: load the input, run the pipeline with progress (the lease keeper beside it),
+    /// store the result, finish. A run that stops (canceled by its owner, taken over, or the worker shutting down)
+    /// records nothing.
     private func process(_ job: JobRecord, upscaler: UncheckedUpscaler) async {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.id)"
@@ -124,100 +127,24 @@ final class WorkerService: Service, Sendable {
         hub.publish(JobEvent(kind: .status, jobID: job.id, progress: nil))
         let started = ContinuousClock.now
 
-        let request: JobRequest
-        let input: [UInt8]
-        do {
-            request = try JSONDecoder().decode(JobRequest.self, from: job.request)
-            guard let stored = try await blobs.get(job.inputPath) else { throw StoreError("no input \(job.inputPath)") }
-            input = stored
-        } catch {
-            logger.error("job input unreadable", metadata: ["error": "\(error)"])
+        guard let (request, input) = await loadInput(of: job, logger: logger) else {
             await finish(job, .failed(code: .internal, message: "the job's input could not be read"), logger: logger,
                          started: started, modelSeconds: nil)
             return
         }
-        let options = request.upscaleOptions(configuration)
-
-        // Progress flows from the compute thread through this stream to the store and the hub; the store's answer
-        // comes back through `control`.
-        let control = LockedState(LeaseState.held)
-        let (progressStream, progressSink) = AsyncStream<PipelineProgress>.makeStream(bufferingPolicy: .bufferingNewest(64))
-        let reporter = Task { [store, hub, configuration, id] in
-            var lastWrite = ContinuousClock.now - .seconds(10)
-            var lastFraction = -1.0
-            for await progress in progressStream {
-                let fraction = min(max(progress.fraction, 0), 1)
-                guard fraction > lastFraction || progress.tile != nil else { continue }
-                lastFraction = max(lastFraction, fraction)
-                let update = JobProgress(fraction: fraction, step: progress.step, tilesDone: progress.tile?.completed,
-                                         tilesTotal: progress.tile?.total)
-                hub.publish(JobEvent(kind: .progress, jobID: job.id, progress: update))
-                // Every tile is worth a write (a tile takes far longer than the write), other steps at most 4/s.
-                if progress.tile != nil || ContinuousClock.now - lastWrite > .milliseconds(250) {
-                    lastWrite = ContinuousClock.now
-                    let state = (try? await store.heartbeat(id: job.id, worker: id, lease: configuration.leaseSeconds,
-                                                           progress: update, now: Date())) ?? .held
-                    if state != .held { control.withLock { $0 = state } }
-                }
-            }
-        }
-        // The lease is also renewed on a timer, since a single tile of a big model can outlast it.
-        let renewer = Task { [store, configuration, id] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(max(configuration.leaseSeconds / 3, 0.2)))
-                if Task.isCancelled { break }
-                let state = (try? await store.heartbeat(id: job.id, worker: id, lease: configuration.leaseSeconds,
-                                                       progress: nil, now: Date())) ?? .held
-                if state != .held { control.withLock { $0 = state } }
-                // A busy worker is alive too: /health/ready must not fail during a long job.
-                try? await store.workerSeen(id, now: Date())
-            }
-        }
-        let drainDeadline = LockedState<ContinuousClock.Instant?>(nil)
-        let stopping = self.stopping
-        let drainSeconds = configuration.drainSeconds
-        let isCancelled: @Sendable () -> Bool = {
-            if control.withLock({ $0 }) != .held { return true }
-            guard stopping.withLock({ $0 }) else { return false }
-            let deadline = drainDeadline.withLock { deadline in
-                if deadline == nil { deadline = ContinuousClock.now + .seconds(drainSeconds) }
-                return deadline!
-            }
-            return ContinuousClock.now > deadline
-        }
-
-        var modelSeconds: Double?
+        let keeper = LeaseKeeper(job: job, worker: id, store: store, hub: hub, leaseSeconds: configuration.leaseSeconds)
         let outcome: JobOutcome
+        var modelSeconds: Double?
         do {
-            let (bytes, result) = try await compute.run {
-                try upscaler.value.upscale(data: input, options: options, isCancelled: isCancelled) { progress in
-                    progressSink.yield(progress)
-                }
-            }
+            let (bytes, result) = try await run(request, input: input, upscaler: upscaler, keeper: keeper)
             modelSeconds = result.timings.first { $0.step == "infer" }?.seconds
-            // One key per attempt: a worker that lost the job (its lease ran out) must never touch the result of the
-            // worker that took it over. The put is whole or nothing, so a crash leaves no half-written result.
-            let resultKey = "results/\(job.id)-\(job.attempts).\(request.format)"
-            try await blobs.put(resultKey, bytes)
-            let seconds = result.timings.reduce(0) { $0 + $1.seconds }
-            outcome = .succeeded(JobResult(path: resultKey, width: result.outputWidth,
-                                           height: result.outputHeight, format: request.format,
-                                           processingSeconds: seconds, device: result.device))
+            outcome = .succeeded(try await storeResult(bytes, of: result, job: job, request: request))
             for warning in result.warnings { logger.notice("job warning", metadata: ["warning": "\(warning)"]) }
         } catch {
             let failure = UpscaleError(error, modelName: request.model)
             if failure.kind == .cancelled {
-                progressSink.finish()
-                renewer.cancel()
-                await reporter.value
-                let state = control.withLock { $0 }
-                logger.notice("job stopped", metadata: ["reason": "\(state == .held ? "shutdown" : "\(state)")"])
-                if state == .canceled {
-                    hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
-                    metrics.job(status: "canceled", model: request.model,
-                                seconds: (ContinuousClock.now - started).inSeconds, modelSeconds: nil)
-                }
-                // On shutdown the job is left running; its lease runs out and a worker takes it again.
+                await keeper.stop()
+                await stopped(job, lease: keeper.lease, model: request.model, logger: logger, started: started)
                 return
             }
             if failure.kind == .internalFailure || failure.kind == .modelUnavailable {
@@ -227,9 +154,7 @@ final class WorkerService: Service, Sendable {
             }
             outcome = .failed(code: Self.code(for: failure.kind), message: failure.message)
         }
-        progressSink.finish()
-        renewer.cancel()
-        await reporter.value
+        await keeper.stop()
         await finish(job, outcome, logger: logger, started: started, modelSeconds: modelSeconds)
         // An earlier attempt's worker may have stored its result and died before recording it; nobody else knows
         // that key, so the attempt that ended the job removes it.
@@ -238,6 +163,66 @@ final class WorkerService: Service, Sendable {
         }
     }
 
+    /// Phase 1: the job's options and its uploaded image; nil when either cannot be read.
+    private func loadInput(of job: JobRecord, logger: Logger) async -> (JobRequest, [UInt8])? {
+        do {
+            let request = try JSONDecoder().decode(JobRequest.self, from: job.request)
+            guard let stored = try await blobs.get(job.inputPath) else { throw StoreError("no input \(job.inputPath)") }
+            return (request, stored)
+        } catch {
+            logger.error("job input unreadable", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Phase 2: the pipeline on the compute thread, reporting to `keeper`. It stops between tiles when the store
+    /// says the job is no longer this worker's, or when shutdown has waited `drainSeconds` for it.
+    private func run(_ request: JobRequest, input: [UInt8], upscaler: UncheckedUpscaler,
+                     keeper: LeaseKeeper) async throws -> ([UInt8], UpscaleResult) {
+        let drainDeadline = LockedState<ContinuousClock.Instant?>(nil)
+        let stopping = self.stopping
+        let drainSeconds = configuration.drainSeconds
+        let isCancelled: @Sendable () -> Bool = {
+            if keeper.lease != .held { return true }
+            guard stopping.withLock({ $0 }) else { return false }
+            let deadline = drainDeadline.withLock { deadline in
+                if deadline == nil { deadline = ContinuousClock.now + .seconds(drainSeconds) }
+                return deadline!
+            }
+            return ContinuousClock.now > deadline
+        }
+        let options = request.upscaleOptions(configuration)
+        return try await compute.run {
+            try upscaler.value.upscale(data: input, options: options, isCancelled: isCancelled) { progress in
+                keeper.report(progress)
+            }
+        }
+    }
+
+    /// Phase 3: the encoded image, under one key per attempt: a worker that lost the job (its lease ran out) must
+    /// never touch the result of the worker that took it over. The put is whole or nothing, so a crash leaves no
+    /// half-written result.
+    private func storeResult(_ bytes: [UInt8], of result: UpscaleResult, job: JobRecord,
+                             request: JobRequest) async throws -> JobResult {
+        let key = "results/\(job.id)-\(job.attempts).\(request.format)"
+        try await blobs.put(key, bytes)
+        return JobResult(path: key, width: result.outputWidth, height: result.outputHeight, format: request.format,
+                         processingSeconds: result.timings.reduce(0) { $0 + $1.seconds }, device: result.device)
+    }
+
+    /// A run that stopped records nothing: a canceled job is final already, a job taken over is another worker's,
+    /// and on shutdown the job is left running, so its lease runs out and a worker takes it again.
+    private func stopped(_ job: JobRecord, lease: LeaseState, model: String, logger: Logger,
+                         started: ContinuousClock.Instant) async {
+        logger.notice("job stopped", metadata: ["reason": "\(lease == .held ? "shutdown" : "\(lease)")"])
+        if lease == .canceled {
+            hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
+            metrics.job(status: "canceled", model: model, seconds: (ContinuousClock.now - started).inSeconds,
+                        modelSeconds: nil)
+        }
+    }
+
+    /// Phase 4: records how the job ended, if this worker still holds it.
     private func finish(_ job: JobRecord, _ outcome: JobOutcome, logger: Logger, started: ContinuousClock.Instant,
                         modelSeconds: Double?) async {
         do {
