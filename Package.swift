@@ -9,15 +9,17 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// Debian's static archives of shaderc and what it calls (libshaderc-dev, glslang-dev, spirv-tools).
-let shadercArchives = ["shaderc_combined", "glslang", "MachineIndependent", "GenericCodeGen", "OSDependent",
-                       "OGLCompiler", "HLSL", "SPIRV", "glslang-default-resource-limits", "SPIRV-Tools-opt",
-                       "SPIRV-Tools"]
+let shadercArchives = [
+    "shaderc_combined", "glslang", "MachineIndependent", "GenericCodeGen", "OSDependent",
+    "OGLCompiler", "HLSL", "SPIRV", "glslang-default-resource-limits", "SPIRV-Tools-opt",
+    "SPIRV-Tools",
+]
 
 let package = Package(
     name: "upscaler",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "upscaler", targets: ["upscaler"]),
+        .executable(name: "upscaler", targets: ["upscaler"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,17 +38,20 @@ let package = Package(
     ],
     targets: [
         // C layer: system libraries and the shims Swift cannot call directly.
-        .systemLibrary(name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
-                       providers: [.apt(["libvips-dev"])]),
-        .target(name: "CVipsShim", dependencies: ["CVips"], path: "Sources/CVipsShim",
-                linkerSettings: [.linkedLibrary("exif")]),
+        .systemLibrary(
+            name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
+            providers: [.apt(["libvips-dev"])]),
+        .target(
+            name: "CVipsShim", dependencies: ["CVips"], path: "Sources/CVipsShim",
+            linkerSettings: [.linkedLibrary("exif")]),
         // The engine's own AVX-512 Winograd kernels, each function compiled for the ISA it names and chosen at run time.
         .target(name: "CWinograd", path: "Sources/CWinograd"),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // Vulkan and shaderc headers. The Vulkan loader is opened at run time (see VulkanLibrary.swift); shaderc is
         // linked statically below.
-        .systemLibrary(name: "CVulkan", path: "Sources/CVulkan",
-                       providers: [.apt(["libvulkan-dev", "libshaderc-dev", "glslang-dev", "spirv-tools"])]),
+        .systemLibrary(
+            name: "CVulkan", path: "Sources/CVulkan",
+            providers: [.apt(["libvulkan-dev", "libshaderc-dev", "glslang-dev", "spirv-tools"])]),
 
         // Swift layers, lowest first.
         // Whole-or-nothing file writes and the temporary-file naming the sweeper relies on.
@@ -59,16 +64,25 @@ let package = Package(
         // The GPU backend: Vulkan compute shaders, compiled from GLSL when an engine is made.
         .target(
             name: "InferenceVulkan", dependencies: ["Inference", "CVulkan"],
-            resources: [.embedInCode("Shaders/prelude.glsl"), .embedInCode("Shaders/convolution.comp"),
-                        .embedInCode("Shaders/elementwise.comp"), .embedInCode("Shaders/pixel_shuffle.comp"),
-                        .embedInCode("Shaders/interpolation.comp")],
+            resources: [
+                .embedInCode("Shaders/prelude.glsl"), .embedInCode("Shaders/convolution.comp"),
+                .embedInCode("Shaders/elementwise.comp"), .embedInCode("Shaders/pixel_shuffle.comp"),
+                .embedInCode("Shaders/interpolation.comp"),
+            ],
             swiftSettings: swiftSettings,
             // shaderc and the glslang and SPIRV-Tools archives it needs, in one group since they refer to each other.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--start-group"] + shadercArchives.map { "-l" + $0 }
-                                          + ["-Xlinker", "--end-group", "-lstdc++"])]),
-        .target(name: "UpscaleCore", dependencies: ["Imaging", "Inference", "InferenceCPU", "InferenceVulkan",
-                                                    .product(name: "Crypto", package: "swift-crypto")],
-                swiftSettings: swiftSettings),
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-Xlinker", "--start-group"] + shadercArchives.map { "-l" + $0 }
+                        + ["-Xlinker", "--end-group", "-lstdc++"])
+            ]),
+        .target(
+            name: "UpscaleCore",
+            dependencies: [
+                "Imaging", "Inference", "InferenceCPU", "InferenceVulkan",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
         // Timing and comparison helpers for `upscaler bench` and the fidelity tests: reference engines run as
         // Python tools, agreement between outputs, peak memory.
         .target(name: "Benchmarks", dependencies: ["Inference", "UpscaleCore"], swiftSettings: swiftSettings),
@@ -76,7 +90,7 @@ let package = Package(
         .target(
             name: "JobStore",
             dependencies: [
-                "AtomicFile",   // blobs kept as files are written whole or not at all
+                "AtomicFile",  // blobs kept as files are written whole or not at all
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -98,14 +112,17 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            resources: [.embedInCode("openapi.json"), .embedInCode("Resources/docs.html"),
-                        .embedInCode("Resources/ui.html")],
+            resources: [
+                .embedInCode("openapi.json"), .embedInCode("Resources/docs.html"),
+                .embedInCode("Resources/ui.html"),
+            ],
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]),
         .executableTarget(
             name: "upscaler",
             dependencies: [
-                "UpscaleCore", "UpscaleServer", "Inference", "InferenceCPU", "InferenceVulkan", "JobStore", "Benchmarks",
+                "UpscaleCore", "UpscaleServer", "Inference", "InferenceCPU", "InferenceVulkan", "JobStore",
+                "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -113,29 +130,40 @@ let package = Package(
         // Runs a model on the GPU from raw tensors and prints timings. Links the engine core and the Vulkan backend
         // only (no libvips, no oneDNN), so with --static-swift-stdlib it runs on a GPU machine that has none of this
         // project's packages (scripts/gpu-check.sh).
-        .executableTarget(name: "upscaler-gpu-bench", dependencies: ["Inference", "InferenceVulkan"],
-                          swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "upscaler-gpu-bench", dependencies: ["Inference", "InferenceVulkan"],
+            swiftSettings: swiftSettings),
 
         // Helpers shared by the test targets only.
-        .target(name: "TestSupport", dependencies: ["Inference"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport", dependencies: ["Inference"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "InferenceCPU", "TestSupport"],
-                    swiftSettings: swiftSettings),
-        .testTarget(name: "InferenceVulkanTests", dependencies: ["Inference", "InferenceVulkan", "TestSupport"],
-                    swiftSettings: swiftSettings),
-        .testTarget(name: "UpscaleCoreTests",
-                    dependencies: ["UpscaleCore", "Imaging", "Inference", "InferenceCPU", "InferenceVulkan", "TestSupport",
-                                   "Benchmarks",
-                                   .product(name: "Crypto", package: "swift-crypto")],
-                    swiftSettings: swiftSettings),
-        .testTarget(name: "ServerTests", dependencies: ["JobStore", "UpscaleCore", "TestSupport"],
-                    swiftSettings: swiftSettings),
+        .testTarget(
+            name: "InferenceTests", dependencies: ["Inference", "InferenceCPU", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "InferenceVulkanTests", dependencies: ["Inference", "InferenceVulkan", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "UpscaleCoreTests",
+            dependencies: [
+                "UpscaleCore", "Imaging", "Inference", "InferenceCPU", "InferenceVulkan", "TestSupport",
+                "Benchmarks",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServerTests", dependencies: ["JobStore", "UpscaleCore", "TestSupport"],
+            swiftSettings: swiftSettings),
         // The HTTP surface in process: the app's router on a temporary store, no executable and no model.
-        .testTarget(name: "UpscaleServerTests",
-                    dependencies: ["UpscaleServer", "JobStore", "Imaging", "TestSupport",
-                                   .product(name: "HummingbirdTesting", package: "hummingbird"),
-                                   .product(name: "HTTPTypes", package: "swift-http-types"),
-                                   .product(name: "Logging", package: "swift-log")],
-                    swiftSettings: swiftSettings),
+        .testTarget(
+            name: "UpscaleServerTests",
+            dependencies: [
+                "UpscaleServer", "JobStore", "Imaging", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -28,7 +28,9 @@ public enum AtomicFile {
         do {
             defer { close(fd) }
             // mkstemp creates 0600; the caller says who else may read the file.
-            guard fchmod(fd, mode_t(permissions)) == 0 else { throw AtomicFileError(operation: "set permissions for", path: path) }
+            guard fchmod(fd, mode_t(permissions)) == 0 else {
+                throw AtomicFileError(operation: "set permissions for", path: path)
+            }
             guard writeFully(fd, bytes) else { throw AtomicFileError(operation: "write", path: path) }
             // Flush before rename, so a crash cannot leave a renamed but empty file.
             guard fsync(fd) == 0 else { throw AtomicFileError(operation: "sync", path: path) }

@@ -60,38 +60,51 @@ public enum Benchmark {
     }
 
     /// Runs `tools/ncnn_reference.py bench` on the same input and parses its JSON line.
-    public static func timeNCNN(script: URL, param: URL, bin: URL, input: Tensor, threads: Int,
-                                runs: Int) throws -> ReferenceRun {
-        try timeReference(script: script, versionKey: "ncnn_version", param: param, bin: bin, input: input,
-                          threads: threads, runs: runs)
+    public static func timeNCNN(
+        script: URL, param: URL, bin: URL, input: Tensor, threads: Int,
+        runs: Int
+    ) throws -> ReferenceRun {
+        try timeReference(
+            script: script, versionKey: "ncnn_version", param: param, bin: bin, input: input,
+            threads: threads, runs: runs)
     }
 
     /// Runs `tools/openvino_reference.py bench` with OpenVINO's `default` settings or `f32` on the same input.
-    public static func timeOpenVINO(script: URL, param: URL, bin: URL, input: Tensor, threads: Int, runs: Int,
-                                    precision: String) throws -> ReferenceRun {
-        try timeReference(script: script, versionKey: "openvino_version", param: param, bin: bin, input: input,
-                          threads: threads, runs: runs, extra: ["--precision", precision])
+    public static func timeOpenVINO(
+        script: URL, param: URL, bin: URL, input: Tensor, threads: Int, runs: Int,
+        precision: String
+    ) throws -> ReferenceRun {
+        try timeReference(
+            script: script, versionKey: "openvino_version", param: param, bin: bin, input: input,
+            threads: threads, runs: runs, extra: ["--precision", precision])
     }
 
-    private static func timeReference(script: URL, versionKey: String, param: URL, bin: URL, input: Tensor,
-                                      threads: Int, runs: Int, extra: [String] = []) throws -> ReferenceRun {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("upscaler-bench-\(UUID().uuidString)")
+    private static func timeReference(
+        script: URL, versionKey: String, param: URL, bin: URL, input: Tensor,
+        threads: Int, runs: Int, extra: [String] = []
+    ) throws -> ReferenceRun {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "upscaler-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let inputFile = directory.appendingPathComponent("input.f32")
         try input.data.withUnsafeBytes { try Data($0).write(to: inputFile) }
-        let output = try runPython(script: script, arguments: [
-            "bench", "--param", param.path, "--bin", bin.path, "--input", inputFile.path,
-            "--channels", "\(input.channels)", "--height", "\(input.height)", "--width", "\(input.width)",
-            "--threads", "\(threads)", "--runs", "\(runs)", "--warmup", "1",
-        ] + extra)
+        let output = try runPython(
+            script: script,
+            arguments: [
+                "bench", "--param", param.path, "--bin", bin.path, "--input", inputFile.path,
+                "--channels", "\(input.channels)", "--height", "\(input.height)", "--width", "\(input.width)",
+                "--threads", "\(threads)", "--runs", "\(runs)", "--warmup", "1",
+            ] + extra)
         guard let line = output.split(separator: "\n").last,
-              let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let times = json["runs"] as? [Double] else {
+            let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let times = json["runs"] as? [Double]
+        else {
             throw UpscaleError(.internalFailure, "could not read \(script.lastPathComponent)'s output", detail: output)
         }
-        return ReferenceRun(runs: times, version: json[versionKey] as? String ?? "?",
-                            precision: json["execution_precision"] as? String)
+        return ReferenceRun(
+            runs: times, version: json[versionKey] as? String ?? "?",
+            precision: json["execution_precision"] as? String)
     }
 
     /// Runs a Python helper script and returns its standard output; a non-zero exit is an error with its stderr.
@@ -122,8 +135,9 @@ public enum Benchmark {
             squared += Double(d * d)
         }
         let mse = squared / Double(a.data.count)
-        return Agreement(maxLevels: maxLevels, identicalFraction: Double(identical) / Double(a.data.count),
-                         psnr: mse == 0 ? .infinity : 10 * log10(255 * 255 / mse))
+        return Agreement(
+            maxLevels: maxLevels, identicalFraction: Double(identical) / Double(a.data.count),
+            psnr: mse == 0 ? .infinity : 10 * log10(255 * 255 / mse))
     }
 
     /// Peak resident memory of this process so far, in bytes.

@@ -16,8 +16,10 @@ public struct ImageHeader: Sendable, Equatable {
     public internal(set) var metadata: ImageMetadata
 
     /// Creates a header; decoders fill this in, tests compare against it.
-    public init(width: Int, height: Int, bands: Int, format: InputFormat, bitDepth: Int = 8,
-                metadata: ImageMetadata = ImageMetadata()) {
+    public init(
+        width: Int, height: Int, bands: Int, format: InputFormat, bitDepth: Int = 8,
+        metadata: ImageMetadata = ImageMetadata()
+    ) {
         self.width = width
         self.height = height
         self.bands = bands

@@ -1,5 +1,6 @@
 internal import CVips
 internal import CVipsShim
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Musl)
@@ -85,16 +86,18 @@ extension Imaging {
             }
         }
         let eightBit = image.bandFormat == VIPS_FORMAT_UCHAR || image.bandFormat == VIPS_FORMAT_CHAR
-        let header = ImageHeader(width: image.width, height: image.height, bands: image.bands, format: format,
-                                 bitDepth: eightBit ? 8 : 16, metadata: readMetadata(image))
+        let header = ImageHeader(
+            width: image.width, height: image.height, bands: image.bands, format: format,
+            bitDepth: eightBit ? 8 : 16, metadata: readMetadata(image))
         return (image, header)
     }
 
     /// The metadata blocks libvips found while reading the header. The EXIF block is rewritten for upright pixels
     /// (see ``ImageMetadata/exif``); one libexif cannot parse is dropped rather than copied blindly.
     private static func readMetadata(_ image: VipsImageHandle) -> ImageMetadata {
-        var metadata = ImageMetadata(xmp: image.blob(named: "xmp-data"), iptc: image.blob(named: "iptc-data"),
-                                     iccProfile: image.blob(named: "icc-profile-data"))
+        var metadata = ImageMetadata(
+            xmp: image.blob(named: "xmp-data"), iptc: image.blob(named: "iptc-data"),
+            iccProfile: image.blob(named: "icc-profile-data"))
         if let exif = image.blob(named: "exif-data") {
             metadata.exif = uprightExif(exif)
         }
@@ -118,7 +121,8 @@ extension Imaging {
     /// Maps the loader libvips would pick onto the formats we accept. The nickname, not the class
     /// name, is matched, because the class differs by build (libspng versus libpng for PNG).
     private static func sniffFormat(_ source: VipsSourceHandle, name: String) throws -> InputFormat {
-        let unsupported = "\(name): not an image format Upscaler reads (\(InputFormat.available.map(\.displayName).joined(separator: ", ")))"
+        let unsupported =
+            "\(name): not an image format Upscaler reads (\(InputFormat.available.map(\.displayName).joined(separator: ", ")))"
         guard let className = source.withPointer({ vips_foreign_find_load_source($0) }) else {
             // No loader recognised the bytes: to a user that is "not an image we take".
             throw vipsError(.unsupportedFormat, unsupported)
@@ -178,7 +182,8 @@ extension Imaging {
         guard !overflow, pixels <= limits.maxPixels else {
             throw ImagingError(
                 .tooLarge,
-                message: "\(name): \(header.width)x\(header.height) is more than the limit of \(limits.maxPixels) pixels")
+                message:
+                    "\(name): \(header.width)x\(header.height) is more than the limit of \(limits.maxPixels) pixels")
         }
     }
 
@@ -195,9 +200,12 @@ extension Imaging {
         if header.metadata.iccProfile != nil {
             // A profile lcms rejects (or one for another colour space than the pixels) is ignored, as browsers do:
             // the pixels are then taken as sRGB rather than refused.
-            if let transformed = try? image.apply(.unsupportedFormat, unsupported, {
-                upscaler_vips_icc_embedded_to_srgb($0, $1, sixteenBit ? 16 : 8)
-            }) {
+            if let transformed = try? image.apply(
+                .unsupportedFormat, unsupported,
+                {
+                    upscaler_vips_icc_embedded_to_srgb($0, $1, sixteenBit ? 16 : 8)
+                })
+            {
                 image = transformed
                 converted = true
             }
@@ -208,14 +216,16 @@ extension Imaging {
         }
         image = try castSamples(image, sixteenBit: sixteenBit, name: name)
         guard image.bands == 3 else {
-            throw ImagingError(.unsupportedFormat, message: unsupported,
-                               detail: "\(image.bands) bands after conversion to sRGB")
+            throw ImagingError(
+                .unsupportedFormat, message: unsupported,
+                detail: "\(image.bands) bands after conversion to sRGB")
         }
         return (image, converted)
     }
 
     /// Ends at 8-bit or 16-bit unsigned samples.
-    private static func castSamples(_ image: VipsImageHandle, sixteenBit: Bool, name: String) throws -> VipsImageHandle {
+    private static func castSamples(_ image: VipsImageHandle, sixteenBit: Bool, name: String) throws -> VipsImageHandle
+    {
         let corrupt = "\(name): the image is corrupt or truncated"
         switch (sixteenBit, image.bandFormat) {
         case (false, VIPS_FORMAT_UCHAR), (true, VIPS_FORMAT_USHORT): return image
@@ -234,8 +244,9 @@ extension Imaging {
         var pixels = [Float](repeating: 0, count: plane * bands)
         try image.withPixelBytes(.unreadable, "\(name): the image is corrupt or truncated") { bytes in
             guard bytes.count == plane * bands * sampleSize else {
-                throw ImagingError(.unreadable, message: "\(name): the image is corrupt or truncated",
-                                   detail: "decoded \(bytes.count) bytes, expected \(plane * bands * sampleSize)")
+                throw ImagingError(
+                    .unreadable, message: "\(name): the image is corrupt or truncated",
+                    detail: "decoded \(bytes.count) bytes, expected \(plane * bands * sampleSize)")
             }
             if sampleSize == 2 {
                 deinterleaveToFloat(bytes.bindMemory(to: UInt16.self), bands: bands, into: &pixels, plane: plane)

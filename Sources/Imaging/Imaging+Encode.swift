@@ -1,6 +1,7 @@
+internal import AtomicFile
 internal import CVips
 internal import CVipsShim
-internal import AtomicFile
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Musl)
@@ -20,8 +21,10 @@ extension Imaging {
     }
 
     /// Like ``encode(_:format:quality:)`` with the flags of ``EncodeOptions``.
-    public static func encode(_ image: RGBImage, format: ImageFormat, quality: Int, lossless: Bool,
-                              gray: Bool = false, background: SIMD3<Float> = SIMD3(1, 1, 1)) throws -> [UInt8] {
+    public static func encode(
+        _ image: RGBImage, format: ImageFormat, quality: Int, lossless: Bool,
+        gray: Bool = false, background: SIMD3<Float> = SIMD3(1, 1, 1)
+    ) throws -> [UInt8] {
         var options = EncodeOptions(format: format, quality: quality)
         options.lossless = lossless
         options.gray = gray
@@ -56,20 +59,25 @@ extension Imaging {
         var vipsImage: VipsImageHandle
         if sixteenBit {
             let samples = interleave(pixels, alpha: alpha, plane: plane, luma: luma, quantise: quantise16)
-            vipsImage = try imageFromSamples(samples, image: image, bands: samples.count / plane,
-                                             format: VIPS_FORMAT_USHORT, failure: failure)
+            vipsImage = try imageFromSamples(
+                samples, image: image, bands: samples.count / plane,
+                format: VIPS_FORMAT_USHORT, failure: failure)
         } else {
             let samples = interleave(pixels, alpha: alpha, plane: plane, luma: luma, quantise: quantise)
-            vipsImage = try imageFromSamples(samples, image: image, bands: samples.count / plane,
-                                             format: VIPS_FORMAT_UCHAR, failure: failure)
+            vipsImage = try imageFromSamples(
+                samples, image: image, bands: samples.count / plane,
+                format: VIPS_FORMAT_UCHAR, failure: failure)
         }
-        let interpretation = switch (luma, sixteenBit) {
-        case (false, false): VIPS_INTERPRETATION_sRGB
-        case (false, true): VIPS_INTERPRETATION_RGB16
-        case (true, false): VIPS_INTERPRETATION_B_W
-        case (true, true): VIPS_INTERPRETATION_GREY16
+        let interpretation =
+            switch (luma, sixteenBit) {
+            case (false, false): VIPS_INTERPRETATION_sRGB
+            case (false, true): VIPS_INTERPRETATION_RGB16
+            case (true, false): VIPS_INTERPRETATION_B_W
+            case (true, true): VIPS_INTERPRETATION_GREY16
+            }
+        vipsImage = try vipsImage.apply(.encodeFailed, failure) {
+            upscaler_vips_copy_interpretation($0, $1, interpretation)
         }
-        vipsImage = try vipsImage.apply(.encodeFailed, failure) { upscaler_vips_copy_interpretation($0, $1, interpretation) }
 
         switch options.colourProfile {
         case .none: break
@@ -90,8 +98,9 @@ extension Imaging {
         let result = vipsImage.withPointer { pointer in
             switch format {
             case .png:
-                upscaler_vips_pngsave_buffer(pointer, &buffer, &length, Int32(min(max(options.pngCompression, 0), 9)),
-                                             sixteenBit ? 16 : 8, strip)
+                upscaler_vips_pngsave_buffer(
+                    pointer, &buffer, &length, Int32(min(max(options.pngCompression, 0), 9)),
+                    sixteenBit ? 16 : 8, strip)
             case .jpeg: upscaler_vips_jpegsave_buffer(pointer, &buffer, &length, q, options.progressive ? 1 : 0, strip)
             case .webp: upscaler_vips_webpsave_buffer(pointer, &buffer, &length, q, options.lossless ? 1 : 0, strip)
             }
@@ -102,12 +111,15 @@ extension Imaging {
         return format == .webp && metadata.exif == nil ? WebPChunks.removingExif(encoded) : encoded
     }
 
-    private static func imageFromSamples<Sample>(_ samples: [Sample], image: RGBImage, bands: Int,
-                                                 format: VipsBandFormat, failure: String) throws -> VipsImageHandle {
+    private static func imageFromSamples<Sample>(
+        _ samples: [Sample], image: RGBImage, bands: Int,
+        format: VipsBandFormat, failure: String
+    ) throws -> VipsImageHandle {
         try samples.withUnsafeBytes { raw in
-            guard let pointer = vips_image_new_from_memory_copy(
-                raw.baseAddress, raw.count, Int32(clamping: image.width), Int32(clamping: image.height),
-                Int32(bands), format)
+            guard
+                let pointer = vips_image_new_from_memory_copy(
+                    raw.baseAddress, raw.count, Int32(clamping: image.width), Int32(clamping: image.height),
+                    Int32(bands), format)
             else {
                 throw vipsError(.encodeFailed, failure)
             }
@@ -132,8 +144,10 @@ extension Imaging {
 
     /// Converts sRGB pixels to `profile` through a temporary file, because libvips takes output profiles only as file
     /// names. The file is read while the operation is built, so it can go as soon as the call returns.
-    private static func convertFromSRGB(_ image: VipsImageHandle, to profile: [UInt8], depth: Int32,
-                                        failure: String) throws -> VipsImageHandle {
+    private static func convertFromSRGB(
+        _ image: VipsImageHandle, to profile: [UInt8], depth: Int32,
+        failure: String
+    ) throws -> VipsImageHandle {
         let directory = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(directory)/upscaler-profile-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -172,8 +186,9 @@ extension Imaging {
         do {
             try AtomicFile.write(bytes, to: path)
         } catch {
-            throw ImagingError(.ioFailed, message: "\(displayName(forPath: path)): cannot write the file",
-                               detail: error.description)
+            throw ImagingError(
+                .ioFailed, message: "\(displayName(forPath: path)): cannot write the file",
+                detail: error.description)
         }
     }
 }

@@ -26,8 +26,9 @@ extension Imaging {
         -> [Float]
     {
         // The resampler works on three planes; the copies make it resample this one.
-        let planes = try resizeColour(RGBImage(width: width, height: height, pixels: alpha + alpha + alpha),
-                                      width: newWidth, height: newHeight)
+        let planes = try resizeColour(
+            RGBImage(width: width, height: height, pixels: alpha + alpha + alpha),
+            width: newWidth, height: newHeight)
         return planes.pixels[0..<(newWidth * newHeight)].map { min(max($0, 0), 1) }
     }
 
@@ -35,7 +36,7 @@ extension Imaging {
         try initialize()
         try image.validate("resize")
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max),
-              !width.multipliedReportingOverflow(by: height * 3).overflow
+            !width.multipliedReportingOverflow(by: height * 3).overflow
         else {
             throw ImagingError(.invalidArgument, message: "resize: cannot resize to \(width)x\(height)")
         }
@@ -58,8 +59,9 @@ extension Imaging {
         let failed = "resize: could not resize the image"
         let interleaved = interleaveFloat(image.pixels, plane: image.width * image.height)
         var current = try interleaved.withUnsafeBytes { raw in
-            guard let pointer = vips_image_new_from_memory_copy(
-                raw.baseAddress, raw.count, Int32(image.width), Int32(image.height), 3, VIPS_FORMAT_FLOAT)
+            guard
+                let pointer = vips_image_new_from_memory_copy(
+                    raw.baseAddress, raw.count, Int32(image.width), Int32(image.height), 3, VIPS_FORMAT_FLOAT)
             else { throw vipsError(.invalidArgument, failed) }
             return VipsImageHandle(owning: pointer)
         }

@@ -43,8 +43,10 @@ extension String {
     /// Control characters (newlines included) replaced by spaces, so a hostile file name cannot
     /// forge extra log or terminal lines.
     var oneLine: String {
-        String(String.UnicodeScalarView(unicodeScalars.map {
-            $0.properties.generalCategory == .control ? " " : $0
-        }))
+        String(
+            String.UnicodeScalarView(
+                unicodeScalars.map {
+                    $0.properties.generalCategory == .control ? " " : $0
+                }))
     }
 }

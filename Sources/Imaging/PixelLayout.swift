@@ -48,8 +48,10 @@ func quantise16(_ value: Float) -> UInt16 {
 
 /// Planar Float colour (and an optional alpha plane) to interleaved samples: three colour bands, or with `luma` one
 /// band of Rec. 709 luma on the encoded values; alpha last.
-func interleave<Sample>(_ pixels: [Float], alpha: [Float]?, plane: Int, luma: Bool,
-                        quantise: (Float) -> Sample) -> [Sample] {
+func interleave<Sample>(
+    _ pixels: [Float], alpha: [Float]?, plane: Int, luma: Bool,
+    quantise: (Float) -> Sample
+) -> [Sample] {
     precondition(pixels.count >= plane * 3 && (alpha?.count ?? plane) >= plane)
     let colourBands = luma ? 1 : 3
     let bands = colourBands + (alpha == nil ? 0 : 1)
@@ -58,7 +60,9 @@ func interleave<Sample>(_ pixels: [Float], alpha: [Float]?, plane: Int, luma: Bo
             let r = src.baseAddress!, g = r + plane, b = g + plane
             let dst = out.baseAddress!
             if luma {
-                for i in 0..<plane { (dst + bands * i).initialize(to: quantise(0.2126 * r[i] + 0.7152 * g[i] + 0.0722 * b[i])) }
+                for i in 0..<plane {
+                    (dst + bands * i).initialize(to: quantise(0.2126 * r[i] + 0.7152 * g[i] + 0.0722 * b[i]))
+                }
             } else {
                 for i in 0..<plane {
                     (dst + bands * i).initialize(to: quantise(r[i]))

@@ -36,8 +36,9 @@ public struct RGBImage: Sendable {
                 detail: "expected 3 * width * height planar values")
         }
         if let alpha, alpha.count != plane {
-            throw ImagingError(.invalidArgument, message: "\(operation): the alpha plane does not match the image",
-                               detail: "\(alpha.count) alpha values for \(plane) pixels")
+            throw ImagingError(
+                .invalidArgument, message: "\(operation): the alpha plane does not match the image",
+                detail: "\(alpha.count) alpha values for \(plane) pixels")
         }
     }
 }

@@ -14,9 +14,10 @@ enum WebPChunks {
         var offset = 12
         var removed = false
         while offset + 8 <= webp.count {
-            let size = Int(webp[offset + 4]) | Int(webp[offset + 5]) << 8 | Int(webp[offset + 6]) << 16
+            let size =
+                Int(webp[offset + 4]) | Int(webp[offset + 5]) << 8 | Int(webp[offset + 6]) << 16
                 | Int(webp[offset + 7]) << 24
-            let end = offset + 8 + size + (size & 1)   // chunks are padded to even sizes
+            let end = offset + 8 + size + (size & 1)  // chunks are padded to even sizes
             guard end <= webp.count else { return webp }
             if webp[offset..<offset + 4].elementsEqual("EXIF".utf8) {
                 removed = true

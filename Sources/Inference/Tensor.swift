@@ -17,15 +17,17 @@ public struct Tensor: Sendable, Equatable {
     }
 
     public init(channels: Int, height: Int, width: Int, repeating value: Float = 0) {
-        self.init(channels: channels, height: height, width: width,
-                  data: [Float](repeating: value, count: channels * height * width))
+        self.init(
+            channels: channels, height: height, width: width,
+            data: [Float](repeating: value, count: channels * height * width))
     }
 
     public var shape: Shape { Shape(channels: channels, height: height, width: width) }
 
     /// The `height` x `width` window whose top-left corner is at (`y`, `x`), all channels.
     public func cropped(y: Int, x: Int, height: Int, width: Int) -> Tensor {
-        precondition(y >= 0 && x >= 0 && y + height <= self.height && x + width <= self.width, "crop outside the tensor")
+        precondition(
+            y >= 0 && x >= 0 && y + height <= self.height && x + width <= self.width, "crop outside the tensor")
         var out = Tensor(channels: channels, height: height, width: width)
         for c in 0..<channels {
             for row in 0..<height {

@@ -26,8 +26,10 @@ public struct EngineOptions: Sendable {
     /// `UPSCALER_CPU_KERNELS` when the engine is made (`auto` when unset).
     public var kernels: CPUKernels?
 
-    public init(threads: Int = defaultThreadCount, winograd: Bool = true, precision: Precision = .fp32,
-                grouping: ConvolutionGrouping = .timed, kernels: CPUKernels? = nil) {
+    public init(
+        threads: Int = defaultThreadCount, winograd: Bool = true, precision: Precision = .fp32,
+        grouping: ConvolutionGrouping = .timed, kernels: CPUKernels? = nil
+    ) {
         self.threads = max(1, threads)
         self.winograd = winograd
         self.precision = precision
@@ -78,7 +80,8 @@ public final class CPUEngine: NetworkRunner {
     /// Runs the network on one input tensor.
     public func run(_ input: Tensor) throws -> Tensor {
         guard input.channels == network.inputChannels else {
-            throw InferenceError(.shapeMismatch, "the model expects \(network.inputChannels) input channels, got \(input.channels)")
+            throw InferenceError(
+                .shapeMismatch, "the model expects \(network.inputChannels) input channels, got \(input.channels)")
         }
         try prepare(for: input.shape)
         return try plan!.run(input)

@@ -16,8 +16,9 @@ public enum CPUKernels: String, Sendable, CaseIterable {
         let value = ProcessInfo.processInfo.environment["UPSCALER_CPU_KERNELS"] ?? ""
         if value.isEmpty { return .auto }
         guard let kernels = CPUKernels(rawValue: value) else {
-            throw InferenceError(.invalidSetting,
-                                 "UPSCALER_CPU_KERNELS must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), not \(value)")
+            throw InferenceError(
+                .invalidSetting,
+                "UPSCALER_CPU_KERNELS must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), not \(value)")
         }
         return kernels
     }

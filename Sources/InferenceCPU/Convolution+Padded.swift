@@ -8,7 +8,9 @@ extension Convolution {
         var padded = [Float](repeating: 0, count: outChannels * inChannels * k)
         for o in 0..<self.outChannels {
             for i in 0..<self.inChannels {
-                for t in 0..<k { padded[(o * inChannels + i) * k + t] = weights[(o * self.inChannels + i) * k + t] * scale }
+                for t in 0..<k {
+                    padded[(o * inChannels + i) * k + t] = weights[(o * self.inChannels + i) * k + t] * scale
+                }
             }
         }
         return padded

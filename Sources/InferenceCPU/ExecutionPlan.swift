@@ -55,21 +55,24 @@ final class ExecutionPlan {
         var logical = try Planner.plan(network, input: shape)
         let storages = logical.storages
         func runsOnWinograd(_ conv: Convolution, _ input: BlobView, _ output: BlobView) -> Bool {
-            options.ownWinograd && WinogradConvolution.accepts(conv, input: input, inputPlain: storages[input.storage].plain,
-                                                               output: output)
+            options.ownWinograd
+                && WinogradConvolution.accepts(
+                    conv, input: input, inputPlain: storages[input.storage].plain,
+                    output: output)
         }
         // Before buffers are assigned, so liveness sees the layer write the PReLU's output.
         let foldedPReLUs = Self.foldPReLUs(into: &logical.steps, where: runsOnWinograd)
         let (counts, storageBuffer) = BufferAssignment.assign(logical)
         let buffers = counts.map { AlignedBuffer<Float>(count: $0) }
         func pointer(_ view: BlobView) -> ViewPointer {
-            ViewPointer(base: buffers[storageBuffer[view.storage]].pointer,
-                        plain: logical.storages[view.storage].plain, view: view)
+            ViewPointer(
+                base: buffers[storageBuffer[view.storage]].pointer,
+                plain: logical.storages[view.storage].plain, view: view)
         }
         // bf16: every blocked storage a convolution reads gets a bf16 shadow, refreshed slice by slice as producers
         // write it, so a dense block converts each new slice once instead of its whole growing concat per layer.
-        var shadows: [Int: AlignedBuffer<UInt16>] = [:]   // by buffer index
-        var shadowed = Set<Int>()                      // storages
+        var shadows: [Int: AlignedBuffer<UInt16>] = [:]  // by buffer index
+        var shadowed = Set<Int>()  // storages
         if options.precision == .bf16 {
             for case .convolution(_, let conv, let input, let output, _, _) in logical.steps
             where !logical.storages[input.storage].plain && !runsOnWinograd(conv, input, output) {
@@ -91,8 +94,9 @@ final class ExecutionPlan {
             switch step {
             case .convolution(_, let conv, let input, let output, let scale, let sumScale)
             where runsOnWinograd(conv, input, output):
-                let layer = try WinogradConvolution(conv, inChannels: input.paddedChannels, scale: scale,
-                                                    precision: options.precision, prelu: foldedPReLUs[index])
+                let layer = try WinogradConvolution(
+                    conv, inChannels: input.paddedChannels, scale: scale,
+                    precision: options.precision, prelu: foldedPReLUs[index])
                 scratchBytes = max(scratchBytes, layer.scratchBytes)
                 implementations.append("winograd_4x3:\(options.precision.rawValue)")
                 steps.append(.winograd(layer, input: pointer(input), output: pointer(output), sumScale: sumScale))
@@ -114,10 +118,13 @@ final class ExecutionPlan {
             case .pixelShuffle(let input, let output, let op):
                 steps.append(.pixelShuffle(pointer(input), pointer(output), op))
             case .interpolation(let input, let output, let op):
-                steps.append(.interpolation(
-                    pointer(input), pointer(output),
-                    InterpolationTaps(kind: op.kind, input: input.height, output: output.height, alignCorners: op.alignCorners),
-                    InterpolationTaps(kind: op.kind, input: input.width, output: output.width, alignCorners: op.alignCorners)))
+                steps.append(
+                    .interpolation(
+                        pointer(input), pointer(output),
+                        InterpolationTaps(
+                            kind: op.kind, input: input.height, output: output.height, alignCorners: op.alignCorners),
+                        InterpolationTaps(
+                            kind: op.kind, input: input.width, output: output.width, alignCorners: op.alignCorners)))
             }
             let written = step.output
             if let shadow = shadowPointer(written) {
@@ -140,23 +147,26 @@ final class ExecutionPlan {
     /// Folds each PReLU that directly follows a Winograd layer and only re-reads its output into that layer, which
     /// then writes the PReLU's output (animevideov3 has one after every convolution: this saves a pass over the
     /// activations each). Returns the PReLUs by the index of the layer that now applies them.
-    private static func foldPReLUs(into steps: inout [PlannedStep],
-                                   where eligible: (Convolution, BlobView, BlobView) -> Bool) -> [Int: PReLU] {
+    private static func foldPReLUs(
+        into steps: inout [PlannedStep],
+        where eligible: (Convolution, BlobView, BlobView) -> Bool
+    ) -> [Int: PReLU] {
         var folded: [Int: PReLU] = [:]
         var index = 0
         while index + 1 < steps.count {
             defer { index += 1 }
             guard case .convolution(let layer, let conv, let input, let output, let scale, nil) = steps[index],
-                  conv.activation == .none, eligible(conv, input, output),
-                  case .prelu(let preluInput, let preluOutput, let op) = steps[index + 1], preluInput == output,
-                  // The layer writes whole 16-channel blocks, so only a block-aligned view may take its output.
-                  preluOutput.channelOffset % 16 == 0, !preluOutput.overlaps(input),
-                  // In place, nothing can read the values before the PReLU; otherwise nothing later may.
-                  preluOutput == output
+                conv.activation == .none, eligible(conv, input, output),
+                case .prelu(let preluInput, let preluOutput, let op) = steps[index + 1], preluInput == output,
+                // The layer writes whole 16-channel blocks, so only a block-aligned view may take its output.
+                preluOutput.channelOffset % 16 == 0, !preluOutput.overlaps(input),
+                // In place, nothing can read the values before the PReLU; otherwise nothing later may.
+                preluOutput == output
                     || !steps[(index + 2)...].contains(where: { $0.reads.contains { $0.overlaps(output) } })
             else { continue }
-            steps[index] = .convolution(layer: layer, conv: conv, input: input, output: preluOutput, scale: scale,
-                                        sumScale: nil)
+            steps[index] = .convolution(
+                layer: layer, conv: conv, input: input, output: preluOutput, scale: scale,
+                sumScale: nil)
             steps.remove(at: index + 1)
             folded[index] = op
         }
@@ -184,7 +194,8 @@ final class ExecutionPlan {
                     let activationStart = profiling ? DispatchTime.now().uptimeNanoseconds : 0
                     Kernels.leakyReLU(output, slope: slope, threads: threads)
                     if profiling {
-                        profile["leaky ReLU pass", default: 0] += Double(DispatchTime.now().uptimeNanoseconds - activationStart) / 1e9
+                        profile["leaky ReLU pass", default: 0] +=
+                            Double(DispatchTime.now().uptimeNanoseconds - activationStart) / 1e9
                     }
                 }
             case .winograd(let layer, let input, let output, let sumScale):

@@ -50,14 +50,17 @@ enum Kernels {
     }
 
     /// fp32 to bf16 with round-to-nearest-even, 16 values at a time (inputs are finite activations).
-    static func convertToBF16(_ source: UnsafeMutablePointer<Float>, _ target: UnsafeMutablePointer<UInt16>, count: Int,
-                              threads: Int) {
+    static func convertToBF16(
+        _ source: UnsafeMutablePointer<Float>, _ target: UnsafeMutablePointer<UInt16>, count: Int,
+        threads: Int
+    ) {
         parallelChunks(count / 16, threads: threads) { range in
             for v in range {
                 let bits = UnsafeRawPointer(source + v * 16).loadUnaligned(as: SIMD16<UInt32>.self)
                 let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-                UnsafeMutableRawPointer(target + v * 16).storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: rounded),
-                                                                   as: SIMD16<UInt16>.self)
+                UnsafeMutableRawPointer(target + v * 16).storeBytes(
+                    of: SIMD16<UInt16>(truncatingIfNeeded: rounded),
+                    as: SIMD16<UInt16>.self)
             }
         }
     }
@@ -117,7 +120,8 @@ enum Kernels {
         output.zeroPaddingLanes()
     }
 
-    static func binary(_ a: ViewPointer, _ b: ViewPointer?, _ output: ViewPointer, _ op: BinaryOperation, threads: Int) {
+    static func binary(_ a: ViewPointer, _ b: ViewPointer?, _ output: ViewPointer, _ op: BinaryOperation, threads: Int)
+    {
         if flat([a, output] + (b.map { [$0] } ?? [])) {
             let pa = a.start, pb = b?.start, dst = output.start
             forEachVector(output.view, threads: threads) { lo, hi in
@@ -153,7 +157,8 @@ enum Kernels {
             let src = input.start, dst = output.start, plane = input.view.plane
             let blocks = input.view.paddedChannels / 16
             let slopes: [Vector] = (0..<blocks).map { b in
-                Vector((0..<16).map { lane in b * 16 + lane < input.view.channels ? op.slope(channel: b * 16 + lane) : 0 })
+                Vector(
+                    (0..<16).map { lane in b * 16 + lane < input.view.channels ? op.slope(channel: b * 16 + lane) : 0 })
             }
             forEachVector(output.view, threads: threads) { lo, hi in
                 var i = lo
@@ -192,10 +197,15 @@ enum Kernels {
                             for j in 0..<r {
                                 for c in 0..<v.channels {
                                     let channel = c * r * r + i * r + j
-                                    lanes[c] = src[((channel >> 4) * inView.plane + iy * inView.width + ix) * 16 + (channel & 15)]
+                                    lanes[c] =
+                                        src[
+                                            ((channel >> 4) * inView.plane + iy * inView.width + ix) * 16
+                                                + (channel & 15)]
                                 }
                                 let o = ((iy * r + i) * v.width + ix * r + j) * 16
-                                lanes.withUnsafeBufferPointer { store(load(UnsafeMutablePointer(mutating: $0.baseAddress!), 0), dst, o) }
+                                lanes.withUnsafeBufferPointer {
+                                    store(load(UnsafeMutablePointer(mutating: $0.baseAddress!), 0), dst, o)
+                                }
                             }
                         }
                     }
@@ -215,8 +225,10 @@ enum Kernels {
         output.zeroPaddingLanes()
     }
 
-    static func interpolation(_ input: ViewPointer, _ output: ViewPointer, rows: InterpolationTaps,
-                              columns: InterpolationTaps, threads: Int) {
+    static func interpolation(
+        _ input: ViewPointer, _ output: ViewPointer, rows: InterpolationTaps,
+        columns: InterpolationTaps, threads: Int
+    ) {
         let v = output.view
         if flat([input]) && !output.plain {
             // Whole 16-channel blocks at a time.
@@ -255,7 +267,7 @@ enum Kernels {
             let channels = input.view.channels, src = input.start, dst = output.start
             parallelChunks(blocks * v.height, threads: threads) { range in
                 var row = [Vector](repeating: Vector(repeating: 0), count: inWidth)
-                var cached = -1   // the (block, input row) `row` holds
+                var cached = -1  // the (block, input row) `row` holds
                 for item in range {
                     let block = item / v.height, y = item % v.height
                     let key = block * input.view.height + rows.indices[y]
@@ -280,27 +292,29 @@ enum Kernels {
         // Any other layout: element by element, taps read from flat arrays.
         let kr = rows.tapsPerOutput, kc = columns.tapsPerOutput
         rows.indices.withUnsafeBufferPointer { rowIndex in
-        rows.weights.withUnsafeBufferPointer { rowWeight in
-        columns.indices.withUnsafeBufferPointer { columnIndex in
-        columns.weights.withUnsafeBufferPointer { columnWeight in
-            parallelChunks(v.channels * v.height, threads: threads) { range in
-                for item in range {
-                    let c = item / v.height, y = item % v.height
-                    for x in 0..<v.width {
-                        var acc: Float = 0
-                        for ty in 0..<kr {
-                            let iy = rowIndex[y * kr + ty], wy = rowWeight[y * kr + ty]
-                            for tx in 0..<kc {
-                                acc += input.load(c, iy, columnIndex[x * kc + tx]) * wy * columnWeight[x * kc + tx]
+            rows.weights.withUnsafeBufferPointer { rowWeight in
+                columns.indices.withUnsafeBufferPointer { columnIndex in
+                    columns.weights.withUnsafeBufferPointer { columnWeight in
+                        parallelChunks(v.channels * v.height, threads: threads) { range in
+                            for item in range {
+                                let c = item / v.height, y = item % v.height
+                                for x in 0..<v.width {
+                                    var acc: Float = 0
+                                    for ty in 0..<kr {
+                                        let iy = rowIndex[y * kr + ty], wy = rowWeight[y * kr + ty]
+                                        for tx in 0..<kc {
+                                            acc +=
+                                                input.load(c, iy, columnIndex[x * kc + tx]) * wy
+                                                * columnWeight[x * kc + tx]
+                                        }
+                                    }
+                                    output.store(acc, c, y, x)
+                                }
                             }
                         }
-                        output.store(acc, c, y, x)
                     }
                 }
             }
-        }
-        }
-        }
         }
         output.zeroPaddingLanes()
     }

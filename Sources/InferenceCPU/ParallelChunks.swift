@@ -1,5 +1,5 @@
-import Inference
 import Dispatch
+import Inference
 
 /// Runs `body` over `count` items split into contiguous chunks across `threads` workers.
 @inline(__always)

@@ -31,7 +31,9 @@ struct ViewPointer: @unchecked Sendable {
         guard !plain, view.channels % 16 != 0, view.channelOffset % 16 == 0 else { return }
         let block = start + (view.paddedChannels - 16) * view.plane
         let first = view.channels % 16
-        let keep = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< SIMD16<Int32>(repeating: Int32(first))
+        let keep =
+            SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+            .< SIMD16<Int32>(repeating: Int32(first))
         for p in 0..<view.plane {
             let pixel = UnsafeMutableRawPointer(block + p * 16)
             let v = pixel.loadUnaligned(as: SIMD16<Float>.self)

@@ -38,10 +38,13 @@ final class WinogradConvolution: @unchecked Sendable {
         let outChannels = (conv.outChannels + 15) & ~15
         let weights = conv.paddedWeights(inChannels: inChannels, outChannels: outChannels, scale: scale)
         let bias = conv.paddedBias(outChannels: outChannels, scale: scale)
-        guard let handle = upscaler_winograd_create(Int32(inChannels), Int32(outChannels), weights, bias,
-                                                    precision == .bf16 ? UPSCALER_WINOGRAD_BF16 : UPSCALER_WINOGRAD_FP32)
+        guard
+            let handle = upscaler_winograd_create(
+                Int32(inChannels), Int32(outChannels), weights, bias,
+                precision == .bf16 ? UPSCALER_WINOGRAD_BF16 : UPSCALER_WINOGRAD_FP32)
         else {
-            throw InferenceError(.unsupportedPrecision, "this CPU cannot run the \(precision.rawValue) Winograd kernels")
+            throw InferenceError(
+                .unsupportedPrecision, "this CPU cannot run the \(precision.rawValue) Winograd kernels")
         }
         self.handle = handle
         switch (conv.activation, prelu) {
@@ -70,9 +73,10 @@ final class WinogradConvolution: @unchecked Sendable {
             let work: @Sendable (Int) -> Void = { w in
                 let first = min(tiles, blocks * w / workers * 24), last = min(tiles, blocks * (w + 1) / workers * 24)
                 guard first < last else { return }
-                upscaler_winograd_run(handle.value, source.value, target.value, height, width, Int32(first),
-                                      Int32(last), sumScale == nil ? 0 : 1, sumScale ?? 0, slopes.value,
-                                      scratch.value[w])
+                upscaler_winograd_run(
+                    handle.value, source.value, target.value, height, width, Int32(first),
+                    Int32(last), sumScale == nil ? 0 : 1, sumScale ?? 0, slopes.value,
+                    scratch.value[w])
             }
             if workers == 1 { return work(0) }
             DispatchQueue.concurrentPerform(iterations: workers, execute: work)

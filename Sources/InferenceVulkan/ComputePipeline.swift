@@ -11,8 +11,10 @@ final class ComputePipeline {
     let bindings: Int
     let pushBytes: Int
 
-    init(_ context: VulkanContext, spirv: [UInt32], name: String, bindings: Int, pushBytes: Int,
-         specialization: [UInt32]) throws {
+    init(
+        _ context: VulkanContext, spirv: [UInt32], name: String, bindings: Int, pushBytes: Int,
+        specialization: [UInt32]
+    ) throws {
         self.context = context
         self.bindings = bindings
         self.pushBytes = pushBytes

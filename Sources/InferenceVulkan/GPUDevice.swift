@@ -21,8 +21,10 @@ public struct GPUDevice: Sendable, Hashable, CustomStringConvertible {
     /// Vulkan version the device supports, e.g. `1.3.239`.
     public let apiVersion: String
 
-    public init(index: Int, name: String, kind: Kind, memoryBytes: UInt64, budgetBytes: UInt64, maxBufferBytes: UInt64,
-                fp16: Bool, apiVersion: String) {
+    public init(
+        index: Int, name: String, kind: Kind, memoryBytes: UInt64, budgetBytes: UInt64, maxBufferBytes: UInt64,
+        fp16: Bool, apiVersion: String
+    ) {
         self.index = index
         self.name = name
         self.kind = kind

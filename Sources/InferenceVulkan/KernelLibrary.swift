@@ -43,12 +43,14 @@ final class KernelLibrary {
         if let compiled = spirv[shader] {
             code = compiled
         } else {
-            code = try ShaderCompiler.shared.get().spirv(shader.source, name: "\(shader.rawValue).comp",
-                                                          macros: ["FP16": fp16 ? "1" : "0"])
+            code = try ShaderCompiler.shared.get().spirv(
+                shader.source, name: "\(shader.rawValue).comp",
+                macros: ["FP16": fp16 ? "1" : "0"])
             spirv[shader] = code
         }
-        let made = try ComputePipeline(context, spirv: code, name: shader.rawValue, bindings: shader.bindings,
-                                       pushBytes: shader.pushBytes, specialization: specialization)
+        let made = try ComputePipeline(
+            context, spirv: code, name: shader.rawValue, bindings: shader.bindings,
+            pushBytes: shader.pushBytes, specialization: specialization)
         pipelines[key] = (made, generation)
         return made
     }

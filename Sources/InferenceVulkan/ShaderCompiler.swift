@@ -25,22 +25,26 @@ struct ShaderCompiler: @unchecked Sendable {
         }
         defer { shaderc_compile_options_release(options) }
         shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance)
-        shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan,
-                                               UInt32(shaderc_env_version_vulkan_1_1.rawValue))
+        shaderc_compile_options_set_target_env(
+            options, shaderc_target_env_vulkan,
+            UInt32(shaderc_env_version_vulkan_1_1.rawValue))
         for (key, value) in macros.sorted(by: { $0.key < $1.key }) {
             shaderc_compile_options_add_macro_definition(options, key, key.utf8.count, value, value.utf8.count)
         }
-        let result = shaderc_compile_into_spv(compiler, source, source.utf8.count, shaderc_compute_shader, name, "main",
-                                              options)
+        let result = shaderc_compile_into_spv(
+            compiler, source, source.utf8.count, shaderc_compute_shader, name, "main",
+            options)
         defer { shaderc_result_release(result) }
         guard shaderc_result_get_compilation_status(result) == shaderc_compilation_status_success,
-              let start = shaderc_result_get_bytes(result) else {
+            let start = shaderc_result_get_bytes(result)
+        else {
             let message = shaderc_result_get_error_message(result).map { String(cString: $0) } ?? "unknown error"
             throw InferenceError(.backendFailure, "shader \(name) did not compile", detail: message)
         }
         let count = shaderc_result_get_length(result) / 4
         return [UInt32](unsafeUninitializedCapacity: count) { words, initialized in
-            UnsafeMutableRawBufferPointer(words).copyMemory(from: UnsafeRawBufferPointer(start: start, count: count * 4))
+            UnsafeMutableRawBufferPointer(words).copyMemory(
+                from: UnsafeRawBufferPointer(start: start, count: count * 4))
             initialized = count
         }
     }

@@ -22,13 +22,16 @@ final class VulkanBuffer {
         // Vulkan refuses empty buffers; a 4-byte one stands in for an empty storage.
         let size = max(bytes, 4)
         if UInt64(size) > context.info.maxBufferBytes && placement == .device {
-            throw InferenceError(.outOfDeviceMemory,
-                                 "a tile needs a \(size >> 20) MiB buffer, over this GPU's \(context.info.maxBufferBytes >> 20) MiB limit; use a smaller --tile")
+            throw InferenceError(
+                .outOfDeviceMemory,
+                "a tile needs a \(size >> 20) MiB buffer, over this GPU's \(context.info.maxBufferBytes >> 20) MiB limit; use a smaller --tile"
+            )
         }
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         info.size = VkDeviceSize(size)
-        info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue
+        info.usage =
+            VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue
             | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
         var buffer: VkBuffer?
@@ -45,8 +48,10 @@ final class VulkanBuffer {
             required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
             preferred = VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue
         }
-        guard let type = context.memoryType(requirements.memoryTypeBits, required: required, preferred: preferred)
-                ?? (placement == .device ? context.memoryType(requirements.memoryTypeBits, required: 0) : nil) else {
+        guard
+            let type = context.memoryType(requirements.memoryTypeBits, required: required, preferred: preferred)
+                ?? (placement == .device ? context.memoryType(requirements.memoryTypeBits, required: 0) : nil)
+        else {
             vk.destroyBuffer(device, buffer, nil)
             throw InferenceError(.backendFailure, "the GPU offers no memory type for a \(placement) buffer")
         }

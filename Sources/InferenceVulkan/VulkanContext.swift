@@ -19,8 +19,10 @@ final class VulkanContext: @unchecked Sendable {
 
     init(instance: VulkanInstance, index: Int) throws {
         guard instance.physicalDevices.indices.contains(index) else {
-            throw InferenceError(.noDevice, "there is no Vulkan device gpu:\(index) (this machine has "
-                                 + "\(instance.physicalDevices.count))")
+            throw InferenceError(
+                .noDevice,
+                "there is no Vulkan device gpu:\(index) (this machine has "
+                    + "\(instance.physicalDevices.count))")
         }
         self.instance = instance
         info = instance.describe(index)
@@ -34,9 +36,11 @@ final class VulkanContext: @unchecked Sendable {
         fn.getPhysicalDeviceQueueFamilyProperties(physical, &familyCount, &families)
         // Prefer a compute-only family (a dedicated compute engine on discrete GPUs), then any with compute.
         let compute = VK_QUEUE_COMPUTE_BIT.rawValue, graphics = VK_QUEUE_GRAPHICS_BIT.rawValue
-        guard let family = families.indices.first(where: {
-            families[$0].queueFlags & compute != 0 && families[$0].queueFlags & graphics == 0
-        }) ?? families.indices.first(where: { families[$0].queueFlags & compute != 0 }) else {
+        guard
+            let family = families.indices.first(where: {
+                families[$0].queueFlags & compute != 0 && families[$0].queueFlags & graphics == 0
+            }) ?? families.indices.first(where: { families[$0].queueFlags & compute != 0 })
+        else {
             throw InferenceError(.noDevice, "Vulkan device \(info.name) has no compute queue")
         }
 
@@ -122,11 +126,15 @@ final class VulkanContext: @unchecked Sendable {
     }
 
     /// A memory type allowed by `typeBits` with all of `required`, preferring one that also has `preferred`.
-    func memoryType(_ typeBits: UInt32, required: VkMemoryPropertyFlags, preferred: VkMemoryPropertyFlags = 0) -> UInt32? {
+    func memoryType(_ typeBits: UInt32, required: VkMemoryPropertyFlags, preferred: VkMemoryPropertyFlags = 0)
+        -> UInt32?
+    {
         let types = withUnsafeBytes(of: memory.memoryTypes) {
             Array($0.bindMemory(to: VkMemoryType.self).prefix(Int(memory.memoryTypeCount)))
         }
-        let allowed = types.indices.filter { typeBits & (1 << UInt32($0)) != 0 && types[$0].propertyFlags & required == required }
+        let allowed = types.indices.filter {
+            typeBits & (1 << UInt32($0)) != 0 && types[$0].propertyFlags & required == required
+        }
         let best = allowed.first { types[$0].propertyFlags & preferred == preferred } ?? allowed.first
         return best.map(UInt32.init)
     }

@@ -28,13 +28,16 @@ public enum VulkanDevices {
             return ranked.first { $0.kind == .discrete || $0.kind == .integrated }
         case .gpu(nil):
             guard let best = ranked.first else {
-                throw InferenceError(.noDevice, "no Vulkan device found: install the GPU's Vulkan driver, or use --device cpu")
+                throw InferenceError(
+                    .noDevice, "no Vulkan device found: install the GPU's Vulkan driver, or use --device cpu")
             }
             return best
         case .gpu(let index?):
             guard let device = devices.first(where: { $0.index == index }) else {
-                throw InferenceError(.noDevice, "there is no Vulkan device gpu:\(index) (found \(devices.count)); "
-                                     + "`upscaler devices` lists them")
+                throw InferenceError(
+                    .noDevice,
+                    "there is no Vulkan device gpu:\(index) (found \(devices.count)); "
+                        + "`upscaler devices` lists them")
             }
             return device
         }

@@ -27,7 +27,9 @@ public final class VulkanEngine: NetworkRunner {
         case .fp32: break
         case .fp16:
             guard context.fp16Enabled else {
-                throw InferenceError(.unsupportedPrecision, "\(context.info.name) has no fp16 storage or arithmetic; use --precision fp32")
+                throw InferenceError(
+                    .unsupportedPrecision,
+                    "\(context.info.name) has no fp16 storage or arithmetic; use --precision fp32")
             }
         case .bf16:
             throw InferenceError(.unsupportedPrecision, "bf16 is a CPU precision; the GPU runs fp16 or fp32")
@@ -42,7 +44,8 @@ public final class VulkanEngine: NetworkRunner {
     /// Runs the network on one input tensor.
     public func run(_ input: Tensor) throws -> Tensor {
         guard input.channels == network.inputChannels else {
-            throw InferenceError(.shapeMismatch, "the model expects \(network.inputChannels) input channels, got \(input.channels)")
+            throw InferenceError(
+                .shapeMismatch, "the model expects \(network.inputChannels) input channels, got \(input.channels)")
         }
         if plan?.inputShape != input.shape {
             plan = nil  // free the old buffers before making new ones

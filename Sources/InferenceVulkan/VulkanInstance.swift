@@ -29,7 +29,8 @@ final class VulkanInstance: @unchecked Sendable {
             functions = try InstanceFunctions(library, instance)
         } catch {
             if let destroy: PFN_vkDestroyInstance = library.getInstanceProcAddr(instance, "vkDestroyInstance")
-                .map({ unsafeBitCast($0, to: PFN_vkDestroyInstance.self) }) {
+                .map({ unsafeBitCast($0, to: PFN_vkDestroyInstance.self) })
+            {
                 destroy(instance, nil)
             }
             throw error
@@ -54,10 +55,15 @@ final class VulkanInstance: @unchecked Sendable {
         var count: UInt32 = 0
         guard functions.enumerateDeviceExtensionProperties(device, nil, &count, nil) == VK_SUCCESS else { return [] }
         var properties = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
-        guard functions.enumerateDeviceExtensionProperties(device, nil, &count, &properties) == VK_SUCCESS else { return [] }
-        return Set(properties.prefix(Int(count)).map { property in
-            withUnsafeBytes(of: property.extensionName) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-        })
+        guard functions.enumerateDeviceExtensionProperties(device, nil, &count, &properties) == VK_SUCCESS else {
+            return []
+        }
+        return Set(
+            properties.prefix(Int(count)).map { property in
+                withUnsafeBytes(of: property.extensionName) {
+                    String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+            })
     }
 
     /// Whether the device has 16-bit storage buffers and fp16 arithmetic.
@@ -97,10 +103,11 @@ final class VulkanInstance: @unchecked Sendable {
         }
         let (heap, budget) = deviceLocalHeap(device)
         let version = properties.apiVersion
-        return GPUDevice(index: index, name: name, kind: kind, memoryBytes: heap, budgetBytes: budget,
-                         maxBufferBytes: UInt64(properties.limits.maxStorageBufferRange),
-                         fp16: supportsFP16(device),
-                         apiVersion: "\(version >> 22).\((version >> 12) & 0x3FF).\(version & 0xFFF)")
+        return GPUDevice(
+            index: index, name: name, kind: kind, memoryBytes: heap, budgetBytes: budget,
+            maxBufferBytes: UInt64(properties.limits.maxStorageBufferRange),
+            fp16: supportsFP16(device),
+            apiVersion: "\(version >> 22).\((version >> 12) & 0x3FF).\(version & 0xFFF)")
     }
 
     /// The largest device-local heap and the budget the driver grants on it.

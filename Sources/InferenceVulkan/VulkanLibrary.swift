@@ -16,17 +16,25 @@ struct VulkanLibrary: @unchecked Sendable {
     static let shared: Result<VulkanLibrary, InferenceError> = load()
 
     private static func load() -> Result<VulkanLibrary, InferenceError> {
-        guard let handle = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL) ?? dlopen("libvulkan.so", RTLD_NOW | RTLD_LOCAL),
-              let symbol = dlsym(handle, "vkGetInstanceProcAddr") else {
-            return .failure(InferenceError(.noDevice, "no Vulkan loader (libvulkan.so.1) on this machine: install the "
-                                           + "GPU driver's Vulkan support (Debian: libvulkan1)"))
+        guard
+            let handle = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL)
+                ?? dlopen("libvulkan.so", RTLD_NOW | RTLD_LOCAL),
+            let symbol = dlsym(handle, "vkGetInstanceProcAddr")
+        else {
+            return .failure(
+                InferenceError(
+                    .noDevice,
+                    "no Vulkan loader (libvulkan.so.1) on this machine: install the "
+                        + "GPU driver's Vulkan support (Debian: libvulkan1)"))
         }
         let getProc = unsafeBitCast(symbol, to: PFN_vkGetInstanceProcAddr.self)
         guard let create: PFN_vkCreateInstance = globalFunction(getProc, "vkCreateInstance") else {
             return .failure(InferenceError(.noDevice, "the Vulkan loader has no vkCreateInstance"))
         }
-        return .success(VulkanLibrary(getInstanceProcAddr: getProc, createInstance: create,
-                                      enumerateInstanceVersion: globalFunction(getProc, "vkEnumerateInstanceVersion")))
+        return .success(
+            VulkanLibrary(
+                getInstanceProcAddr: getProc, createInstance: create,
+                enumerateInstanceVersion: globalFunction(getProc, "vkEnumerateInstanceVersion")))
     }
 
     private static func globalFunction<F>(_ getProc: PFN_vkGetInstanceProcAddr, _ name: String) -> F? {

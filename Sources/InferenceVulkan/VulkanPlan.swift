@@ -36,46 +36,59 @@ final class VulkanPlan {
         let elementBytes = fp16 ? 2 : 4
         let logical = try Planner.plan(engine.network, input: shape)
         let assignment = BufferAssignment.assign(logical, size: Self.elementCount)
-        let buffers = try assignment.counts.map { try VulkanBuffer(context, bytes: $0 * elementBytes, placement: .device) }
+        let buffers = try assignment.counts.map {
+            try VulkanBuffer(context, bytes: $0 * elementBytes, placement: .device)
+        }
         func buffer(_ view: BlobView) -> VulkanBuffer { buffers[assignment.storageBuffer[view.storage]] }
         func offset(_ view: BlobView) -> UInt32 { UInt32(view.channelOffset * view.plane) }
 
         let inputView = logical.inputView
         let outputView = logical.outputView
         let stagingIn = try VulkanBuffer(context, bytes: shape.count * elementBytes, placement: .host)
-        let stagingOut = try VulkanBuffer(context, bytes: outputView.channels * outputView.plane * elementBytes,
-                                          placement: .host)
+        let stagingOut = try VulkanBuffer(
+            context, bytes: outputView.channels * outputView.plane * elementBytes,
+            placement: .host)
         // Bound to bindings a mode does not read, so every binding has a valid buffer.
         let unused = try engine.constant("unused", floats: [0, 0, 0, 0], asStorageType: false)
 
         var dispatches: [Dispatch] = []
-        func elementwise(mode: UInt32, count: Int, a: BlobView, b: BlobView? = nil, output: BlobView,
-                         plane: Int = 0, ca: Float = 1, cb: Float = 0, s: Float = 0,
-                         slopes: VulkanBuffer? = nil) throws {
+        func elementwise(
+            mode: UInt32, count: Int, a: BlobView, b: BlobView? = nil, output: BlobView,
+            plane: Int = 0, ca: Float = 1, cb: Float = 0, s: Float = 0,
+            slopes: VulkanBuffer? = nil
+        ) throws {
             let pipeline = try engine.kernels.pipeline(.elementwise, [mode])
-            let push = [UInt32(count), offset(a), b.map(offset) ?? 0, offset(output), UInt32(plane),
-                        ca.bitPattern, cb.bitPattern, s.bitPattern]
-            dispatches.append(Dispatch(pipeline: pipeline,
-                                       buffers: [buffer(a), b.map(buffer) ?? unused, buffer(output), slopes ?? unused],
-                                       push: push, groups: Self.linearGroups(count)))
+            let push = [
+                UInt32(count), offset(a), b.map(offset) ?? 0, offset(output), UInt32(plane),
+                ca.bitPattern, cb.bitPattern, s.bitPattern,
+            ]
+            dispatches.append(
+                Dispatch(
+                    pipeline: pipeline,
+                    buffers: [buffer(a), b.map(buffer) ?? unused, buffer(output), slopes ?? unused],
+                    push: push, groups: Self.linearGroups(count)))
         }
 
         for step in logical.steps {
             switch step {
             case .convolution(let layer, let conv, let input, let output, let scale, let sumScale):
-                dispatches.append(try Self.convolution(engine, layer: layer, conv: conv, input: input, output: output,
-                                                       scale: scale, sumScale: sumScale, buffer: buffer, offset: offset))
+                dispatches.append(
+                    try Self.convolution(
+                        engine, layer: layer, conv: conv, input: input, output: output,
+                        scale: scale, sumScale: sumScale, buffer: buffer, offset: offset))
             case .copy(let from, let to):
                 try elementwise(mode: 0, count: to.channels * to.plane, a: from, output: to)
             case .eltwise(let inputs, let output, let op):
                 let count = output.channels * output.plane
                 switch op.kind {
                 case .sum:
-                    try elementwise(mode: 1, count: count, a: inputs[0], b: inputs[1], output: output,
-                                    ca: op.coefficient(0), cb: op.coefficient(1))
+                    try elementwise(
+                        mode: 1, count: count, a: inputs[0], b: inputs[1], output: output,
+                        ca: op.coefficient(0), cb: op.coefficient(1))
                     for k in inputs.indices.dropFirst(2) {
-                        try elementwise(mode: 1, count: count, a: output, b: inputs[k], output: output,
-                                        ca: 1, cb: op.coefficient(k))
+                        try elementwise(
+                            mode: 1, count: count, a: output, b: inputs[k], output: output,
+                            ca: 1, cb: op.coefficient(k))
                     }
                 case .product, .maximum:
                     let mode: UInt32 = op.kind == .product ? 2 : 3
@@ -91,34 +104,46 @@ final class VulkanPlan {
                 case (.subtract, let s?, _): try elementwise(mode: 4, count: count, a: a, output: output, s: -s)
                 case (.multiply, let s?, _): try elementwise(mode: 4, count: count, a: a, output: output, ca: s)
                 case (.add, nil, let b?): try elementwise(mode: 1, count: count, a: a, b: b, output: output, cb: 1)
-                case (.subtract, nil, let b?): try elementwise(mode: 1, count: count, a: a, b: b, output: output, cb: -1)
+                case (.subtract, nil, let b?):
+                    try elementwise(mode: 1, count: count, a: a, b: b, output: output, cb: -1)
                 case (.multiply, nil, let b?): try elementwise(mode: 2, count: count, a: a, b: b, output: output)
                 case (_, nil, nil):
                     throw InferenceError(.malformedModel, "a binary op has neither a second input nor a scalar")
                 }
             case .prelu(let input, let output, let op):
                 let slopes = try engine.constant("prelu:\(op.slopes)", floats: op.slopes, asStorageType: false)
-                try elementwise(mode: 5, count: output.channels * output.plane, a: input, output: output,
-                                plane: op.slopes.count == 1 ? 0 : output.plane, slopes: slopes)
+                try elementwise(
+                    mode: 5, count: output.channels * output.plane, a: input, output: output,
+                    plane: op.slopes.count == 1 ? 0 : output.plane, slopes: slopes)
             case .pixelShuffle(let input, let output, let op):
                 let pipeline = try engine.kernels.pipeline(.pixelShuffle)
-                let push = [output.channels, output.height, output.width, op.factor].map { UInt32($0) }
+                let push =
+                    [output.channels, output.height, output.width, op.factor].map { UInt32($0) }
                     + [offset(input), offset(output)]
-                dispatches.append(Dispatch(pipeline: pipeline, buffers: [buffer(input), buffer(output)], push: push,
-                                           groups: Self.linearGroups(output.channels * output.plane)))
+                dispatches.append(
+                    Dispatch(
+                        pipeline: pipeline, buffers: [buffer(input), buffer(output)], push: push,
+                        groups: Self.linearGroups(output.channels * output.plane)))
             case .interpolation(let input, let output, let op):
-                let rows = InterpolationTaps(kind: op.kind, input: input.height, output: output.height,
-                                             alignCorners: op.alignCorners)
-                let columns = InterpolationTaps(kind: op.kind, input: input.width, output: output.width,
-                                                alignCorners: op.alignCorners)
-                let key = "taps:\(op.kind):\(input.height)x\(input.width)->\(output.height)x\(output.width):\(op.alignCorners)"
+                let rows = InterpolationTaps(
+                    kind: op.kind, input: input.height, output: output.height,
+                    alignCorners: op.alignCorners)
+                let columns = InterpolationTaps(
+                    kind: op.kind, input: input.width, output: output.width,
+                    alignCorners: op.alignCorners)
+                let key =
+                    "taps:\(op.kind):\(input.height)x\(input.width)->\(output.height)x\(output.width):\(op.alignCorners)"
                 let indices = try engine.constant(key + ":i", ints: (rows.indices + columns.indices).map { Int32($0) })
-                let weights = try engine.constant(key + ":w", floats: rows.weights + columns.weights, asStorageType: false)
+                let weights = try engine.constant(
+                    key + ":w", floats: rows.weights + columns.weights, asStorageType: false)
                 let pipeline = try engine.kernels.pipeline(.interpolation, [UInt32(rows.tapsPerOutput)])
-                let push = [input.channels, input.height, input.width, output.height, output.width].map { UInt32($0) }
+                let push =
+                    [input.channels, input.height, input.width, output.height, output.width].map { UInt32($0) }
                     + [offset(input), offset(output)]
-                dispatches.append(Dispatch(pipeline: pipeline, buffers: [buffer(input), buffer(output), indices, weights],
-                                           push: push, groups: Self.linearGroups(output.channels * output.plane)))
+                dispatches.append(
+                    Dispatch(
+                        pipeline: pipeline, buffers: [buffer(input), buffer(output), indices, weights],
+                        push: push, groups: Self.linearGroups(output.channels * output.plane)))
             }
         }
         let descriptorPool = try Self.makeDescriptorPool(context, dispatches)
@@ -134,32 +159,40 @@ final class VulkanPlan {
             let staging = (stagingIn.handle, stagingOut.handle)
             try commands.record(oneTime: false) { cb in
                 let vk = context.vk
-                var up = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(inputOffset), size: VkDeviceSize(inputBytes))
+                var up = VkBufferCopy(
+                    srcOffset: 0, dstOffset: VkDeviceSize(inputOffset), size: VkDeviceSize(inputBytes))
                 vk.cmdCopyBuffer(cb, staging.0, inputBuffer.handle, 1, &up)
-                Self.barrier(vk, cb, from: VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                             to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                             VkAccessFlagBits(VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue))
+                Self.barrier(
+                    vk, cb, from: VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                    VkAccessFlagBits(VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue))
                 for (dispatch, set) in zip(dispatches, sets) {
                     vk.cmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline.pipeline)
                     var boundSet: VkDescriptorSet? = set
-                    vk.cmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline.layout, 0, 1,
-                                             &boundSet, 0, nil)
+                    vk.cmdBindDescriptorSets(
+                        cb, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline.layout, 0, 1,
+                        &boundSet, 0, nil)
                     dispatch.push.withUnsafeBytes { words in
-                        vk.cmdPushConstants(cb, dispatch.pipeline.layout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0,
-                                            UInt32(words.count), words.baseAddress)
+                        vk.cmdPushConstants(
+                            cb, dispatch.pipeline.layout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0,
+                            UInt32(words.count), words.baseAddress)
                     }
                     vk.cmdDispatch(cb, dispatch.groups.x, dispatch.groups.y, dispatch.groups.z)
                     // Each step may read what any earlier one wrote: a full compute-to-compute barrier between them.
-                    Self.barrier(vk, cb, from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                                 to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                                 VkAccessFlagBits(VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue))
+                    Self.barrier(
+                        vk, cb, from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                        to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                        VkAccessFlagBits(VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue))
                 }
-                Self.barrier(vk, cb, from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                             to: VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT)
-                var down = VkBufferCopy(srcOffset: VkDeviceSize(outputOffset), dstOffset: 0, size: VkDeviceSize(outputBytes))
+                Self.barrier(
+                    vk, cb, from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                    to: VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT)
+                var down = VkBufferCopy(
+                    srcOffset: VkDeviceSize(outputOffset), dstOffset: 0, size: VkDeviceSize(outputBytes))
                 vk.cmdCopyBuffer(cb, outputBuffer.handle, staging.1, 1, &down)
-                Self.barrier(vk, cb, from: VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                             to: VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT)
+                Self.barrier(
+                    vk, cb, from: VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    to: VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT)
             }
         } catch {
             context.vk.destroyDescriptorPool(context.device, descriptorPool, nil)
@@ -215,17 +248,22 @@ final class VulkanPlan {
         (UInt32(max(1, min((count + 255) / 256, 65535))), 1, 1)
     }
 
-    private static func convolution(_ engine: VulkanEngine, layer: String, conv: Convolution, input: BlobView,
-                                     output: BlobView, scale: Float, sumScale: Float?,
-                                     buffer: (BlobView) -> VulkanBuffer,
-                                     offset: (BlobView) -> UInt32) throws -> Dispatch {
+    private static func convolution(
+        _ engine: VulkanEngine, layer: String, conv: Convolution, input: BlobView,
+        output: BlobView, scale: Float, sumScale: Float?,
+        buffer: (BlobView) -> VulkanBuffer,
+        offset: (BlobView) -> UInt32
+    ) throws -> Dispatch {
         // The planner's scale (a fused residual's coefficient) is folded into the weights and bias, as on the CPU.
-        let weights = try engine.constant("w:\(layer):\(scale)", floats: scale == 1 ? conv.weights : conv.weights.map { $0 * scale },
-                                          asStorageType: true)
-        let bias = try engine.constant("b:\(layer):\(scale)",
-                                       floats: conv.bias.isEmpty ? [Float](repeating: 0, count: conv.outChannels)
-                                           : conv.bias.map { $0 * scale },
-                                       asStorageType: false)
+        let weights = try engine.constant(
+            "w:\(layer):\(scale)", floats: scale == 1 ? conv.weights : conv.weights.map { $0 * scale },
+            asStorageType: true)
+        let bias = try engine.constant(
+            "b:\(layer):\(scale)",
+            floats: conv.bias.isEmpty
+                ? [Float](repeating: 0, count: conv.outChannels)
+                : conv.bias.map { $0 * scale },
+            asStorageType: false)
         let rows: UInt32 = conv.outChannels <= 16 ? 16 : conv.outChannels <= 32 ? 32 : 64
         let columns: UInt32 = 64
         let threads = (rows / 4) * (columns / 4)
@@ -235,23 +273,31 @@ final class VulkanPlan {
         case .relu: (activation, slope) = (1, 0)
         case .leakyReLU(let s): (activation, slope) = (2, s)
         }
-        let shape = [
-            conv.kernelHeight, conv.kernelWidth, conv.strideHeight, conv.strideWidth, conv.dilationHeight, conv.dilationWidth,
-        ].map { UInt32($0) } + [activation, sumScale == nil ? 0 : 1] + [
-            input.channels, input.height, input.width, output.channels, output.height, output.width,
-        ].map { UInt32($0) } + [UInt32(bitPattern: Int32(conv.padTop)), UInt32(bitPattern: Int32(conv.padLeft))]
+        let shape =
+            [
+                conv.kernelHeight, conv.kernelWidth, conv.strideHeight, conv.strideWidth, conv.dilationHeight,
+                conv.dilationWidth,
+            ].map { UInt32($0) } + [activation, sumScale == nil ? 0 : 1]
+            + [
+                input.channels, input.height, input.width, output.channels, output.height, output.width,
+            ].map { UInt32($0) } + [UInt32(bitPattern: Int32(conv.padTop)), UInt32(bitPattern: Int32(conv.padLeft))]
         let pipeline = try engine.kernels.pipeline(.convolution, [threads, rows, columns] + shape)
         let push: [UInt32] = [offset(input), offset(output), slope.bitPattern, (sumScale ?? 0).bitPattern]
         let tiles = (output.plane + Int(columns) - 1) / Int(columns)
         let x = min(tiles, 65535)
-        return Dispatch(pipeline: pipeline, buffers: [buffer(input), buffer(output), weights, bias], push: push,
-                        groups: (UInt32(x), UInt32((output.channels + Int(rows) - 1) / Int(rows)),
-                                 UInt32((tiles + x - 1) / x)))
+        return Dispatch(
+            pipeline: pipeline, buffers: [buffer(input), buffer(output), weights, bias], push: push,
+            groups: (
+                UInt32(x), UInt32((output.channels + Int(rows) - 1) / Int(rows)),
+                UInt32((tiles + x - 1) / x)
+            ))
     }
 
-    private static func barrier(_ vk: DeviceFunctions, _ cb: VkCommandBuffer, from: VkPipelineStageFlagBits,
-                                _ sourceAccess: VkAccessFlagBits, to: VkPipelineStageFlagBits,
-                                _ targetAccess: VkAccessFlagBits) {
+    private static func barrier(
+        _ vk: DeviceFunctions, _ cb: VkCommandBuffer, from: VkPipelineStageFlagBits,
+        _ sourceAccess: VkAccessFlagBits, to: VkPipelineStageFlagBits,
+        _ targetAccess: VkAccessFlagBits
+    ) {
         var memory = VkMemoryBarrier()
         memory.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
         memory.srcAccessMask = sourceAccess.rawValue
@@ -259,9 +305,12 @@ final class VulkanPlan {
         vk.cmdPipelineBarrier(cb, from.rawValue, to.rawValue, 0, 1, &memory, 0, nil, 0, nil)
     }
 
-    private static func makeDescriptorPool(_ context: VulkanContext, _ dispatches: [Dispatch]) throws -> VkDescriptorPool {
-        var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                        descriptorCount: UInt32(max(1, dispatches.reduce(0) { $0 + $1.buffers.count })))
+    private static func makeDescriptorPool(_ context: VulkanContext, _ dispatches: [Dispatch]) throws
+        -> VkDescriptorPool
+    {
+        var size = VkDescriptorPoolSize(
+            type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            descriptorCount: UInt32(max(1, dispatches.reduce(0) { $0 + $1.buffers.count })))
         var info = VkDescriptorPoolCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
         info.maxSets = UInt32(max(1, dispatches.count))
@@ -275,8 +324,10 @@ final class VulkanPlan {
         return pool
     }
 
-    private static func allocateSets(_ context: VulkanContext, _ pool: VkDescriptorPool,
-                                     _ dispatches: [Dispatch]) throws -> [VkDescriptorSet] {
+    private static func allocateSets(
+        _ context: VulkanContext, _ pool: VkDescriptorPool,
+        _ dispatches: [Dispatch]
+    ) throws -> [VkDescriptorSet] {
         var sets: [VkDescriptorSet] = []
         for dispatch in dispatches {
             var layout: VkDescriptorSetLayout? = dispatch.pipeline.setLayout

@@ -1,5 +1,5 @@
-public import Foundation
 import AtomicFile
+public import Foundation
 
 /// Blobs as files under one folder: the embedded default, and the choice when several processes share a disk.
 public struct FileBlobStore: BlobStore {
@@ -21,7 +21,7 @@ public struct FileBlobStore: BlobStore {
         }
         let components = key.split(separator: "/", omittingEmptySubsequences: false)
         guard !key.isEmpty, !key.hasPrefix("/"), !components.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }),
-              key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_./".contains($0)) })
+            key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_./".contains($0)) })
         else { throw StoreError("not a blob key: \(key)") }
         return root.appendingPathComponent(key).path
     }
@@ -30,8 +30,9 @@ public struct FileBlobStore: BlobStore {
     /// recognise what a killed writer left.
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
         let target = try path(key)
-        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (target as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         do {
             try AtomicFile.write(bytes, to: target)
         } catch {
@@ -44,7 +45,7 @@ public struct FileBlobStore: BlobStore {
         do {
             return Array(try Data(contentsOf: URL(fileURLWithPath: file)))
         } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
-            return nil   // never written, or swept: the caller answers 410, not 500
+            return nil  // never written, or swept: the caller answers 410, not 500
         }
     }
 

@@ -11,8 +11,10 @@ public struct JobResult: Sendable, Equatable {
     /// Where the model ran, `cpu` or `gpu:N` (`nil` for jobs finished before this was recorded).
     public var device: String?
 
-    public init(path: String, width: Int, height: Int, format: String, processingSeconds: Double,
-                device: String? = nil) {
+    public init(
+        path: String, width: Int, height: Int, format: String, processingSeconds: Double,
+        device: String? = nil
+    ) {
         self.path = path
         self.width = width
         self.height = height

@@ -12,7 +12,8 @@ public protocol JobStore: Sendable {
     /// Takes a runnable job for `worker`: a queued one, or a running one whose lease expired. Owners with the fewest
     /// running jobs go first, then the oldest job, so one client with many jobs cannot keep every worker to itself.
     /// Jobs whose lease expired after their last allowed attempt are failed on the way.
-    func claim(worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval, now: Date) async throws -> JobRecord?
+    func claim(worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval, now: Date) async throws
+        -> JobRecord?
 
     /// Extends `worker`'s lease on job `id` and records progress.
     func heartbeat(id: String, worker: String, lease: TimeInterval, progress: JobProgress?, now: Date) async throws

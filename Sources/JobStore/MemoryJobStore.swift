@@ -39,8 +39,10 @@ public final class MemoryJobStore: JobStore {
         }
     }
 
-    public func claim(worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval,
-                      now: Date) async throws -> JobRecord? {
+    public func claim(
+        worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval,
+        now: Date
+    ) async throws -> JobRecord? {
         state.withLock { state in
             func expired(_ job: JobRecord) -> Bool {
                 job.status == .running && (job.leaseExpires ?? .distantPast) < now
@@ -77,8 +79,10 @@ public final class MemoryJobStore: JobStore {
         }
     }
 
-    public func heartbeat(id: String, worker: String, lease: TimeInterval, progress: JobProgress?,
-                          now: Date) async throws -> LeaseState {
+    public func heartbeat(
+        id: String, worker: String, lease: TimeInterval, progress: JobProgress?,
+        now: Date
+    ) async throws -> LeaseState {
         state.withLock { state in
             guard let job = state.jobs[id] else { return .lost }
             if job.status == .canceled { return .canceled }
@@ -94,8 +98,10 @@ public final class MemoryJobStore: JobStore {
         }
     }
 
-    public func finish(id: String, worker: String, outcome: JobOutcome, resultTTL: TimeInterval,
-                       now: Date) async throws -> JobRecord? {
+    public func finish(
+        id: String, worker: String, outcome: JobOutcome, resultTTL: TimeInterval,
+        now: Date
+    ) async throws -> JobRecord? {
         state.withLock { state in
             guard var job = state.jobs[id], job.status == .running, job.leaseOwner == worker else { return nil }
             job.finishedAt = now

@@ -11,8 +11,10 @@ public struct NewJob: Sendable {
     public var inputHeight: Int
     public var model: String
 
-    public init(id: String, owner: String, ownerName: String, request: Data, inputPath: String,
-                inputWidth: Int, inputHeight: Int, model: String) {
+    public init(
+        id: String, owner: String, ownerName: String, request: Data, inputPath: String,
+        inputWidth: Int, inputHeight: Int, model: String
+    ) {
         self.id = id
         self.owner = owner
         self.ownerName = ownerName

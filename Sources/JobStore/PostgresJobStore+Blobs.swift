@@ -1,16 +1,17 @@
 import Foundation
 import Logging
 internal import NIOSSL
-import Synchronization
 internal import PostgresNIO
+import Synchronization
 
 extension PostgresJobStore {
     // MARK: - Blobs
 
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
         try await shielded { [self] in
-            let data = Data(bytes)   // Data binds as bytea ([UInt8] would bind as an array of "char")
-            try await client.query("""
+            let data = Data(bytes)  // Data binds as bytea ([UInt8] would bind as an array of "char")
+            try await client.query(
+                """
                 INSERT INTO blobs (key, data, created_at) VALUES (\(key), \(data), \(Date().timeIntervalSince1970))
                 ON CONFLICT (key) DO UPDATE SET data = excluded.data, created_at = excluded.created_at
                 """, logger: logger)

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 internal import NIOSSL
-import Synchronization
 internal import PostgresNIO
+import Synchronization
 
 extension PostgresJobStore {
     /// Creates or upgrades the tables, one numbered step at a time, each in its own transaction and recorded in
@@ -12,22 +12,28 @@ extension PostgresJobStore {
         try await client.withConnection { connection in
             // Processes starting together take turns: a session advisory lock, held on this one connection, makes
             // even `CREATE SCHEMA IF NOT EXISTS` safe (it races on its own). The key names this schema only.
-            let key = "hashtext('upscaler.migrate'), hashtext('\(schema)')"   // the schema name is letters, digits, _
-            try await drain(connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_lock(\(key))"), logger: logger))
+            let key = "hashtext('upscaler.migrate'), hashtext('\(schema)')"  // the schema name is letters, digits, _
+            try await drain(
+                connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_lock(\(key))"), logger: logger))
             do {
                 try await applyMigrations(connection)
             } catch {
-                _ = try? await drain(connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock(\(key))"),
-                                                      logger: logger))
+                _ = try? await drain(
+                    connection.query(
+                        PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock(\(key))"),
+                        logger: logger))
                 throw error
             }
-            try await drain(connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock(\(key))"), logger: logger))
+            try await drain(
+                connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_unlock(\(key))"), logger: logger))
         }
     }
 
     private func applyMigrations(_ connection: PostgresConnection) async throws {
         try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
-        try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)", logger: logger)
+        try await connection.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
+            logger: logger)
         for (version, statements) in Self.migrations.enumerated() {
             let done = try await connection.query(
                 "SELECT 1 FROM schema_migrations WHERE version = \(version + 1)", logger: logger)
@@ -78,7 +84,7 @@ extension PostgresJobStore {
         ],
         [
             // Uploads and results live in the database too, so any api process can serve any download.
-            "CREATE TABLE blobs (key TEXT PRIMARY KEY, data BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL)",
+            "CREATE TABLE blobs (key TEXT PRIMARY KEY, data BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL)"
         ],
         [
             // Per-token request buckets shared by every api process; counting an owner's jobs for the cap and for
@@ -90,7 +96,7 @@ extension PostgresJobStore {
         ],
         [
             // Where each job's model ran (`cpu` or `gpu:N`), for its timings.
-            "ALTER TABLE jobs ADD COLUMN result_device TEXT",
+            "ALTER TABLE jobs ADD COLUMN result_device TEXT"
         ],
     ]
 }

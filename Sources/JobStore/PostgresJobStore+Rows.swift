@@ -1,15 +1,18 @@
 import Foundation
 import Logging
 internal import NIOSSL
-import Synchronization
 internal import PostgresNIO
+import Synchronization
 
 extension PostgresJobStore {
     // MARK: - Rows
 
-    func addUsage(_ connection: PostgresConnection, owner: String, name: String, succeeded: Int, failed: Int,
-                          input: Double, output: Double, seconds: Double) async throws {
-        try await connection.query("""
+    func addUsage(
+        _ connection: PostgresConnection, owner: String, name: String, succeeded: Int, failed: Int,
+        input: Double, output: Double, seconds: Double
+    ) async throws {
+        try await connection.query(
+            """
             INSERT INTO usage (owner, owner_name, jobs_succeeded, jobs_failed, input_megapixels, output_megapixels,
                                compute_seconds)
             VALUES (\(owner), \(name), \(succeeded), \(failed), \(input), \(output), \(seconds))
@@ -33,8 +36,9 @@ extension PostgresJobStore {
     }
 
     func fetch(_ connection: PostgresConnection, id: String) async throws -> JobRecord? {
-        let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM jobs WHERE id = \(id)",
-                                              logger: logger)
+        let rows = try await connection.query(
+            "SELECT \(unescaped: Self.columns) FROM jobs WHERE id = \(id)",
+            logger: logger)
         // The stream is read to its end (a row stream dropped early is cancelled, which costs a round trip).
         var record: JobRecord?
         for try await row in rows {
@@ -44,11 +48,12 @@ extension PostgresJobStore {
             }
             var result: JobResult?
             if let path = try r["result_path"].decode(String?.self) {
-                result = JobResult(path: path, width: try r["result_width"].decode(Int.self),
-                                   height: try r["result_height"].decode(Int.self),
-                                   format: try r["result_format"].decode(String.self),
-                                   processingSeconds: try r["processing_seconds"].decode(Double?.self) ?? 0,
-                                   device: try r["result_device"].decode(String?.self))
+                result = JobResult(
+                    path: path, width: try r["result_width"].decode(Int.self),
+                    height: try r["result_height"].decode(Int.self),
+                    format: try r["result_format"].decode(String.self),
+                    processingSeconds: try r["processing_seconds"].decode(Double?.self) ?? 0,
+                    device: try r["result_device"].decode(String?.self))
             }
             record = JobRecord(
                 id: try r["id"].decode(String.self), owner: try r["owner"].decode(String.self),

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 internal import NIOSSL
-import Synchronization
 internal import PostgresNIO
+import Synchronization
 
 extension PostgresJobStore {
     static func tls(mode: String, rootCertificates: String?) throws -> PostgresClient.Configuration.TLS {

@@ -1,8 +1,8 @@
 public import Foundation
 import Logging
 internal import NIOSSL
-import Synchronization
 internal import PostgresNIO
+import Synchronization
 
 extension PostgresJobStore {
     public func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
@@ -26,7 +26,8 @@ extension PostgresJobStore {
 
     public func recordRequest(owner: String, name: String) async throws {
         try await shielded { [self] in
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO usage (owner, owner_name, requests) VALUES (\(owner), \(name), 1)
                 ON CONFLICT (owner) DO UPDATE SET requests = usage.requests + 1, owner_name = excluded.owner_name
                 """, logger: logger)
@@ -35,15 +36,18 @@ extension PostgresJobStore {
 
     public func usage(owner: String) async throws -> Usage? {
         try await shielded { [self] in
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT owner_name, requests, jobs_succeeded, jobs_failed, input_megapixels, output_megapixels,
                        compute_seconds FROM usage WHERE owner = \(owner)
                 """, logger: logger)
             var usage: Usage?
             for try await (name, requests, succeeded, failed, input, output, seconds)
-                in rows.decode((String, Int, Int, Int, Double, Double, Double).self) {
-                usage = Usage(ownerName: name, requests: requests, jobsSucceeded: succeeded, jobsFailed: failed,
-                              inputMegapixels: input, outputMegapixels: output, computeSeconds: seconds)
+                in rows.decode((String, Int, Int, Int, Double, Double, Double).self)
+            {
+                usage = Usage(
+                    ownerName: name, requests: requests, jobsSucceeded: succeeded, jobsFailed: failed,
+                    inputMegapixels: input, outputMegapixels: output, computeSeconds: seconds)
             }
             return usage
         }

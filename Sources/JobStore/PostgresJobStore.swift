@@ -1,8 +1,8 @@
 import Foundation
 public import Logging
 internal import NIOSSL
-import Synchronization
 internal import PostgresNIO
+import Synchronization
 
 /// The scale-out ``JobStore``: one PostgreSQL database shared by any number of api and worker processes on any number
 /// of machines. It keeps the same state machine as ``SQLiteJobStore``; a claim locks the row it takes with
@@ -23,13 +23,15 @@ public final class PostgresJobStore: JobStore, BlobStore {
     ///   `sslrootcert` or the system's roots); `verify-full` (that, and the host name too).
     public init(url: String, schema: String? = nil, logger: Logger) throws {
         guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
-              let host = parts.host, !host.isEmpty else {
+            let host = parts.host, !host.isEmpty
+        else {
             throw StoreError("the database URL must look like postgres://user:password@host:5432/database")
         }
         var query: [String: String] = [:]
         for item in parts.queryItems ?? [] {
             guard ["schema", "sslmode", "sslrootcert"].contains(item.name) else {
-                throw StoreError("the database URL has \(item.name)=; the options read are schema, sslmode and sslrootcert")
+                throw StoreError(
+                    "the database URL has \(item.name)=; the options read are schema, sslmode and sslrootcert")
             }
             query[item.name] = item.value ?? ""
         }
@@ -66,11 +68,14 @@ public final class PostgresJobStore: JobStore, BlobStore {
     /// The setting `name` as the database has it: `proposing` if no process has set it yet.
     public func agree(on name: String, proposing value: String) async throws -> String {
         try await shielded { [self] in
-            try await client.query("INSERT INTO settings (name, value) VALUES (\(name), \(value)) ON CONFLICT (name) DO NOTHING",
-                                   logger: logger)
+            try await client.query(
+                "INSERT INTO settings (name, value) VALUES (\(name), \(value)) ON CONFLICT (name) DO NOTHING",
+                logger: logger)
             var agreed = value
-            for try await stored in try await client.query("SELECT value FROM settings WHERE name = \(name)",
-                                                           logger: logger).decode(String.self) {
+            for try await stored in try await client.query(
+                "SELECT value FROM settings WHERE name = \(name)",
+                logger: logger
+            ).decode(String.self) {
                 agreed = stored
             }
             return agreed

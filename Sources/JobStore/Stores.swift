@@ -17,8 +17,10 @@ public struct Stores: Sendable {
 
     /// Scale-out: jobs in PostgreSQL, shared by every process that names the URL; blobs in the database, or as files
     /// in `blobDirectory` when every process mounts one.
-    public static func postgres(url: String, schema: String? = nil, blobDirectory: URL? = nil,
-                                logger: Logger) throws -> Stores {
+    public static func postgres(
+        url: String, schema: String? = nil, blobDirectory: URL? = nil,
+        logger: Logger
+    ) throws -> Stores {
         let store = try PostgresJobStore(url: url, schema: schema, logger: logger)
         return Stores(jobs: store, blobs: blobDirectory.map { FileBlobStore(root: $0) } ?? store, postgres: store)
     }

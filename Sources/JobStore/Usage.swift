@@ -8,8 +8,10 @@ public struct Usage: Sendable, Equatable {
     public var outputMegapixels: Double
     public var computeSeconds: Double
 
-    public init(ownerName: String, requests: Int = 0, jobsSucceeded: Int = 0, jobsFailed: Int = 0,
-                inputMegapixels: Double = 0, outputMegapixels: Double = 0, computeSeconds: Double = 0) {
+    public init(
+        ownerName: String, requests: Int = 0, jobsSucceeded: Int = 0, jobsFailed: Int = 0,
+        inputMegapixels: Double = 0, outputMegapixels: Double = 0, computeSeconds: Double = 0
+    ) {
         self.ownerName = ownerName
         self.requests = requests
         self.jobsSucceeded = jobsSucceeded

@@ -27,7 +27,9 @@ public enum ComputeTarget: Sendable, Hashable, CustomStringConvertible {
         case .cpu:
             return .cpu
         case .auto:
-            guard let gpu = try? VulkanDevices.resolve(.auto, among: VulkanDevices.listIfAvailable()) else { return .cpu }
+            guard let gpu = try? VulkanDevices.resolve(.auto, among: VulkanDevices.listIfAvailable()) else {
+                return .cpu
+            }
             return .gpu(gpu)
         case .gpu:
             guard let device = try VulkanDevices.resolve(choice, among: try VulkanDevices.list()) else { return .cpu }

@@ -19,8 +19,10 @@ public enum Subprocess {
     }
 
     /// `environment` is added to (and overrides) this process's own; stdin is closed, so a child that asks never waits.
-    public static func run(_ executable: String, _ arguments: [String],
-                           environment: [String: String] = [:]) throws -> Outcome {
+    public static func run(
+        _ executable: String, _ arguments: [String],
+        environment: [String: String] = [:]
+    ) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -42,7 +44,8 @@ public enum Subprocess {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         drained.wait()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-                       stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
+            stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 }

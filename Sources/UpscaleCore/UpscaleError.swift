@@ -7,13 +7,13 @@ import Inference
 public struct UpscaleError: Error, CustomStringConvertible, Sendable {
     /// Broad classes callers map to exit codes or HTTP statuses.
     public enum Kind: Sendable, Equatable {
-        case invalidInput        // unreadable, corrupt or empty image
-        case unsupportedFormat   // not a format we read
-        case tooLarge            // over a pixel or byte limit
-        case invalidOption       // bad scale, tile size, format name, ...
-        case modelUnavailable    // missing or corrupt model files
+        case invalidInput  // unreadable, corrupt or empty image
+        case unsupportedFormat  // not a format we read
+        case tooLarge  // over a pixel or byte limit
+        case invalidOption  // bad scale, tile size, format name, ...
+        case modelUnavailable  // missing or corrupt model files
         case cancelled
-        case internalFailure     // backend or I/O failure
+        case internalFailure  // backend or I/O failure
     }
 
     public let kind: Kind
@@ -46,7 +46,8 @@ public struct UpscaleError: Error, CustomStringConvertible, Sendable {
         case let e as InferenceError:
             switch e.code {
             case .malformedModel, .unsupportedOperation:
-                let fix = modelName.map { " (model \($0); run `upscaler models verify`, then `upscaler models fetch`)" } ?? ""
+                let fix =
+                    modelName.map { " (model \($0); run `upscaler models verify`, then `upscaler models fetch`)" } ?? ""
                 self.init(.modelUnavailable, e.message + fix, detail: e.detail)
             case .noDevice, .unsupportedPrecision, .invalidSetting:
                 // The device or precision asked for is not on this machine: a choice to change, not a fault.

@@ -49,10 +49,12 @@ public struct UpscaleOptions: Sendable {
     public var cpuFallback = false
     public var limits: ImageLimits
 
-    public init(model: String = ModelCatalog.defaultModel, scale: Double? = nil, format: ImageFormat? = nil,
-                quality: Int = 95, tiling: TilingOptions = TilingOptions(),
-                threads: Int = EngineOptions.defaultThreadCount, precision: Precision? = nil,
-                limits: ImageLimits = .default) {
+    public init(
+        model: String = ModelCatalog.defaultModel, scale: Double? = nil, format: ImageFormat? = nil,
+        quality: Int = 95, tiling: TilingOptions = TilingOptions(),
+        threads: Int = EngineOptions.defaultThreadCount, precision: Precision? = nil,
+        limits: ImageLimits = .default
+    ) {
         self.model = model
         self.scale = scale
         self.format = format
@@ -81,7 +83,9 @@ public struct UpscaleOptions: Sendable {
         if let scale, !OptionBounds.allows(scale: scale) {
             throw bad("scale must be above 0 and at most \(Int(OptionBounds.maxScale)), got \(scale)")
         }
-        if scale != nil && (fitWidth != nil || fitHeight != nil) { throw bad("give either a scale or a width/height, not both") }
+        if scale != nil && (fitWidth != nil || fitHeight != nil) {
+            throw bad("give either a scale or a width/height, not both")
+        }
         for (name, side) in [("width", fitWidth), ("height", fitHeight)] {
             if let side, !OptionBounds.fitSide.contains(side) {
                 throw bad("\(name) must be \(OptionBounds.text(OptionBounds.fitSide)), got \(side)")
@@ -91,7 +95,8 @@ public struct UpscaleOptions: Sendable {
             throw bad("quality must be \(OptionBounds.text(OptionBounds.quality)), got \(quality)")
         }
         guard OptionBounds.pngCompression.contains(pngCompression) else {
-            throw bad("PNG compression must be \(OptionBounds.text(OptionBounds.pngCompression)), got \(pngCompression)")
+            throw bad(
+                "PNG compression must be \(OptionBounds.text(OptionBounds.pngCompression)), got \(pngCompression)")
         }
         if let maxInputSide, maxInputSide < OptionBounds.minInputSide {
             throw bad("the input side limit must be at least \(OptionBounds.minInputSide), got \(maxInputSide)")

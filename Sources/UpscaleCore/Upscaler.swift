@@ -23,17 +23,21 @@ public final class Upscaler {
     }
 
     /// Upscales an encoded image held in memory and returns the encoded result.
-    public func upscale(data: [UInt8], options: UpscaleOptions, isCancelled: () -> Bool = { false },
-                        progress: (PipelineProgress) -> Void = { _ in }) throws -> (bytes: [UInt8], result: UpscaleResult) {
+    public func upscale(
+        data: [UInt8], options: UpscaleOptions, isCancelled: () -> Bool = { false },
+        progress: (PipelineProgress) -> Void = { _ in }
+    ) throws -> (bytes: [UInt8], result: UpscaleResult) {
         var state = State(source: .bytes(data), options: options)
         let result = try run(&state, isCancelled: isCancelled, progress: progress)
         return (state.encoded, result)
     }
 
     /// Upscales an image file into `output`. The output is written atomically: it either appears whole or not at all.
-    public func upscale(file input: String, to output: String, options: UpscaleOptions,
-                        isCancelled: () -> Bool = { false },
-                        progress: (PipelineProgress) -> Void = { _ in }) throws -> UpscaleResult {
+    public func upscale(
+        file input: String, to output: String, options: UpscaleOptions,
+        isCancelled: () -> Bool = { false },
+        progress: (PipelineProgress) -> Void = { _ in }
+    ) throws -> UpscaleResult {
         var options = options
         if options.format == nil {
             options.format = ImageFormat(name: URL(fileURLWithPath: output).pathExtension) ?? .png
@@ -90,8 +94,10 @@ public final class Upscaler {
         Step(name: "encode", weight: 0.05) { upscaler, state, _, _ in try upscaler.encode(&state) },
     ]
 
-    private func run(_ state: inout State, isCancelled: () -> Bool,
-                     progress: (PipelineProgress) -> Void) throws -> UpscaleResult {
+    private func run(
+        _ state: inout State, isCancelled: () -> Bool,
+        progress: (PipelineProgress) -> Void
+    ) throws -> UpscaleResult {
         do {
             try state.options.validate()
             var timings: [(String, Double)] = []
@@ -100,18 +106,23 @@ public final class Upscaler {
                 if isCancelled() { throw UpscaleError(.cancelled, "cancelled before \(step.name)") }
                 progress(PipelineProgress(step: step.name, fraction: done, tile: nil))
                 let started = Date()
-                try step.body(self, &state, { inner in
-                    progress(PipelineProgress(step: inner.step, fraction: done + step.weight * inner.fraction, tile: inner.tile))
-                }, isCancelled)
+                try step.body(
+                    self, &state,
+                    { inner in
+                        progress(
+                            PipelineProgress(
+                                step: inner.step, fraction: done + step.weight * inner.fraction, tile: inner.tile))
+                    }, isCancelled)
                 timings.append((step.name, Date().timeIntervalSince(started)))
                 done += step.weight
             }
             progress(PipelineProgress(step: "done", fraction: 1, tile: nil))
-            return UpscaleResult(inputWidth: state.originalSize.width, inputHeight: state.originalSize.height,
-                                 outputWidth: state.image.width, outputHeight: state.image.height,
-                                 format: state.options.format ?? .png, model: state.options.model,
-                                 device: state.device, timings: timings,
-                                 warnings: state.warnings)
+            return UpscaleResult(
+                inputWidth: state.originalSize.width, inputHeight: state.originalSize.height,
+                outputWidth: state.image.width, outputHeight: state.image.height,
+                format: state.options.format ?? .png, model: state.options.model,
+                device: state.device, timings: timings,
+                warnings: state.warnings)
         } catch {
             throw UpscaleError(error, modelName: state.options.model)
         }
@@ -119,10 +130,11 @@ public final class Upscaler {
 
     private func decode(_ state: inout State) throws {
         // The model wants RGB; the source's band count says whether to turn the result back into gray.
-        let decoded = switch state.source {
-        case .bytes(let data): try Imaging.decodeWithHeader(data: data, limits: state.options.limits)
-        case .file(let path): try Imaging.decodeWithHeader(file: path, limits: state.options.limits)
-        }
+        let decoded =
+            switch state.source {
+            case .bytes(let data): try Imaging.decodeWithHeader(data: data, limits: state.options.limits)
+            case .file(let path): try Imaging.decodeWithHeader(file: path, limits: state.options.limits)
+            }
         state.header = decoded.header
         state.image = decoded.image
         state.sourceIsGray = decoded.header.bands <= 2
@@ -151,12 +163,15 @@ public final class Upscaler {
         let enlargement = max(Double(target.width) / Double(width), Double(target.height) / Double(height))
         guard enlargement > 2 + 1e-9 else { return }
         let shrink = Double(limit) / Double(longest)
-        let size = (width: max(1, Int((Double(width) * shrink).rounded())),
-                    height: max(1, Int((Double(height) * shrink).rounded())))
+        let size = (
+            width: max(1, Int((Double(width) * shrink).rounded())),
+            height: max(1, Int((Double(height) * shrink).rounded()))
+        )
         state.image = try Imaging.resize(state.image, width: size.width, height: size.height)
         state.inputSize = size
-        state.warnings.append("\(width)x\(height) is longer than \(limit) px, the input limit above 2x: "
-            + "shrunk to \(size.width)x\(size.height) first")
+        state.warnings.append(
+            "\(width)x\(height) is longer than \(limit) px, the input limit above 2x: "
+                + "shrunk to \(size.width)x\(size.height) first")
     }
 
     /// Checked once the model's scale is known and before any tile runs: neither the target nor anything the model
@@ -165,8 +180,10 @@ public final class Upscaler {
         let target = outputSize(state)
         let largest = modelPasses(state).map { max($0.width, $0.height) * state.modelScale }.max() ?? 0
         guard max(target.width, target.height, largest) <= Self.maxOutputSide else {
-            throw UpscaleError(.tooLarge, "output would be \(target.width)x\(target.height) (the model makes up to "
-                + "\(largest) px per side on the way); the limit is \(Self.maxOutputSide) px per side")
+            throw UpscaleError(
+                .tooLarge,
+                "output would be \(target.width)x\(target.height) (the model makes up to "
+                    + "\(largest) px per side on the way); the limit is \(Self.maxOutputSide) px per side")
         }
     }
 
@@ -184,15 +201,18 @@ public final class Upscaler {
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
         let options = state.options
         func enlarge(_ model: LoadedModel) throws -> Tensor {
-            try runModel(colour, passes: passes, model: model, options: options, isCancelled: isCancelled) { tile, fraction in
+            try runModel(colour, passes: passes, model: model, options: options, isCancelled: isCancelled) {
+                tile, fraction in
                 progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
             }
         }
         let enlarged: Tensor
         do {
             enlarged = try enlarge(loaded)
-        } catch let error as InferenceError where loaded.target != .cpu
-                    && [.deviceLost, .outOfDeviceMemory, .backendFailure].contains(error.code) {
+        } catch let error as InferenceError
+            where loaded.target != .cpu
+            && [.deviceLost, .outOfDeviceMemory, .backendFailure].contains(error.code)
+        {
             // A lost device is gone for good and an exhausted one may hold stale allocations: the engine is dropped,
             // so the next image opens the device afresh. Only when told to does this image go on on the CPU.
             engines[state.options.model] = nil
@@ -207,10 +227,13 @@ public final class Upscaler {
         state.image = RGBImage(enlarged)
         if alphaThroughModel, let alpha = state.sourceAlpha {
             // Alpha goes in as a grey image; the model's three outputs are averaged back into one plane.
-            let grey = Tensor(channels: 3, height: state.inputSize.height, width: state.inputSize.width,
-                              data: alpha + alpha + alpha)
-            let enlarged = try runModel(grey, passes: passes, model: loaded, options: state.options,
-                                        isCancelled: isCancelled) { tile, fraction in
+            let grey = Tensor(
+                channels: 3, height: state.inputSize.height, width: state.inputSize.width,
+                data: alpha + alpha + alpha)
+            let enlarged = try runModel(
+                grey, passes: passes, model: loaded, options: state.options,
+                isCancelled: isCancelled
+            ) { tile, fraction in
                 progress(PipelineProgress(step: "infer", fraction: share + fraction * share, tile: tile))
             }
             let plane = enlarged.width * enlarged.height
@@ -221,9 +244,11 @@ public final class Upscaler {
     }
 
     /// Runs the model over `image` once per pass, tiled. `progress` gets each finished tile and the fraction done.
-    private func runModel(_ input: Tensor, passes: [(width: Int, height: Int)], model: LoadedModel,
-                          options: UpscaleOptions, isCancelled: () -> Bool,
-                          progress: (TileProgress, Double) -> Void) throws -> Tensor {
+    private func runModel(
+        _ input: Tensor, passes: [(width: Int, height: Int)], model: LoadedModel,
+        options: UpscaleOptions, isCancelled: () -> Bool,
+        progress: (TileProgress, Double) -> Void
+    ) throws -> Tensor {
         var tiling = options.tiling
         if options.autoTile, let tile = model.preferredTile {
             tiling.tile = tile
@@ -235,7 +260,9 @@ public final class Upscaler {
                 image = Tensor(try Imaging.resize(RGBImage(image), width: pass.width, height: pass.height))
             }
             image = try Tiler.upscale(image, scale: model.scale, engine: model.runner, options: tiling) { tile in
-                if isCancelled() { throw UpscaleError(.cancelled, "cancelled after tile \(tile.completed) of \(tile.total)") }
+                if isCancelled() {
+                    throw UpscaleError(.cancelled, "cancelled after tile \(tile.completed) of \(tile.total)")
+                }
                 progress(tile, (Double(index) + Double(tile.completed) / Double(tile.total)) / Double(passes.count))
             }
         }
@@ -249,15 +276,16 @@ public final class Upscaler {
     private func modelPasses(_ state: State) -> [(width: Int, height: Int)] {
         let target = outputSize(state)
         let native = max(1, state.modelScale)
-        let needed = max(Double(target.width) / Double(state.inputSize.width),
-                         Double(target.height) / Double(state.inputSize.height))
+        let needed = max(
+            Double(target.width) / Double(state.inputSize.width),
+            Double(target.height) / Double(state.inputSize.height))
         var count = 1, reach = native
         while Double(reach) < needed - 1e-9 && count < 4 && native > 1 {
             count += 1
             reach *= native
         }
         var passes = [(width: state.inputSize.width, height: state.inputSize.height)]
-        var factor = reach / native   // what the runs after the next one multiply by
+        var factor = reach / native  // what the runs after the next one multiply by
         while factor >= native {
             passes.append(((target.width + factor - 1) / factor, (target.height + factor - 1) / factor))
             factor /= native
@@ -292,8 +320,9 @@ public final class Upscaler {
             state.image.alpha = enlarged
             return
         }
-        state.image.alpha = try Imaging.resizeAlpha(alpha, width: state.inputSize.width, height: state.inputSize.height,
-                                                    to: state.image.width, state.image.height)
+        state.image.alpha = try Imaging.resizeAlpha(
+            alpha, width: state.inputSize.width, height: state.inputSize.height,
+            to: state.image.width, state.image.height)
     }
 
     private func outscale(_ state: inout State) throws {
@@ -354,8 +383,9 @@ public final class Upscaler {
         let loaded: LoadedModel
         switch target {
         case .cpu:
-            let engine = try CPUEngine(network: network,
-                                       options: EngineOptions(threads: options.threads, precision: options.precision ?? .fp32))
+            let engine = try CPUEngine(
+                network: network,
+                options: EngineOptions(threads: options.threads, precision: options.precision ?? .fp32))
             loaded = LoadedModel(runner: engine, scale: scale, key: key, preferredTile: nil)
         case .gpu(let device):
             let engine = try VulkanEngine(network: network, device: device.index, precision: options.precision)

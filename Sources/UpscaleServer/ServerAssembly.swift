@@ -6,8 +6,8 @@ import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import ServiceLifecycle
-import UpscaleCore
 import UnixSignals
+import UpscaleCore
 
 /// Builds the service's parts from a configuration: the store, tokens, signer, HTTP router and the role's services.
 /// The command line runs what this builds; tests build the same thing.
@@ -26,8 +26,10 @@ public struct ServerAssembly: Sendable {
     let logger: Logger
     let startedAt: ContinuousClock.Instant
 
-    public init(configuration: ServerConfiguration, role: ServerRole, logger: Logger,
-                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(
+        configuration: ServerConfiguration, role: ServerRole, logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         startedAt = .now
         self.configuration = configuration
         self.role = role
@@ -59,17 +61,22 @@ public struct ServerAssembly: Sendable {
         postgres = stores.postgres
         tokens = try TokenRegistry.load(validTokens: configuration.validTokens, tokensFile: configuration.tokensFile)
         if role.runsAPI && tokens.count == 0 {
-            throw ConfigurationError("no tokens configured: set VALID_TOKENS, or --tokens-file with lines from "
-                + "`upscaler tokens generate`")
+            throw ConfigurationError(
+                "no tokens configured: set VALID_TOKENS, or --tokens-file with lines from "
+                    + "`upscaler tokens generate`")
         }
-        signer = DownloadSigner(key: try DownloadSigner.loadKey(environment: configuration.signingKey,
-                                                                dataDirectory: configuration.dataDirectory))
+        signer = DownloadSigner(
+            key: try DownloadSigner.loadKey(
+                environment: configuration.signingKey,
+                dataDirectory: configuration.dataDirectory))
     }
 
     /// Assembles from parts the caller made, with no file or database I/O: the in-process tests' seam (a memory or
     /// temporary store, fixed tokens and key).
-    public init(configuration: ServerConfiguration, role: ServerRole, logger: Logger, stores: Stores,
-                tokens: TokenRegistry, signer: DownloadSigner) {
+    public init(
+        configuration: ServerConfiguration, role: ServerRole, logger: Logger, stores: Stores,
+        tokens: TokenRegistry, signer: DownloadSigner
+    ) {
         startedAt = .now
         self.configuration = configuration
         self.role = role
@@ -85,21 +92,27 @@ public struct ServerAssembly: Sendable {
     func makeRouter() throws -> Router<BasicRequestContext> {
         let document = OpenAPIDocument.embedded
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ServiceMiddleware(metrics: metrics, routes: document.routes,
-                                                 maxBodyBytes: configuration.maxBodyBytes,
-                                                 publicURL: configuration.publicURL, logger: logger))
+        router.add(
+            middleware: ServiceMiddleware(
+                metrics: metrics, routes: document.routes,
+                maxBodyBytes: configuration.maxBodyBytes,
+                publicURL: configuration.publicURL, logger: logger))
         router.add(middleware: BrowserRedirectMiddleware())
         let models = Set(ModelCatalog.builtIn.map(\.name))
             .union(ModelStore(directory: configuration.modelsDirectory).list().filter(\.installed).map(\.name))
-        let handler = APIHandler(configuration: configuration, role: role, store: store, blobs: blobs, hub: hub,
-                                 signer: signer,
-                                 metrics: metrics, document: document, knownModels: models)
+        let handler = APIHandler(
+            configuration: configuration, role: role, store: store, blobs: blobs, hub: hub,
+            signer: signer,
+            metrics: metrics, document: document, knownModels: models)
         // Compact JSON with plain slashes, as the old service's clients saw it.
         let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
-        try handler.registerHandlers(on: router, configuration: coding, middlewares: [
-            AuthMiddleware(tokens: tokens, protectedOperations: document.protectedOperations,
-                           rateLimiter: RateLimiter(store: store, defaultPolicy: configuration.rateLimit, logger: logger)),
-        ])
+        try handler.registerHandlers(
+            on: router, configuration: coding,
+            middlewares: [
+                AuthMiddleware(
+                    tokens: tokens, protectedOperations: document.protectedOperations,
+                    rateLimiter: RateLimiter(store: store, defaultPolicy: configuration.rateLimit, logger: logger))
+            ])
         router.get("/openapi.json") { _, _ in
             Self.document(document.bytes, type: "application/json")
         }
@@ -153,16 +166,18 @@ public struct ServerAssembly: Sendable {
         let mode = configuration.blobDirectory == nil ? "database" : "folder"
         let agreed = try await postgres.agree(on: "blob_storage", proposing: mode)
         guard agreed == mode else {
-            throw ConfigurationError("the processes on this database keep uploads and results in "
-                + (agreed == "folder" ? "a --blob-dir folder" : "the database")
-                + ", and this one was started " + (mode == "folder" ? "with" : "without")
-                + " --blob-dir; start every process the same way (the choice is the blob_storage row of the settings table)")
+            throw ConfigurationError(
+                "the processes on this database keep uploads and results in "
+                    + (agreed == "folder" ? "a --blob-dir folder" : "the database")
+                    + ", and this one was started " + (mode == "folder" ? "with" : "without")
+                    + " --blob-dir; start every process the same way (the choice is the blob_storage row of the settings table)"
+            )
         }
     }
 
     /// Brings the store's schema up to date and returns: `upscaler migrate`.
     public func migrate() async throws {
-        guard let postgres else { return }   // SQLite migrates when it opens
+        guard let postgres else { return }  // SQLite migrates when it opens
         let pool = Task { await postgres.run() }
         defer { pool.cancel() }
         try await postgres.migrate()
@@ -171,34 +186,42 @@ public struct ServerAssembly: Sendable {
     private func runServices() async throws {
         var services: [any Service] = []
         if role.runsWorker {
-            services.append(WorkerService(configuration: configuration, store: store, blobs: blobs, hub: hub,
-                                          metrics: metrics, logger: logger, startedAt: startedAt))
+            services.append(
+                WorkerService(
+                    configuration: configuration, store: store, blobs: blobs, hub: hub,
+                    metrics: metrics, logger: logger, startedAt: startedAt))
         }
         if role.runsAPI {
-            services.append(SweeperService(store: store, blobs: blobs, interval: configuration.sweepInterval,
-                                           scratchDirectories: configuration.blobFolders,
-                                           metrics: metrics, logger: logger))
+            services.append(
+                SweeperService(
+                    store: store, blobs: blobs, interval: configuration.sweepInterval,
+                    scratchDirectories: configuration.blobFolders,
+                    metrics: metrics, logger: logger))
             let startedAt = self.startedAt
             let role = self.role
             let logger = self.logger
             let application = Application(
                 router: try makeRouter(),
-                configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                     serverName: "upscaler"),
+                configuration: .init(
+                    address: .hostname(configuration.host, port: configuration.port),
+                    serverName: "upscaler"),
                 services: services,
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? 0
                     let seconds = (ContinuousClock.now - startedAt).inSeconds
                     let host = channel.localAddress?.ipAddress ?? "?"
-                    Self.announce("upscaler \(role.rawValue): listening on http://\(host):\(port) "
-                        + "(ready in \(String(format: "%.3f", seconds)) s)")
+                    Self.announce(
+                        "upscaler \(role.rawValue): listening on http://\(host):\(port) "
+                            + "(ready in \(String(format: "%.3f", seconds)) s)")
                     logger.notice("listening", metadata: ["port": "\(port)", "role": "\(role.rawValue)"])
                 },
                 logger: logger)
             try await application.runService()
         } else {
-            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                          logger: logger))
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
             try await group.run()
         }
     }

@@ -76,7 +76,11 @@ public struct ServerConfiguration: Sendable {
     /// Where uploads and results may be written as files, so that the sweeper can clear what a killed writer left.
     var blobFolders: [URL] {
         let roots = [dataDirectory] + (blobDirectory.map { [$0] } ?? [])
-        return roots.flatMap { [$0.appendingPathComponent("results", isDirectory: true),
-                                $0.appendingPathComponent("inputs", isDirectory: true)] }
+        return roots.flatMap {
+            [
+                $0.appendingPathComponent("results", isDirectory: true),
+                $0.appendingPathComponent("inputs", isDirectory: true),
+            ]
+        }
     }
 }

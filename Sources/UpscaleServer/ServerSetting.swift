@@ -13,8 +13,10 @@ public struct ServerSetting: Sendable {
     public let isSwitch: Bool
     let apply: @Sendable (inout ServerConfiguration, String) throws -> Void
 
-    init(_ flag: String, _ variables: [String], _ summary: String, default defaultText: String? = nil,
-         isSwitch: Bool = false, apply: @escaping @Sendable (inout ServerConfiguration, String) throws -> Void) {
+    init(
+        _ flag: String, _ variables: [String], _ summary: String, default defaultText: String? = nil,
+        isSwitch: Bool = false, apply: @escaping @Sendable (inout ServerConfiguration, String) throws -> Void
+    ) {
         self.flag = flag
         self.variables = variables
         self.summary = summary

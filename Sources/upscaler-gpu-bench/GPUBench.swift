@@ -41,7 +41,9 @@ struct GPUBench {
                 index += 1
                 continue
             }
-            guard key.hasPrefix("--"), index + 1 < arguments.count else { fail("unexpected argument '\(key)'\n\(usage)") }
+            guard key.hasPrefix("--"), index + 1 < arguments.count else {
+                fail("unexpected argument '\(key)'\n\(usage)")
+            }
             options[String(key.dropFirst(2))] = arguments[index + 1]
             index += 2
         }
@@ -51,7 +53,8 @@ struct GPUBench {
             return
         }
         guard let param = options["param"], let bin = options["bin"], let size = options["size"].flatMap(Int.init),
-              size > 0 else { fail("--param, --bin and --size are required\n\(usage)") }
+            size > 0
+        else { fail("--param, --bin and --size are required\n\(usage)") }
         let runs = options["runs"].flatMap(Int.init) ?? 5
         let warmup = options["warmup"].flatMap(Int.init) ?? 1
         guard let choice = DeviceChoice(options["device"] ?? "gpu"), choice != .cpu, choice != .auto else {
@@ -70,14 +73,17 @@ struct GPUBench {
             guard data.count == count * 4 else {
                 fail("\(path) holds \(data.count) bytes, expected \(count * 4) (3x\(size)x\(size) float32)")
             }
-            input = Tensor(channels: 3, height: size, width: size,
-                           data: data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+            input = Tensor(
+                channels: 3, height: size, width: size,
+                data: data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
         } else {
             var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-            input = Tensor(channels: 3, height: size, width: size, data: (0..<(3 * size * size)).map { _ in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                return Float(state >> 40) / Float(1 << 24)
-            })
+            input = Tensor(
+                channels: 3, height: size, width: size,
+                data: (0..<(3 * size * size)).map { _ in
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    return Float(state >> 40) / Float(1 << 24)
+                })
         }
         guard let device = try VulkanDevices.resolve(choice, among: try VulkanDevices.list()) else {
             fail("no GPU chosen")
@@ -104,7 +110,8 @@ struct GPUBench {
         }
         let median = times.sorted()[times.count / 2]
         let runsText = times.map { String(format: "%.4f", $0) }.joined(separator: ",")
-        print("""
+        print(
+            """
             {"engine":"upscaler-vulkan","precision":"\(engine.precision.rawValue)","size":\(size),"tile":\(tile),\
             "runs":[\(runsText)],"median":\(String(format: "%.4f", median)),\
             "first_run_with_setup":\(String(format: "%.3f", firstRun)),"device":"\(device.name)"}

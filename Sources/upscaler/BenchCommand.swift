@@ -1,10 +1,10 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Imaging
 import Inference
 import InferenceCPU
 import InferenceVulkan
-import Benchmarks
 import UpscaleCore
 
 struct BenchCommand: ParsableCommand {
@@ -12,29 +12,33 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the engine against ncnn and OpenVINO on the same input, in one run.",
         discussion: """
-        Prints the median, minimum and maximum wall time per run and output megapixels per second for our CPU engine
-        in fp32 and, where the CPU has our bf16 kernels (AVX-512 BF16), in bf16; then for ncnn and for OpenVINO with
-        its default settings and with f32, each on the same input and thread count; then the ratios. Our runs are
-        split before and after the references, so drift over the invocation hits every engine alike.
-        With --device gpu (or gpu:N), the GPU engine is timed too. With --sizes, instead times the default tiled
-        upscale (padding and tiles as `upscaler upscale` uses them) of square inputs over a range of sizes and reports
-        speed per size. With --tiles, times the tiled upscale of a larger image for several tile sizes.
-        """)
+            Prints the median, minimum and maximum wall time per run and output megapixels per second for our CPU engine
+            in fp32 and, where the CPU has our bf16 kernels (AVX-512 BF16), in bf16; then for ncnn and for OpenVINO with
+            its default settings and with f32, each on the same input and thread count; then the ratios. Our runs are
+            split before and after the references, so drift over the invocation hits every engine alike.
+            With --device gpu (or gpu:N), the GPU engine is timed too. With --sizes, instead times the default tiled
+            upscale (padding and tiles as `upscaler upscale` uses them) of square inputs over a range of sizes and reports
+            speed per size. With --tiles, times the tiled upscale of a larger image for several tile sizes.
+            """)
 
     @Option(help: "Model name.") var model: String = ModelCatalog.defaultModel
     @Option(help: "Input edge in pixels (square input).") var size: Int = 128
     @Option(help: "Threads for every engine.") var threads: Int = 2
     @Option(help: "Timed runs per engine (after one warm-up).") var runs: Int = 3
-    @Option(help: "Only this CPU precision (fp32 or bf16); default: fp32, and bf16 where this CPU has our bf16 kernels.")
+    @Option(
+        help: "Only this CPU precision (fp32 or bf16); default: fp32, and bf16 where this CPU has our bf16 kernels.")
     var precision: Precision?
     @Option(name: .customLong("gpu-precision"), help: "With a GPU: fp16 or fp32 (default: fp16 where the GPU has it).")
     var gpuPrecision: Precision?
     @OptionGroup var device: DeviceOptions
     @Flag(name: .customLong("no-reference"), help: "Skip the ncnn and OpenVINO reference runs.") var noReference = false
     @Flag(name: .customLong("no-openvino"), help: "Skip the OpenVINO reference runs.") var noOpenVINO = false
-    @Option(name: .customLong("reference-script"), help: "Path to tools/ncnn_reference.py (default: found next to the repository).")
+    @Option(
+        name: .customLong("reference-script"),
+        help: "Path to tools/ncnn_reference.py (default: found next to the repository).")
     var referenceScript: String?
-    @Option(help: "Sizes to sweep through the default tiled upscale, FIRST-LAST:STEP or comma-separated (e.g. 64-256:4).")
+    @Option(
+        help: "Sizes to sweep through the default tiled upscale, FIRST-LAST:STEP or comma-separated (e.g. 64-256:4).")
     var sizes: String?
     @Option(help: "Comma-separated tile sizes to sweep through the tiled pipeline (e.g. 128,192,256).")
     var tiles: String?
@@ -45,13 +49,17 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var models: ModelDirectoryOption
 
     func run() throws {
-        guard runs >= 1, size >= 16, threads >= 1 else { throw fail("--runs, --threads must be at least 1 and --size at least 16") }
+        guard runs >= 1, size >= 16, threads >= 1 else {
+            throw fail("--runs, --threads must be at least 1 and --size at least 16")
+        }
         do {
             let files = try models.store.locate(model)
             let network = try Network(paramFile: files.param, binFile: files.bin)
             if let tiles {
                 let sizes = tiles.split(separator: ",").compactMap { Int($0) }
-                guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 16 }) else { throw fail("--tiles takes sizes of at least 16") }
+                guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 16 }) else {
+                    throw fail("--tiles takes sizes of at least 16")
+                }
                 try sweepTiles(network, sizes: sizes)
                 return
             }
@@ -81,15 +89,17 @@ struct BenchCommand: ParsableCommand {
         let firstHalf = try engines.map { try Benchmark.timeEngine($0, input: input, runs: (runs + 1) / 2) }
         var references: [Benchmark.Timing] = []
         if !noReference {
-            let ncnn = try Benchmark.timeNCNN(script: try scriptURL("ncnn_reference.py", given: referenceScript),
-                                              param: files.param, bin: files.bin, input: input, threads: threads,
-                                              runs: runs)
+            let ncnn = try Benchmark.timeNCNN(
+                script: try scriptURL("ncnn_reference.py", given: referenceScript),
+                param: files.param, bin: files.bin, input: input, threads: threads,
+                runs: runs)
             references.append(Benchmark.Timing(label: "ncnn \(ncnn.version) fp32", runs: ncnn.runs))
             if !noOpenVINO {
                 for setting in ["default", "f32"] {
-                    let run = try Benchmark.timeOpenVINO(script: try scriptURL("openvino_reference.py", given: nil),
-                                                         param: files.param, bin: files.bin, input: input,
-                                                         threads: threads, runs: runs, precision: setting)
+                    let run = try Benchmark.timeOpenVINO(
+                        script: try scriptURL("openvino_reference.py", given: nil),
+                        param: files.param, bin: files.bin, input: input,
+                        threads: threads, runs: runs, precision: setting)
                     let ran = run.precision.map { " (ran \($0))" } ?? ""
                     references.append(Benchmark.Timing(label: "OpenVINO \(setting)\(ran)", runs: run.runs))
                 }
@@ -97,26 +107,33 @@ struct BenchCommand: ParsableCommand {
         }
         let secondHalf = try engines.map { try Benchmark.timeEngine($0, input: input, runs: runs / 2) }
         let ours = engines.indices.map { i in
-            Benchmark.Timing(label: "upscaler \(engines[i].options.precision.rawValue) (\(Self.kernelName(engines[i])))",
-                             runs: firstHalf[i] + secondHalf[i])
+            Benchmark.Timing(
+                label: "upscaler \(engines[i].options.precision.rawValue) (\(Self.kernelName(engines[i])))",
+                runs: firstHalf[i] + secondHalf[i])
         }
         var rows = ours + references
         if case .gpu(let gpu) = try ComputeTarget.resolve(try device.choice()) {
             let gpuEngine = try VulkanEngine(network: network, device: gpu.index, precision: gpuPrecision)
-            let timing = Benchmark.Timing(label: "upscaler \(gpuEngine.precision.rawValue) (Vulkan)",
-                                          runs: try Benchmark.timeEngine(gpuEngine, input: input, runs: runs))
+            let timing = Benchmark.Timing(
+                label: "upscaler \(gpuEngine.precision.rawValue) (Vulkan)",
+                runs: try Benchmark.timeEngine(gpuEngine, input: input, runs: runs))
             print("gpu: \(gpu)")
             let a = Benchmark.agreement(try gpuEngine.run(input), try engines[0].run(input))
-            print(String(format: "GPU %@ against the CPU engine, 8-bit output: max %d levels, %.2f%% identical, PSNR %.1f dB",
-                         gpuEngine.precision.rawValue, a.maxLevels, a.identicalFraction * 100, a.psnr))
+            print(
+                String(
+                    format:
+                        "GPU %@ against the CPU engine, 8-bit output: max %d levels, %.2f%% identical, PSNR %.1f dB",
+                    gpuEngine.precision.rawValue, a.maxLevels, a.identicalFraction * 100, a.psnr))
             print(String(format: "speed-up (CPU engine median / GPU median): %.2fx", ours[0].median / timing.median))
             rows.append(timing)
         }
         print("engine                                  median      min      max   out MP/s")
         for row in rows {
-            print(row.label.padding(toLength: 36, withPad: " ", startingAt: 0)
-                + String(format: " %7.3f s %7.3f s %7.3f s %8.3f", row.median, row.minimum, row.maximum,
-                         outputMegapixels / row.median))
+            print(
+                row.label.padding(toLength: 36, withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %7.3f s %7.3f s %7.3f s %8.3f", row.median, row.minimum, row.maximum,
+                        outputMegapixels / row.median))
         }
         // Ratios: reference median over ours, so above 1 means we are faster.
         let fastest = ours.min { $0.median < $1.median }!
@@ -128,26 +145,34 @@ struct BenchCommand: ParsableCommand {
         }
         for engine in engines {
             let counts = Dictionary(grouping: engine.convolutionImplementations, by: { $0 }).mapValues(\.count)
-            print("\(engine.options.precision.rawValue) convolution kernels: "
-                + counts.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
+            print(
+                "\(engine.options.precision.rawValue) convolution kernels: "
+                    + counts.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
         }
         if engines.count > 1 || engines[0].options.precision != .fp32 {
-            let exact = try engines.first { $0.options.precision == .fp32 }
+            let exact =
+                try engines.first { $0.options.precision == .fp32 }
                 ?? CPUEngine(network: network, options: EngineOptions(threads: threads))
             let reference = try exact.run(input)
             for engine in engines where engine.options.precision != .fp32 {
                 let a = Benchmark.agreement(try engine.run(input), reference)
-                print(String(format: "%@ against fp32, 8-bit output: max %d levels, %.2f%% identical, PSNR %.1f dB",
-                             engine.options.precision.rawValue, a.maxLevels, a.identicalFraction * 100, a.psnr))
+                print(
+                    String(
+                        format: "%@ against fp32, 8-bit output: max %d levels, %.2f%% identical, PSNR %.1f dB",
+                        engine.options.precision.rawValue, a.maxLevels, a.identicalFraction * 100, a.psnr))
             }
         }
         for engine in engines where !engine.profile.isEmpty {
-            print("\(engine.options.precision.rawValue) profile (all runs): " + engine.profile.sorted { $0.value > $1.value }
-                .map { String(format: "%@ %.3f s", $0.key, $0.value) }.joined(separator: ", "))
+            print(
+                "\(engine.options.precision.rawValue) profile (all runs): "
+                    + engine.profile.sorted { $0.value > $1.value }
+                    .map { String(format: "%@ %.3f s", $0.key, $0.value) }.joined(separator: ", "))
         }
-        print(String(format: "activation buffers: %@, peak RSS: %.1f MB",
-                     engines.map { String(format: "%.1f MB", Double($0.planBytes) / 1e6) }.joined(separator: " + "),
-                     Double(Benchmark.peakResidentBytes()) / 1e6))
+        print(
+            String(
+                format: "activation buffers: %@, peak RSS: %.1f MB",
+                engines.map { String(format: "%.1f MB", Double($0.planBytes) / 1e6) }.joined(separator: " + "),
+                Double(Benchmark.peakResidentBytes()) / 1e6))
     }
 
     /// Which kernels ran the 3x3 layers: the engine's own Winograd kernels or oneDNN.
@@ -182,21 +207,26 @@ struct BenchCommand: ParsableCommand {
         let chosen = precision ?? .fp32
         let engine = try CPUEngine(network: network, options: EngineOptions(threads: threads, precision: chosen))
         let scale = try network.scaleFactor()
-        print("default tiled upscale with \(model), \(chosen.rawValue), \(threads) threads, pad \(TilingOptions().pad), "
-            + "tile \(TilingOptions().tile), \(runs) interleaved passes")
+        print(
+            "default tiled upscale with \(model), \(chosen.rawValue), \(threads) threads, pad \(TilingOptions().pad), "
+                + "tile \(TilingOptions().tile), \(runs) interleaved passes")
         let inputs = try sizes.map { try benchmarkInput($0) }
         let axes = sizes.map { size in
-            let padding = Tiler.padding(height: size, width: size, options: TilingOptions(),
-                                        alignment: engine.preferredAlignment)
-            return TileAxis(extent: size + 2 * padding.pad, tile: TilingOptions().tile,
-                            overlap: TilingOptions().overlap, alignment: engine.preferredAlignment)
+            let padding = Tiler.padding(
+                height: size, width: size, options: TilingOptions(),
+                alignment: engine.preferredAlignment)
+            return TileAxis(
+                extent: size + 2 * padding.pad, tile: TilingOptions().tile,
+                overlap: TilingOptions().overlap, alignment: engine.preferredAlignment)
         }
         var times = [[Double]](repeating: [], count: sizes.count)
         for pass in 0...runs {
             for (index, input) in inputs.enumerated() {
                 // The engine keeps one plan; planning for the next size is not part of its time.
-                try engine.prepare(for: Shape(channels: input.channels, height: axes[index].length,
-                                              width: axes[index].length))
+                try engine.prepare(
+                    for: Shape(
+                        channels: input.channels, height: axes[index].length,
+                        width: axes[index].length))
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = try Tiler.upscale(input, scale: scale, engine: engine, options: TilingOptions())
                 // Pass 0 warms every shape up and is not timed.
@@ -211,15 +241,20 @@ struct BenchCommand: ParsableCommand {
             speeds.append((size, speed))
             // What the engine computed: every tile whole, padding and overlaps included.
             let axis = axes[index]
-            let computed = Double(axis.starts.count * axis.length * scale) * Double(axis.starts.count * axis.length * scale)
+            let computed =
+                Double(axis.starts.count * axis.length * scale) * Double(axis.starts.count * axis.length * scale)
             computedSpeeds.append((size, computed / 1e6 / median))
-            print(String(format: "%5d %6d %9.3f %9.3f %14.3f", size, axis.starts.count * axis.starts.count, median, speed,
-                         computed / 1e6 / median))
+            print(
+                String(
+                    format: "%5d %6d %9.3f %9.3f %14.3f", size, axis.starts.count * axis.starts.count, median, speed,
+                    computed / 1e6 / median))
         }
         for (what, list) in [("out", speeds), ("computed", computedSpeeds)] {
             let slowest = list.min { $0.1 < $1.1 }!, fastest = list.max { $0.1 < $1.1 }!
-            print(String(format: "%@ MP/s: slowest %d px %.3f, fastest %d px %.3f, slowest/fastest %.2f", what,
-                         slowest.0, slowest.1, fastest.0, fastest.1, slowest.1 / fastest.1))
+            print(
+                String(
+                    format: "%@ MP/s: slowest %d px %.3f, fastest %d px %.3f, slowest/fastest %.2f", what,
+                    slowest.0, slowest.1, fastest.0, fastest.1, slowest.1 / fastest.1))
         }
     }
 
@@ -231,30 +266,37 @@ struct BenchCommand: ParsableCommand {
         let overlapList = overlaps?.split(separator: ",").compactMap { Int($0) } ?? [TilingOptions().overlap]
         var untiled: Tensor?
         if overlaps != nil {
-            let whole = try CPUEngine(network: network, options: EngineOptions(threads: threads, precision: precision ?? .fp32))
+            let whole = try CPUEngine(
+                network: network, options: EngineOptions(threads: threads, precision: precision ?? .fp32))
             let pad = TilingOptions().pad
-            untiled = try Tiler.upscale(input, scale: scale, engine: whole,
-                                        options: TilingOptions(tile: size + 2 * pad, overlap: 0, pad: pad))
+            untiled = try Tiler.upscale(
+                input, scale: scale, engine: whole,
+                options: TilingOptions(tile: size + 2 * pad, overlap: 0, pad: pad))
         }
         print("tiled upscale of \(size)x\(size) with \(model), \(threads) threads, pad \(TilingOptions().pad)")
         print(" tile overlap tiles   median s  out MP/s  buffers MB  peak RSS MB  PSNR vs untiled")
         for tile in sizes.sorted() {
             for overlap in overlapList {
-            let engine = try CPUEngine(network: network, options: EngineOptions(threads: threads, precision: precision ?? .fp32))
-            let options = TilingOptions(tile: tile, overlap: overlap)
-            var output: Tensor?
-            var times: [Double] = []
-            for _ in 0..<max(1, runs) {
-                let start = Date()
-                output = try Tiler.upscale(input, scale: scale, engine: engine, options: options)
-                times.append(Date().timeIntervalSince(start))
-            }
-            let median = times.sorted()[times.count / 2]
-            let megapixels = Double(size * size * scale * scale) / 1e6
-            let psnr = untiled.map { String(format: "%.1f dB", Benchmark.agreement(output!, $0).psnr) } ?? "-"
-            print(String(format: "%5d %7d %5d %10.2f %9.3f %11.1f %12.1f  ", tile, overlap,
-                         Tiler.tileCount(height: size, width: size, options: options, alignment: engine.preferredAlignment), median, megapixels / median,
-                         Double(engine.planBytes) / 1e6, Double(Benchmark.peakResidentBytes()) / 1e6) + psnr)
+                let engine = try CPUEngine(
+                    network: network, options: EngineOptions(threads: threads, precision: precision ?? .fp32))
+                let options = TilingOptions(tile: tile, overlap: overlap)
+                var output: Tensor?
+                var times: [Double] = []
+                for _ in 0..<max(1, runs) {
+                    let start = Date()
+                    output = try Tiler.upscale(input, scale: scale, engine: engine, options: options)
+                    times.append(Date().timeIntervalSince(start))
+                }
+                let median = times.sorted()[times.count / 2]
+                let megapixels = Double(size * size * scale * scale) / 1e6
+                let psnr = untiled.map { String(format: "%.1f dB", Benchmark.agreement(output!, $0).psnr) } ?? "-"
+                print(
+                    String(
+                        format: "%5d %7d %5d %10.2f %9.3f %11.1f %12.1f  ", tile, overlap,
+                        Tiler.tileCount(
+                            height: size, width: size, options: options, alignment: engine.preferredAlignment), median,
+                        megapixels / median,
+                        Double(engine.planBytes) / 1e6, Double(Benchmark.peakResidentBytes()) / 1e6) + psnr)
             }
         }
     }
@@ -274,15 +316,19 @@ struct BenchCommand: ParsableCommand {
         // `.build/release` is a symlink into `.build/<triple>/release`, so the repository root is not a fixed number
         // of levels up.
         var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         while folder.path != "/" {
             candidates.append(folder)
             folder.deleteLastPathComponent()
         }
         let script = "tools/" + name
-        guard let found = candidates.map({ $0.appendingPathComponent(script) })
-            .first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
-            throw UpscaleError(.invalidOption, "cannot find \(script); run from the repository or pass --reference-script")
+        guard
+            let found = candidates.map({ $0.appendingPathComponent(script) })
+                .first(where: { FileManager.default.fileExists(atPath: $0.path) })
+        else {
+            throw UpscaleError(
+                .invalidOption, "cannot find \(script); run from the repository or pass --reference-script")
         }
         return found
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -35,12 +36,15 @@ struct ClientCommand: AsyncParsableCommand {
         @Option(help: "Model name (default: the server's).")
         var model: String?
 
-        @Flag(name: .customLong("async"), help: "Queue a job (POST /jobs) and follow its progress, instead of POST /upscale.")
+        @Flag(
+            name: .customLong("async"),
+            help: "Queue a job (POST /jobs) and follow its progress, instead of POST /upscale.")
         var asynchronous = false
 
         func run() async throws {
             let env = ProcessInfo.processInfo.environment
-            let base = (url ?? env["UPSCALER_URL"] ?? "http://127.0.0.1:8000").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            let base = (url ?? env["UPSCALER_URL"] ?? "http://127.0.0.1:8000").trimmingCharacters(
+                in: CharacterSet(charactersIn: "/"))
             guard let token = token ?? env["UPSCALER_TOKEN"], !token.isEmpty else {
                 throw fail("a token is needed: --token or UPSCALER_TOKEN")
             }
@@ -55,7 +59,9 @@ struct ClientCommand: AsyncParsableCommand {
             var downloadURL: String
             if asynchronous {
                 let accepted = try await client.json("POST", "/jobs", body: body, expecting: [202])
-                guard let statusURL = accepted["status_url"] as? String else { throw fail("the server's answer has no status_url") }
+                guard let statusURL = accepted["status_url"] as? String else {
+                    throw fail("the server's answer has no status_url")
+                }
                 downloadURL = try await follow(statusURL, client: client)
             } else {
                 let (status, answer) = try await client.request("POST", "/upscale", body: body, expecting: [200, 202])
@@ -63,7 +69,9 @@ struct ClientCommand: AsyncParsableCommand {
                     downloadURL = try await follow(statusURL, client: client)
                 } else if let link = answer["download_url"] as? String {
                     downloadURL = link
-                    if let size = answer["upscaled_size"] as? [Int] { print("upscaled to \(size.map(String.init).joined(separator: "x"))") }
+                    if let size = answer["upscaled_size"] as? [Int] {
+                        print("upscaled to \(size.map(String.init).joined(separator: "x"))")
+                    }
                 } else {
                     throw fail("the server's answer has no download_url")
                 }

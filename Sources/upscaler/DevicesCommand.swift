@@ -17,8 +17,9 @@ struct DevicesCommand: ParsableCommand {
             if devices.isEmpty { print("gpu: none (the Vulkan driver reports no device)") }
             for device in devices {
                 let budget = device.budgetBytes == device.memoryBytes ? "" : ", \(device.budgetBytes >> 20) MiB free"
-                print("gpu:\(device.index): \(device.name) (\(device.kind.rawValue), \(device.memoryBytes >> 20) MiB\(budget), "
-                      + "fp16 \(device.fp16 ? "yes" : "no"), Vulkan \(device.apiVersion))")
+                print(
+                    "gpu:\(device.index): \(device.name) (\(device.kind.rawValue), \(device.memoryBytes >> 20) MiB\(budget), "
+                        + "fp16 \(device.fp16 ? "yes" : "no"), Vulkan \(device.apiVersion))")
             }
         } catch let error as InferenceError {
             print("gpu: none (\(error.message))")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -15,7 +16,8 @@ struct HTTPClient {
         return url
     }
 
-    func json(_ method: String, _ path: String, body: [String: Any]?, expecting: Set<Int>) async throws -> [String: Any] {
+    func json(_ method: String, _ path: String, body: [String: Any]?, expecting: Set<Int>) async throws -> [String: Any]
+    {
         try await request(method, path, body: body, expecting: expecting).1
     }
 
@@ -35,8 +37,9 @@ struct HTTPClient {
         var retries = 0
         while [429, 503].contains(status), let seconds = retryAfter, seconds <= 120, retries < 5 {
             let error = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["error"] as? [String: Any]
-            FileHandle.standardError.write(Data(
-                "server busy (\(error?["code"] as? String ?? "\(status)")); retrying in \(seconds) s\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "server busy (\(error?["code"] as? String ?? "\(status)")); retrying in \(seconds) s\n".utf8))
             try await Task.sleep(for: .seconds(seconds))
             retries += 1
             (data, status, retryAfter) = try await send(request)
@@ -44,7 +47,9 @@ struct HTTPClient {
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         guard expecting.contains(status) else {
             let error = object["error"] as? [String: Any]
-            throw fail("server answered \(status): \(error?["message"] as? String ?? String(decoding: data.prefix(200), as: UTF8.self))")
+            throw fail(
+                "server answered \(status): \(error?["message"] as? String ?? String(decoding: data.prefix(200), as: UTF8.self))"
+            )
         }
         return (status, object)
     }
@@ -60,7 +65,8 @@ struct HTTPClient {
         try await withCheckedThrowingContinuation { continuation in
             URLSession.shared.dataTask(with: request) { data, response, error in
                 if let error {
-                    continuation.resume(throwing: fail("\(request.url?.host ?? "server"): \(error.localizedDescription)"))
+                    continuation.resume(
+                        throwing: fail("\(request.url?.host ?? "server"): \(error.localizedDescription)"))
                     return
                 }
                 let http = response as? HTTPURLResponse

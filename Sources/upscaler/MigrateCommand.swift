@@ -20,10 +20,13 @@ struct MigrateCommand: AsyncParsableCommand {
         }
         options.bootstrapLogging(environment: environment)
         do {
-            let assembly = try ServerAssembly(configuration: configuration, role: .worker,
-                                              logger: Logger(label: "upscaler.migrate"))
+            let assembly = try ServerAssembly(
+                configuration: configuration, role: .worker,
+                logger: Logger(label: "upscaler.migrate"))
             try await assembly.migrate()
-            print("upscaler migrate: \(configuration.databaseURL == nil ? "SQLite \(configuration.dataDirectory.path)" : "PostgreSQL") schema is up to date")
+            print(
+                "upscaler migrate: \(configuration.databaseURL == nil ? "SQLite \(configuration.dataDirectory.path)" : "PostgreSQL") schema is up to date"
+            )
         } catch let error as ConfigurationError {
             throw fail(error.description)
         } catch {

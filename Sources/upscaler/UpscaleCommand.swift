@@ -13,9 +13,9 @@ struct UpscaleCommand: ParsableCommand {
         commandName: "upscale",
         abstract: "Upscale images with a Real-ESRGAN model.",
         discussion: """
-        One input writes to the file named by -o. Several inputs, or a folder, write into the folder named by -o,
-        keeping each file's name with the output format's extension.
-        """)
+            One input writes to the file named by -o. Several inputs, or a folder, write into the folder named by -o,
+            keeping each file's name with the output format's extension.
+            """)
 
     @Argument(help: "Input images (PNG, JPEG, WebP, TIFF, GIF, HEIF/AVIF; see `upscaler formats`), or folders of them.")
     var inputs: [String]
@@ -26,7 +26,10 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "Model name (see `upscaler models list`).")
     var model: String = ModelCatalog.defaultModel
 
-    @Option(help: "Output scale relative to the input, up to 16 (default: the model's native scale). Other values are reached by a Lanczos resize; above the native scale the model runs twice.")
+    @Option(
+        help:
+            "Output scale relative to the input, up to 16 (default: the model's native scale). Other values are reached by a Lanczos resize; above the native scale the model runs twice."
+    )
     var scale: Double?
 
     @Option(help: "Fit the output into this width, keeping the aspect ratio (instead of --scale).")
@@ -53,19 +56,25 @@ struct UpscaleCommand: ParsableCommand {
     @Flag(help: "Write lossless WebP (--quality is then ignored).")
     var lossless = false
 
-    @Flag(name: .customLong("keep-profile"),
-          help: "Convert the output back to the input's ICC profile instead of sRGB (the model always works in sRGB).")
+    @Flag(
+        name: .customLong("keep-profile"),
+        help: "Convert the output back to the input's ICC profile instead of sRGB (the model always works in sRGB).")
     var keepProfile = false
 
-    @Flag(name: .customLong("strip-metadata"),
-          help: "Drop EXIF, XMP and IPTC. By default they are kept, with orientation reset to 1 and no EXIF thumbnail.")
+    @Flag(
+        name: .customLong("strip-metadata"),
+        help: "Drop EXIF, XMP and IPTC. By default they are kept, with orientation reset to 1 and no EXIF thumbnail.")
     var stripMetadata = false
 
-    @Option(name: .customLong("alpha-upsampler"),
-            help: "How transparency is enlarged: lanczos (resize) or model (through the model as grey; twice the time).")
+    @Option(
+        name: .customLong("alpha-upsampler"),
+        help: "How transparency is enlarged: lanczos (resize) or model (through the model as grey; twice the time).")
     var alphaUpsampler: AlphaUpsampler = .lanczos
 
-    @Option(help: "Tile edge in input pixels (default: \(TilingOptions().tile) on the CPU; on a GPU the largest its memory holds).")
+    @Option(
+        help:
+            "Tile edge in input pixels (default: \(TilingOptions().tile) on the CPU; on a GPU the largest its memory holds)."
+    )
     var tile: Int?
 
     @Option(name: .customLong("tile-overlap"), help: "Minimum overlap between tiles, in input pixels.")
@@ -77,7 +86,10 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int = EngineOptions.defaultThreadCount
 
-    @Option(help: "Convolution precision: fp32 or bf16 on the CPU, fp16 or fp32 on a GPU (default: fp32 on the CPU, fp16 on a GPU that has it).")
+    @Option(
+        help:
+            "Convolution precision: fp32 or bf16 on the CPU, fp16 or fp32 on a GPU (default: fp32 on the CPU, fp16 on a GPU that has it)."
+    )
     var precision: Precision?
 
     @OptionGroup var device: DeviceOptions
@@ -85,21 +97,25 @@ struct UpscaleCommand: ParsableCommand {
     @Option(name: .customLong("max-pixels"), help: "Refuse inputs with more pixels than this (checked on the header).")
     var maxPixels: Int = ImageLimits.default.maxPixels
 
-    @Option(name: .customLong("max-file-size"), help: "Refuse input files larger than this many MiB (checked before reading).")
+    @Option(
+        name: .customLong("max-file-size"),
+        help: "Refuse input files larger than this many MiB (checked before reading).")
     var maxFileSize: Int = ImageLimits.default.maxFileBytes / (1024 * 1024)
 
-    @Option(name: .customLong("max-input-side"),
-            help: "Above 2x, shrink inputs whose longest side is longer than this first, with a warning (0 turns it off).")
+    @Option(
+        name: .customLong("max-input-side"),
+        help: "Above 2x, shrink inputs whose longest side is longer than this first, with a warning (0 turns it off).")
     var maxInputSide: Int = UpscaleOptions.defaultMaxInputSide
 
     @OptionGroup var models: ModelDirectoryOption
 
     func run() throws {
         guard (1...(Int.max >> 20)).contains(maxFileSize) else { throw fail("--max-file-size must be at least 1 MiB") }
-        var options = UpscaleOptions(model: model, scale: scale, quality: quality,
-                                     tiling: TilingOptions(tile: tile ?? TilingOptions().tile, overlap: tileOverlap, pad: pad),
-                                     threads: threads, precision: precision,
-                                     limits: ImageLimits(maxPixels: maxPixels, maxFileBytes: maxFileSize << 20))
+        var options = UpscaleOptions(
+            model: model, scale: scale, quality: quality,
+            tiling: TilingOptions(tile: tile ?? TilingOptions().tile, overlap: tileOverlap, pad: pad),
+            threads: threads, precision: precision,
+            limits: ImageLimits(maxPixels: maxPixels, maxFileBytes: maxFileSize << 20))
         options.pngCompression = compression
         options.progressive = progressive
         options.lossless = lossless
@@ -117,7 +133,9 @@ struct UpscaleCommand: ParsableCommand {
         options.fitWidth = width
         options.fitHeight = height
         if let format {
-            guard let parsed = ImageFormat(name: format) else { throw fail("unknown format '\(format)'; use png, jpg or webp") }
+            guard let parsed = ImageFormat(name: format) else {
+                throw fail("unknown format '\(format)'; use png, jpg or webp")
+            }
             options.format = parsed
         }
         do { try options.validate() } catch let error as UpscaleError { throw fail(error.message) }
@@ -138,11 +156,14 @@ struct UpscaleCommand: ParsableCommand {
             let name = URL(fileURLWithPath: job.input).lastPathComponent
             let reporter = ProgressReporter(label: name)
             do {
-                let result = try upscaler.upscale(file: job.input, to: job.output, options: options,
-                                                  progress: reporter.report)
+                let result = try upscaler.upscale(
+                    file: job.input, to: job.output, options: options,
+                    progress: reporter.report)
                 for warning in result.warnings { printError("warning: \(name): \(warning)") }
                 let seconds = result.timings.reduce(0) { $0 + $1.seconds }
-                print("\(job.input) -> \(job.output): \(result.inputWidth)x\(result.inputHeight) -> \(result.outputWidth)x\(result.outputHeight) in \(String(format: "%.2f", seconds)) s on \(result.device)")
+                print(
+                    "\(job.input) -> \(job.output): \(result.inputWidth)x\(result.inputHeight) -> \(result.outputWidth)x\(result.outputHeight) in \(String(format: "%.2f", seconds)) s on \(result.device)"
+                )
             } catch {
                 reporter.finish()
                 failures += 1
@@ -187,7 +208,9 @@ struct UpscaleCommand: ParsableCommand {
         // `a.png` and `a.jpg` would both become `a.<ext>`: refuse rather than let one silently overwrite the other.
         let clashes = Dictionary(grouping: jobs, by: \.output).filter { $0.value.count > 1 }
         if let clash = clashes.first {
-            throw UpscaleError(.invalidOption, "\(clash.value.map(\.input).joined(separator: " and ")) would both be written to \(clash.key)")
+            throw UpscaleError(
+                .invalidOption,
+                "\(clash.value.map(\.input).joined(separator: " and ")) would both be written to \(clash.key)")
         }
         return jobs
     }

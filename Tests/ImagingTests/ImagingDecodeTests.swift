@@ -45,7 +45,7 @@ import Testing
         #expect(header.bands == 4)
         let image = try Imaging.decode(data: png, limits: .default)
         let px = levels(image)  // planar: R0 R1 R2 G0 G1 G2 B0 B1 B2
-        #expect([px[0], px[3], px[6]] == [255, 0, 0])   // colour as stored, not flattened
+        #expect([px[0], px[3], px[6]] == [255, 0, 0])  // colour as stored, not flattened
         #expect([px[1], px[4], px[7]] == [0, 0, 0])
         #expect([px[2], px[5], px[8]] == [0, 0, 255])
         #expect(image.alpha.map { $0.map { Int(($0 * 255).rounded()) } } == [255, 0, 128])
@@ -66,7 +66,7 @@ import Testing
             let jpeg = try Imaging.encode(image, format: .jpeg, quality: 100, lossless: false, background: background)
             let decoded = try Imaging.decode(data: jpeg, limits: .default)
             #expect(decoded.alpha == nil)
-            #expect(abs(Int(levels(decoded)[1]) - expected) <= 3)   // red of the transparent pixel
+            #expect(abs(Int(levels(decoded)[1]) - expected) <= 3)  // red of the transparent pixel
         }
     }
 
@@ -95,15 +95,17 @@ import Testing
 
     @Test func sixteenBitWithAlpha() throws {
         // Opaque 16-bit grey 0x8080 (= 8-bit 128) and a fully transparent pixel.
-        let grayAlpha = TestPNG.encode(width: 2, height: 1, colorType: .grayAlpha, bitDepth: 16,
-                                       samples: [0x8080, 65535, 0, 0])
+        let grayAlpha = TestPNG.encode(
+            width: 2, height: 1, colorType: .grayAlpha, bitDepth: 16,
+            samples: [0x8080, 65535, 0, 0])
         let decoded = try Imaging.decode(data: grayAlpha, limits: .default)
         let px = levels(decoded)
         #expect(abs(Int(px[0]) - 128) <= 1 && abs(Int(px[2]) - 128) <= 1 && abs(Int(px[4]) - 128) <= 1)
         #expect(decoded.alpha == [1, 0])
 
-        let rgba = TestPNG.encode(width: 1, height: 1, colorType: .rgba, bitDepth: 16,
-                                  samples: [65535, 0, 257 * 100, 65535])
+        let rgba = TestPNG.encode(
+            width: 1, height: 1, colorType: .rgba, bitDepth: 16,
+            samples: [65535, 0, 257 * 100, 65535])
         #expect(try Imaging.readHeader(data: rgba).bands == 4)
         let colour = try Imaging.decode(data: rgba, limits: .default)
         #expect(levels(colour) == [255, 0, 100])
@@ -113,8 +115,9 @@ import Testing
     // MARK: Headers
 
     @Test func readHeaderFromDataAndFile() throws {
-        let png = TestPNG.encode(width: 5, height: 9, colorType: .grayAlpha,
-                                 samples: [UInt16](repeating: 9, count: 5 * 9 * 2))
+        let png = TestPNG.encode(
+            width: 5, height: 9, colorType: .grayAlpha,
+            samples: [UInt16](repeating: 9, count: 5 * 9 * 2))
         #expect(try Imaging.readHeader(data: png) == ImageHeader(width: 5, height: 9, bands: 2, format: .png))
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -125,7 +128,9 @@ import Testing
     @Test(arguments: [ImageFormat.jpeg, .webp])
     func readHeaderReportsFormat(format: ImageFormat) throws {
         let bytes = try Imaging.encode(TestImages.smooth(width: 31, height: 17, seed: 3), format: format, quality: 90)
-        #expect(try Imaging.readHeader(data: bytes) == ImageHeader(width: 31, height: 17, bands: 3, format: InputFormat(format)))
+        #expect(
+            try Imaging.readHeader(data: bytes)
+                == ImageHeader(width: 31, height: 17, bands: 3, format: InputFormat(format)))
     }
 
     @Test func readHeaderNeverDecodes() throws {
@@ -139,13 +144,15 @@ import Testing
     // MARK: Limits
 
     @Test func pixelLimitIsChecked() throws {
-        let png = TestPNG.encode(width: 100, height: 100, colorType: .gray,
-                                 samples: [UInt16](repeating: 1, count: 100 * 100))
+        let png = TestPNG.encode(
+            width: 100, height: 100, colorType: .gray,
+            samples: [UInt16](repeating: 1, count: 100 * 100))
         let limits = ImageLimits(maxPixels: 5000, maxFileBytes: 1 << 20)
         #expect(imagingError { try Imaging.decode(data: png, limits: limits) }?.code == .tooLarge)
         // Exactly at the limit is allowed.
-        let atLimit = TestPNG.encode(width: 100, height: 50, colorType: .gray,
-                                     samples: [UInt16](repeating: 1, count: 100 * 50))
+        let atLimit = TestPNG.encode(
+            width: 100, height: 50, colorType: .gray,
+            samples: [UInt16](repeating: 1, count: 100 * 50))
         #expect(try Imaging.decode(data: atLimit, limits: limits).width == 100)
     }
 
@@ -172,7 +179,8 @@ import Testing
         #expect(imagingError { try Imaging.decode(file: path, limits: limits) }?.code == .fileTooLarge)
         // The file-size check comes first: a huge header in a too-big file is fileTooLarge.
         let bombLimits = ImageLimits(maxPixels: 10, maxFileBytes: 10)
-        #expect(imagingError { try Imaging.decode(data: TestPNG.hugeHeader(), limits: bombLimits) }?.code == .fileTooLarge)
+        #expect(
+            imagingError { try Imaging.decode(data: TestPNG.hugeHeader(), limits: bombLimits) }?.code == .fileTooLarge)
     }
 
     // MARK: Broken and foreign inputs
@@ -198,8 +206,9 @@ import Testing
 
     @Test(arguments: [ImageFormat.png, .jpeg, .webp])
     func truncatedEncodedImageIsUnreadable(format: ImageFormat) throws {
-        let bytes = try Imaging.encode(TestImages.randomQuantised(width: 96, height: 80, seed: 9).image,
-                                       format: format, quality: 90)
+        let bytes = try Imaging.encode(
+            TestImages.randomQuantised(width: 96, height: 80, seed: 9).image,
+            format: format, quality: 90)
         let half = Array(bytes[..<(bytes.count / 2)])
         #expect(imagingError { try Imaging.decode(data: half, limits: .default) }?.code == .unreadable)
     }
@@ -243,7 +252,9 @@ import Testing
         let path = try writeFile(TestImages.text, named: "photo.jpg", in: dir)
         let error = try #require(imagingError { try Imaging.decode(file: path, limits: .default) })
         #expect(error.code == .unsupportedFormat)
-        #expect(error.message.hasPrefix("photo.jpg: not an image format Upscaler reads (PNG, JPEG, WebP"), "\(error.message)")
+        #expect(
+            error.message.hasPrefix("photo.jpg: not an image format Upscaler reads (PNG, JPEG, WebP"),
+            "\(error.message)")
         #expect(!error.message.contains(dir.path))
         #expect(error.description == error.message)
 

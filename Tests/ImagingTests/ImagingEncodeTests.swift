@@ -9,7 +9,8 @@ import Testing
 
     @Test(arguments: [(1, 1), (7, 3), (64, 48), (257, 5)])
     func pngRoundTripIsExact(width: Int, height: Int) throws {
-        let (image, expected) = TestImages.randomQuantised(width: width, height: height, seed: UInt64(width * 1000 + height))
+        let (image, expected) = TestImages.randomQuantised(
+            width: width, height: height, seed: UInt64(width * 1000 + height))
         let png = try Imaging.encode(image, format: .png, quality: 95)
         #expect(Array(png.prefix(8)) == TestPNG.signature)
         let decoded = try Imaging.decode(data: png, limits: .default)
@@ -60,7 +61,8 @@ import Testing
     func losslessWebPRoundTripIsExact(width: Int, height: Int) throws {
         let (image, expected) = TestImages.randomQuantised(width: width, height: height, seed: 77)
         let webp = try Imaging.encode(image, format: .webp, quality: 95, lossless: true)
-        #expect(try Imaging.readHeader(data: webp) == ImageHeader(width: width, height: height, bands: 3, format: .webp))
+        #expect(
+            try Imaging.readHeader(data: webp) == ImageHeader(width: width, height: height, bands: 3, format: .webp))
         #expect(levels(try Imaging.decode(data: webp, limits: .default)) == expected)
     }
 
@@ -99,7 +101,9 @@ import Testing
         let path = dir.appendingPathComponent("out.\(format.fileExtension)").path
         let image = TestImages.smooth(width: 20, height: 10, seed: 1)
         try Imaging.write(image, to: path, format: format, quality: 95)
-        #expect(try Imaging.readHeader(file: path) == ImageHeader(width: 20, height: 10, bands: 3, format: InputFormat(format)))
+        #expect(
+            try Imaging.readHeader(file: path)
+                == ImageHeader(width: 20, height: 10, bands: 3, format: InputFormat(format)))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.\(format.fileExtension)"])
     }
 
@@ -139,7 +143,8 @@ import Testing
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: false)
         _ = try writeFile([1], named: "keep", in: target)
         let image = TestImages.constant(width: 2, height: 2, rgb: (1, 1, 1))
-        #expect(imagingError { try Imaging.write(image, to: target.path, format: .png, quality: 95) }?.code == .ioFailed)
+        #expect(
+            imagingError { try Imaging.write(image, to: target.path, format: .png, quality: 95) }?.code == .ioFailed)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["taken.png"])
     }
 }

@@ -32,7 +32,8 @@ enum TestImages {
 
     static func constant(width: Int, height: Int, rgb: (Float, Float, Float)) -> RGBImage {
         let plane = width * height
-        let pixels = [Float](repeating: rgb.0, count: plane) + [Float](repeating: rgb.1, count: plane)
+        let pixels =
+            [Float](repeating: rgb.0, count: plane) + [Float](repeating: rgb.1, count: plane)
             + [Float](repeating: rgb.2, count: plane)
         return RGBImage(width: width, height: height, pixels: pixels)
     }
@@ -60,4 +61,3 @@ enum TestImages {
     static func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
     static func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
 }
-

@@ -11,19 +11,24 @@ import Testing
 struct EngineVersusReferenceTests {
     static let tolerance: Float = 1e-4
 
-    func compare(_ network: Network, input: Tensor, tolerance: Float = tolerance, grouping: ConvolutionGrouping = .timed,
-                 kernels: CPUKernels = .onednn, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let engine = try CPUEngine(network: network,
-                                   options: EngineOptions(threads: 2, grouping: grouping, kernels: kernels))
+    func compare(
+        _ network: Network, input: Tensor, tolerance: Float = tolerance, grouping: ConvolutionGrouping = .timed,
+        kernels: CPUKernels = .onednn, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let engine = try CPUEngine(
+            network: network,
+            options: EngineOptions(threads: 2, grouping: grouping, kernels: kernels))
         let check = try checkAgainstReference(engine, input: input)
         if kernels == .winograd, network.layers.contains(where: Self.isWinogradShape) {
-            #expect(engine.convolutionImplementations.contains("winograd_4x3:fp32"),
-                    "no layer ran on the Winograd kernels (this CPU: \(CPUInstructionSet.name))",
-                    sourceLocation: sourceLocation)
+            #expect(
+                engine.convolutionImplementations.contains("winograd_4x3:fp32"),
+                "no layer ran on the Winograd kernels (this CPU: \(CPUInstructionSet.name))",
+                sourceLocation: sourceLocation)
         }
         #expect(check.shapesMatch, sourceLocation: sourceLocation)
-        #expect(check.difference <= tolerance, "max |engine - reference| = \(check.difference)",
-                sourceLocation: sourceLocation)
+        #expect(
+            check.difference <= tolerance, "max |engine - reference| = \(check.difference)",
+            sourceLocation: sourceLocation)
         #expect(check.repeatable, "a second run on the same plan differs", sourceLocation: sourceLocation)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Inference
 
 @Suite("ncnn model reader")
@@ -9,8 +10,10 @@ struct ModelReaderTests {
         try Network(paramText: text, weights: weights)
     }
 
-    func expectError(_ code: InferenceError.Code, containing fragment: String, _ body: () throws -> Void,
-                     sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectError(
+        _ code: InferenceError.Code, containing fragment: String, _ body: () throws -> Void,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         do {
             try body()
             Issue.record("expected an error containing '\(fragment)'", sourceLocation: sourceLocation)
@@ -26,12 +29,13 @@ struct ModelReaderTests {
     @Test func readsParametersArraysAndFP16Weights() throws {
         // One 1x1 convolution 2->1 with fp16 weights 1.5 and -2 (0x3E00, 0xC000), fp32 bias 0.25, leaky slope 0.2.
         let text = """
-        7767517
-        2 2
-        Input            input   0 1 data
-        Convolution      conv    1 1 data output 0=1 1=1 5=1 6=2 9=2 -23310=1,2.000000e-01
-        """
-        let weights: [UInt8] = [0x47, 0x6B, 0x30, 0x01, 0x00, 0x3E, 0x00, 0xC0] + withUnsafeBytes(of: Float(0.25)) { Array($0) }
+            7767517
+            2 2
+            Input            input   0 1 data
+            Convolution      conv    1 1 data output 0=1 1=1 5=1 6=2 9=2 -23310=1,2.000000e-01
+            """
+        let weights: [UInt8] =
+            [0x47, 0x6B, 0x30, 0x01, 0x00, 0x3E, 0x00, 0xC0] + withUnsafeBytes(of: Float(0.25)) { Array($0) }
         let network = try parse(text, weights)
         guard case .convolution(let conv) = network.layers[1].operation else {
             Issue.record("not a convolution"); return
@@ -66,13 +70,16 @@ struct ModelReaderTests {
 
     @Test func rejectsUnsupportedActivation() {
         expectError(.unsupportedOperation, containing: "activation type 5") {
-            _ = try parse("7767517\n2 2\nInput in 0 1 data\nConvolution c 1 1 data output 0=1 1=1 6=1 9=5\n", [0, 0, 0, 0, 0, 0, 128, 63])
+            _ = try parse(
+                "7767517\n2 2\nInput in 0 1 data\nConvolution c 1 1 data output 0=1 1=1 6=1 9=5\n",
+                [0, 0, 0, 0, 0, 0, 128, 63])
         }
     }
 
     @Test func rejectsShortWeightFile() {
         expectError(.malformedModel, containing: "ends early") {
-            _ = try parse("7767517\n2 2\nInput in 0 1 data\nConvolution c 1 1 data output 0=4 1=3 6=108\n", [0, 0, 0, 0, 1, 2])
+            _ = try parse(
+                "7767517\n2 2\nInput in 0 1 data\nConvolution c 1 1 data output 0=4 1=3 6=108\n", [0, 0, 0, 0, 1, 2])
         }
     }
 
@@ -101,7 +108,9 @@ struct ModelReaderTests {
     @Test func rejectsImpossibleGeometryAndCounts() {
         let head = "7767517\n2 2\nInput in 0 1 data\n"
         expectError(.malformedModel, containing: "stride and dilation") {
-            _ = try parse(head + "Convolution c 1 1 data output 0=1 1=1 3=0 6=3\n", [0, 0, 0, 0] + [UInt8](repeating: 0, count: 12))
+            _ = try parse(
+                head + "Convolution c 1 1 data output 0=1 1=1 3=0 6=3\n",
+                [0, 0, 0, 0] + [UInt8](repeating: 0, count: 12))
         }
         expectError(.malformedModel, containing: "has 0 inputs") {
             _ = try parse(head + "Concat c 0 1 output\n")
@@ -114,7 +123,8 @@ struct ModelReaderTests {
         }
         // A weight count far beyond the file (and beyond Int when multiplied by 4) reads as a short file.
         expectError(.malformedModel, containing: "ends early") {
-            _ = try parse(head + "Convolution c 1 1 data output 0=1 1=1 6=4611686018427387904\n", [0, 0, 0, 0, 1, 2, 3, 4])
+            _ = try parse(
+                head + "Convolution c 1 1 data output 0=1 1=1 6=4611686018427387904\n", [0, 0, 0, 0, 1, 2, 3, 4])
         }
         // 1e30 as an integer parameter falls back to the default instead of trapping in Int(_:).
         expectError(.malformedModel, containing: "inconsistent convolution sizes") {
@@ -128,11 +138,15 @@ struct ModelReaderTests {
         b.convolution("data", "b", inChannels: 3, outChannels: 8)
         b.layer("Eltwise", "sum", ["a", "b"], ["output"], "0=1")
         let network = try b.network()
-        expectError(.shapeMismatch, containing: "differ in shape") { _ = try network.shapes(for: Shape(channels: 3, height: 4, width: 4)) }
+        expectError(.shapeMismatch, containing: "differ in shape") {
+            _ = try network.shapes(for: Shape(channels: 3, height: 4, width: 4))
+        }
     }
 
     @Test func shippedModelsParseWithTheirScale() throws {
-        for (name, layers) in [("realesrgan-x4plus", 999), ("realesrgan-x4plus-anime", 268), ("realesr-animevideov3", 40)] {
+        for (name, layers) in [
+            ("realesrgan-x4plus", 999), ("realesrgan-x4plus-anime", 268), ("realesr-animevideov3", 40),
+        ] {
             guard let files = installedModel(name) else {
                 Issue.record("model \(name) is not installed; run scripts/setup.sh"); continue
             }

@@ -14,8 +14,9 @@ struct TilerTests {
         let engine = try CPUEngine(network: try b.network(), options: EngineOptions(threads: 2))
         let image = b.random.tensor(3, 23, 31, 0, 1)
         let expected = try ReferenceKernels.run(try b.network(), input: image)
-        let tiled = try Tiler.upscale(image, scale: 4, engine: engine,
-                                      options: TilingOptions(tile: tile, overlap: overlap, pad: pad))
+        let tiled = try Tiler.upscale(
+            image, scale: 4, engine: engine,
+            options: TilingOptions(tile: tile, overlap: overlap, pad: pad))
         #expect(maxAbsDifference(tiled, expected) <= 1e-5)
     }
 
@@ -44,6 +45,7 @@ struct TilerTests {
         // Wider than the image: numpy folds again ([1 2] by 3 -> 2 1 2 | 1 2 | 1 2 1).
         let narrow = Tiler.reflectPad(Tensor(channels: 1, height: 1, width: 2, data: [1, 2]), by: 3)
         #expect((0..<8).map { narrow[0, 3, $0] } == [2, 1, 2, 1, 2, 1, 2, 1])
-        #expect(Tiler.reflectPad(Tensor(channels: 1, height: 1, width: 1, data: [5]), by: 2).data.allSatisfy { $0 == 5 })
+        #expect(
+            Tiler.reflectPad(Tensor(channels: 1, height: 1, width: 1, data: [5]), by: 2).data.allSatisfy { $0 == 5 })
     }
 }

@@ -52,8 +52,9 @@ struct WinogradKernelTests {
             b.convolution("lifted", "conv", inChannels: s.inChannels, outChannels: s.outChannels)
             b.prelu("conv", "output", channels: s.outChannels)
         } else {
-            b.convolution("lifted", "output", inChannels: s.inChannels, outChannels: s.outChannels,
-                          activation: s.activation)
+            b.convolution(
+                "lifted", "output", inChannels: s.inChannels, outChannels: s.outChannels,
+                activation: s.activation)
         }
         return (try b.network(), b.random.tensor(3, s.height, s.width, s.offset - 1, s.offset + 1))
     }
@@ -63,8 +64,9 @@ struct WinogradKernelTests {
         let (network, input) = try Self.build(s)
         let engine = try CPUEngine(network: network, options: EngineOptions(threads: 2, kernels: .winograd))
         let check = try checkAgainstReference(engine, input: input)
-        #expect(engine.convolutionImplementations.contains("winograd_4x3:fp32"),
-                "\(engine.convolutionImplementations) on \(CPUInstructionSet.name)")
+        #expect(
+            engine.convolutionImplementations.contains("winograd_4x3:fp32"),
+            "\(engine.convolutionImplementations) on \(CPUInstructionSet.name)")
         #expect(check.shapesMatch)
         #expect(check.difference <= 1e-4, "max |engine - reference| = \(check.difference)")
         #expect(check.repeatable)
@@ -73,12 +75,14 @@ struct WinogradKernelTests {
     @Test(arguments: shapes)
     func bf16(_ s: Shape) throws {
         let (network, input) = try Self.build(s)
-        let engine = try CPUEngine(network: network,
-                                   options: EngineOptions(threads: 2, precision: .bf16, kernels: .winograd))
+        let engine = try CPUEngine(
+            network: network,
+            options: EngineOptions(threads: 2, precision: .bf16, kernels: .winograd))
         let output = try engine.run(input)
         let reference = try ReferenceKernels.run(network, input: input)
-        #expect(engine.convolutionImplementations.contains("winograd_4x3:bf16"),
-                "this CPU (\(CPUInstructionSet.name)) has no AVX-512 BF16: \(engine.convolutionImplementations)")
+        #expect(
+            engine.convolutionImplementations.contains("winograd_4x3:bf16"),
+            "this CPU (\(CPUInstructionSet.name)) has no AVX-512 BF16: \(engine.convolutionImplementations)")
         let scale = reference.data.reduce(0) { max($0, abs($1)) }
         let difference = maxAbsDifference(output, reference)
         #expect(difference <= 0.05 * scale, "max |engine - reference| = \(difference), largest value \(scale)")
@@ -91,8 +95,9 @@ struct WinogradKernelTests {
     @Test(arguments: OpCase.all)
     func bf16OpCases(_ c: OpCase) throws {
         let (network, input) = try c.build()
-        let engine = try CPUEngine(network: network,
-                                   options: EngineOptions(threads: 2, precision: .bf16, kernels: .winograd))
+        let engine = try CPUEngine(
+            network: network,
+            options: EngineOptions(threads: 2, precision: .bf16, kernels: .winograd))
         let output = try engine.run(input)
         let reference = try ReferenceKernels.run(network, input: input)
         let scale = reference.data.reduce(0) { max($0, abs($1)) }
@@ -104,11 +109,17 @@ struct WinogradKernelTests {
     /// Tiles are independent, so how they are split across threads cannot change a value.
     @Test(arguments: [Precision.fp32, .bf16])
     func threadCountDoesNotChangeTheResult(_ precision: Precision) throws {
-        let (network, input) = try Self.build(Shape(inChannels: 64, outChannels: 32, height: 45, width: 38,
-                                                    activation: "9=2 -23310=1,2.000000e-01"))
+        let (network, input) = try Self.build(
+            Shape(
+                inChannels: 64, outChannels: 32, height: 45, width: 38,
+                activation: "9=2 -23310=1,2.000000e-01"))
         let outputs = try [1, 2, 3].map { threads in
-            try CPUEngine(network: network, options: EngineOptions(threads: threads, precision: precision,
-                                                                   kernels: .winograd)).run(input)
+            try CPUEngine(
+                network: network,
+                options: EngineOptions(
+                    threads: threads, precision: precision,
+                    kernels: .winograd)
+            ).run(input)
         }
         #expect(outputs[0] == outputs[1])
         #expect(outputs[0] == outputs[2])

@@ -24,16 +24,20 @@ struct VulkanEngineTests {
         init(_ description: String) { self.description = description }
     }
 
-    func compare(_ network: Network, input: Tensor, precision: Precision, tolerance: Float,
-                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func compare(
+        _ network: Network, input: Tensor, precision: Precision, tolerance: Float,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let engine = try VulkanEngine(network: network, device: try Self.device().index, precision: precision)
         #expect(engine.precision == precision)
         let check = try checkAgainstReference(engine, input: input)
         #expect(check.shapesMatch, sourceLocation: sourceLocation)
-        #expect(check.difference <= tolerance, "max |gpu - reference| = \(check.difference)",
-                sourceLocation: sourceLocation)
-        #expect(check.repeatable, "a second submit of the recorded command buffer differs",
-                sourceLocation: sourceLocation)
+        #expect(
+            check.difference <= tolerance, "max |gpu - reference| = \(check.difference)",
+            sourceLocation: sourceLocation)
+        #expect(
+            check.repeatable, "a second submit of the recorded command buffer differs",
+            sourceLocation: sourceLocation)
     }
 
     @Test(arguments: OpCase.all)
@@ -89,7 +93,9 @@ struct VulkanEngineTests {
         let out = try engine.run(b.random.tensor(3, tile, tile))
         #expect(out.shape == Shape(channels: 16, height: 4 * tile, width: 4 * tile))
         let candidates = [1024, 768, 512, 384, 256, 192, 128, 96, 64]
-        if let next = candidates.last(where: { $0 > tile }), UInt64(16 * (4 * next) * (4 * next) * 4) > device.maxBufferBytes {
+        if let next = candidates.last(where: { $0 > tile }),
+            UInt64(16 * (4 * next) * (4 * next) * 4) > device.maxBufferBytes
+        {
             #expect(throws: InferenceError.self) { try engine.run(b.random.tensor(3, next, next)) }
         }
     }
@@ -145,8 +151,9 @@ struct VulkanEngineTests {
 
     @Test func autoPrefersADiscreteGPUThenAnIntegratedOne() throws {
         func device(_ index: Int, _ kind: GPUDevice.Kind) -> GPUDevice {
-            GPUDevice(index: index, name: "test \(index)", kind: kind, memoryBytes: 1 << 30, budgetBytes: 1 << 30,
-                      maxBufferBytes: 1 << 27, fp16: true, apiVersion: "1.3.0")
+            GPUDevice(
+                index: index, name: "test \(index)", kind: kind, memoryBytes: 1 << 30, budgetBytes: 1 << 30,
+                maxBufferBytes: 1 << 27, fp16: true, apiVersion: "1.3.0")
         }
         let machine = [device(0, .cpu), device(1, .integrated), device(2, .discrete)]
         #expect(try VulkanDevices.resolve(.auto, among: machine)?.index == 2)

@@ -17,7 +17,7 @@ struct DeployFilesTests {
             else { continue }
             for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
                 let text = line.trimmingCharacters(in: .whitespaces)
-                if text.hasPrefix("#") || text.hasPrefix("COPY ") { continue }   // comments; files, not commands
+                if text.hasPrefix("#") || text.hasPrefix("COPY ") { continue }  // comments; files, not commands
                 // systemd ExecStart lines and shell RUN lines: the words after the installed binary (not a folder
                 // or a user that happens to be called upscaler).
                 if let range = text.range(of: "bin/upscaler ") {
@@ -30,7 +30,8 @@ struct DeployFilesTests {
                     guard let start = text.range(of: marker) else { continue }
                     let array = "[" + text[start.upperBound...]
                     if let data = array.data(using: .utf8),
-                       let words = try? JSONSerialization.jsonObject(with: data) as? [String] {
+                        let words = try? JSONSerialization.jsonObject(with: data) as? [String]
+                    {
                         found.append((name, words))
                     }
                 }

@@ -7,8 +7,9 @@ import Testing
 struct GPUWorkerTests {
     @Test func serveRunsJobsOnTheGPU() throws {
         let scratch = try Scratch()
-        let server = try TestServer(dataDirectory: scratch.path("data"), arguments: ["--device", "gpu"],
-                                    timeout: 120)
+        let server = try TestServer(
+            dataDirectory: scratch.path("data"), arguments: ["--device", "gpu"],
+            timeout: 120)
         #expect(server.stdout.contains("worker: ready with \(ServerFixtures.model) on gpu:0"), "\(server.stdout)")
 
         let ready = try HTTP.request("GET", "\(server.base)/health/ready")
@@ -16,9 +17,10 @@ struct GPUWorkerTests {
         #expect((ready.json["device"] as? String)?.hasPrefix("gpu:0 (") == true, "\(ready.json)")
 
         let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 30, height: 22, in: scratch)))
-        let created = try HTTP.request("POST", "\(server.base)/jobs", token: ServerFixtures.tokenA,
-                                       body: HTTP.json(["image": png.base64EncodedString(), "scale": 4]),
-                                       contentType: "application/json")
+        let created = try HTTP.request(
+            "POST", "\(server.base)/jobs", token: ServerFixtures.tokenA,
+            body: HTTP.json(["image": png.base64EncodedString(), "scale": 4]),
+            contentType: "application/json")
         #expect(created.status == 202, "\(created.json)")
         let id = try #require(created.json["id"] as? String)
         let job = try waitForJob(server, id, token: ServerFixtures.tokenA, timeout: 120)
@@ -42,10 +44,13 @@ struct GPUWorkerTests {
         let scratch = try Scratch()
         let noDriver = ["VK_ICD_FILENAMES": "/nonexistent/icd.json", "VK_DRIVER_FILES": "/nonexistent/icd.json"]
         let executable = try #require(ServerFixtures.executable)
-        let refused = try runTool([executable, "worker", "--data-dir", scratch.path("data"), "--models-dir",
-                                   ServerFixtures.modelsDirectory.path, "--model", ServerFixtures.model,
-                                   "--no-auto-fetch", "--device", "gpu", "--log-format", "text"],
-                                  environment: noDriver)
+        let refused = try runTool(
+            [
+                executable, "worker", "--data-dir", scratch.path("data"), "--models-dir",
+                ServerFixtures.modelsDirectory.path, "--model", ServerFixtures.model,
+                "--no-auto-fetch", "--device", "gpu", "--log-format", "text",
+            ],
+            environment: noDriver)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("Vulkan"), "\(refused.stderr)")
 

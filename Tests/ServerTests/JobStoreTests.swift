@@ -28,11 +28,15 @@ struct JobStoreTests {
         case .memory:
             try await body(Stores.memory().jobs)
         case .sqlite:
-            try await body(try Stores.sqlite(path: scratch.path("jobs.sqlite"), blobRoot: URL(fileURLWithPath: scratch.path("blobs"))).jobs)
+            try await body(
+                try Stores.sqlite(
+                    path: scratch.path("jobs.sqlite"), blobRoot: URL(fileURLWithPath: scratch.path("blobs"))
+                ).jobs)
         case .postgres:
             let url = try #require(StoreKind.postgresURL)
             let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            let store = try #require(try Stores.postgres(url: url, schema: schema, logger: Logger(label: "test")).postgres)
+            let store = try #require(
+                try Stores.postgres(url: url, schema: schema, logger: Logger(label: "test")).postgres)
             let pool = Task { await store.run() }
             defer { pool.cancel() }
             try await store.migrate()
@@ -40,9 +44,12 @@ struct JobStoreTests {
         }
     }
 
-    func enqueue(_ store: any JobStore, _ id: String, owner: String = "alice", at time: Date) async throws -> JobRecord {
-        try await store.enqueue(NewJob(id: id, owner: owner, ownerName: owner, request: Data("{}".utf8),
-                                       inputPath: "/in/\(id)", inputWidth: 10, inputHeight: 20, model: "m"), now: time)
+    func enqueue(_ store: any JobStore, _ id: String, owner: String = "alice", at time: Date) async throws -> JobRecord
+    {
+        try await store.enqueue(
+            NewJob(
+                id: id, owner: owner, ownerName: owner, request: Data("{}".utf8),
+                inputPath: "/in/\(id)", inputWidth: 10, inputHeight: 20, model: "m"), now: time)
     }
 
     @Test(arguments: StoreKind.available)
@@ -50,9 +57,12 @@ struct JobStoreTests {
         try await withStore(kind) { store in
             _ = try await enqueue(store, "b", at: t0.addingTimeInterval(1))
             _ = try await enqueue(store, "a", at: t0)
-            let first = try await store.claim(worker: "w1", lease: 10, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(2))
-            let second = try await store.claim(worker: "w2", lease: 10, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(2))
-            let third = try await store.claim(worker: "w3", lease: 10, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(2))
+            let first = try await store.claim(
+                worker: "w1", lease: 10, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(2))
+            let second = try await store.claim(
+                worker: "w2", lease: 10, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(2))
+            let third = try await store.claim(
+                worker: "w3", lease: 10, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(2))
             #expect(first?.id == "a" && first?.status == .running && first?.attempts == 1 && first?.leaseOwner == "w1")
             #expect(second?.id == "b")
             #expect(third == nil)
@@ -65,13 +75,22 @@ struct JobStoreTests {
         try await withStore(kind) { store in
             _ = try await enqueue(store, "j", at: t0)
             _ = try await store.claim(worker: "w1", lease: 5, maxAttempts: 3, resultTTL: 60, now: t0)
-            #expect(try await store.claim(worker: "w2", lease: 5, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(4)) == nil)
-            let retaken = try await store.claim(worker: "w2", lease: 5, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(6))
+            #expect(
+                try await store.claim(
+                    worker: "w2", lease: 5, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(4)) == nil)
+            let retaken = try await store.claim(
+                worker: "w2", lease: 5, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(6))
             #expect(retaken?.attempts == 2 && retaken?.leaseOwner == "w2")
-            #expect(try await store.heartbeat(id: "j", worker: "w1", lease: 5, progress: nil, now: t0.addingTimeInterval(6)) == .lost)
+            #expect(
+                try await store.heartbeat(id: "j", worker: "w1", lease: 5, progress: nil, now: t0.addingTimeInterval(6))
+                    == .lost)
             let late = JobResult(path: "/out/j.png", width: 40, height: 80, format: "png", processingSeconds: 1)
-            #expect(try await store.finish(id: "j", worker: "w1", outcome: .succeeded(late), resultTTL: 60, now: t0.addingTimeInterval(7)) == nil)
-            let done = try await store.finish(id: "j", worker: "w2", outcome: .succeeded(late), resultTTL: 60, now: t0.addingTimeInterval(8))
+            #expect(
+                try await store.finish(
+                    id: "j", worker: "w1", outcome: .succeeded(late), resultTTL: 60, now: t0.addingTimeInterval(7))
+                    == nil)
+            let done = try await store.finish(
+                id: "j", worker: "w2", outcome: .succeeded(late), resultTTL: 60, now: t0.addingTimeInterval(8))
             #expect(done?.status == .succeeded && done?.result == late && done?.expiresAt == t0.addingTimeInterval(68))
         }
     }
@@ -81,8 +100,11 @@ struct JobStoreTests {
         try await withStore(kind) { store in
             _ = try await enqueue(store, "j", at: t0)
             _ = try await store.claim(worker: "w1", lease: 5, maxAttempts: 2, resultTTL: 60, now: t0)
-            _ = try await store.claim(worker: "w2", lease: 5, maxAttempts: 2, resultTTL: 60, now: t0.addingTimeInterval(6))
-            #expect(try await store.claim(worker: "w3", lease: 5, maxAttempts: 2, resultTTL: 60, now: t0.addingTimeInterval(12)) == nil)
+            _ = try await store.claim(
+                worker: "w2", lease: 5, maxAttempts: 2, resultTTL: 60, now: t0.addingTimeInterval(6))
+            #expect(
+                try await store.claim(
+                    worker: "w3", lease: 5, maxAttempts: 2, resultTTL: 60, now: t0.addingTimeInterval(12)) == nil)
             let job = try await store.job(id: "j", owner: nil)
             #expect(job?.status == .failed && job?.errorCode == .workerLost && job?.attempts == 2)
             #expect(job?.errorMessage?.contains("2 times") == true)
@@ -107,10 +129,12 @@ struct JobStoreTests {
             for (id, owner) in [("a1", "alice"), ("a2", "alice"), ("a3", "alice"), ("b1", "bob")] {
                 _ = try await enqueue(store, id, owner: owner, at: t0)
             }
-            let running = try #require(try await store.claim(worker: "w", lease: 60, maxAttempts: 3, resultTTL: 60, now: t0))
+            let running = try #require(
+                try await store.claim(worker: "w", lease: 60, maxAttempts: 3, resultTTL: 60, now: t0))
             #expect(running.id == "a1")
             let done = JobResult(path: "r", width: 1, height: 1, format: "png", processingSeconds: 0)
-            let second = try #require(try await store.claim(worker: "w2", lease: 60, maxAttempts: 3, resultTTL: 60, now: t0))
+            let second = try #require(
+                try await store.claim(worker: "w2", lease: 60, maxAttempts: 3, resultTTL: 60, now: t0))
             _ = try await store.finish(id: second.id, worker: "w2", outcome: .succeeded(done), resultTTL: 60, now: t0)
             // a1 running, b1 finished (bob had no running job, so b1 went before a2), a2 and a3 queued.
             #expect(second.id == "b1")
@@ -130,10 +154,12 @@ struct JobStoreTests {
             let results = try await withThrowingTaskGroup(of: EnqueueResult.self) { group in
                 for index in 0..<12 {
                     group.addTask {
-                        try await store.enqueue(NewJob(id: "a\(index)", owner: "alice", ownerName: "alice",
-                                                       request: Data("{}".utf8), inputPath: "inputs/a\(index)",
-                                                       inputWidth: 1, inputHeight: 1, model: "m"),
-                                                limits: limits, now: t0)
+                        try await store.enqueue(
+                            NewJob(
+                                id: "a\(index)", owner: "alice", ownerName: "alice",
+                                request: Data("{}".utf8), inputPath: "inputs/a\(index)",
+                                inputWidth: 1, inputHeight: 1, model: "m"),
+                            limits: limits, now: t0)
                     }
                 }
                 var all: [EnqueueResult] = []
@@ -145,9 +171,11 @@ struct JobStoreTests {
             #expect(results.allSatisfy { if case .ownerAtLimit(let active) = $0 { active == 3 } else { true } })
             #expect(try await store.activeCount(owner: "alice") == 3)
             for owner in ["bob", "carol", "dave"] {
-                _ = try await store.enqueue(NewJob(id: owner, owner: owner, ownerName: owner, request: Data("{}".utf8),
-                                                   inputPath: "", inputWidth: 1, inputHeight: 1, model: "m"),
-                                            limits: limits, now: t0)
+                _ = try await store.enqueue(
+                    NewJob(
+                        id: owner, owner: owner, ownerName: owner, request: Data("{}".utf8),
+                        inputPath: "", inputWidth: 1, inputHeight: 1, model: "m"),
+                    limits: limits, now: t0)
             }
             // bob and carol fill the queue to 5; dave is turned away.
             #expect(try await store.queuedCount() == 5)
@@ -160,13 +188,16 @@ struct JobStoreTests {
     @Test(arguments: StoreKind.available)
     func claimOrderKeepsOneOwnerFromTakingEveryWorker(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
-            for index in 0..<4 { _ = try await enqueue(store, "a\(index)", owner: "alice", at: t0.addingTimeInterval(Double(index))) }
+            for index in 0..<4 {
+                _ = try await enqueue(store, "a\(index)", owner: "alice", at: t0.addingTimeInterval(Double(index)))
+            }
             _ = try await enqueue(store, "b0", owner: "bob", at: t0.addingTimeInterval(10))
             _ = try await enqueue(store, "c0", owner: "carol", at: t0.addingTimeInterval(11))
             var order: [String] = []
             for worker in 0..<6 {
-                let job = try await store.claim(worker: "w\(worker)", lease: 60, maxAttempts: 3, resultTTL: 60,
-                                                now: t0.addingTimeInterval(20))
+                let job = try await store.claim(
+                    worker: "w\(worker)", lease: 60, maxAttempts: 3, resultTTL: 60,
+                    now: t0.addingTimeInterval(20))
                 order.append(job?.id ?? "-")
             }
             #expect(order == ["a0", "b0", "c0", "a1", "a2", "a3"])
@@ -184,12 +215,16 @@ struct JobStoreTests {
             let times: [Double] = [0, 0, 0, 0, 1, 2, 2.5, 4, 100, 100, 100, 100, 99, 101.9, 102]
             for time in times {
                 let expected = model.take(at: time)
-                let decision = try await store.takeRateToken(bucket: "k", policy: policy, now: t0.addingTimeInterval(time))
+                let decision = try await store.takeRateToken(
+                    bucket: "k", policy: policy, now: t0.addingTimeInterval(time))
                 #expect(decision.allowed == expected.allowed, "at \(time)")
-                #expect(abs(decision.level - expected.level) < 1e-6, "at \(time): \(decision.level) vs \(expected.level)")
+                #expect(
+                    abs(decision.level - expected.level) < 1e-6, "at \(time): \(decision.level) vs \(expected.level)")
             }
             // Buckets are separate.
-            #expect(try await store.takeRateToken(bucket: "other", policy: policy, now: t0.addingTimeInterval(4)).level == 2)
+            #expect(
+                try await store.takeRateToken(bucket: "other", policy: policy, now: t0.addingTimeInterval(4)).level == 2
+            )
         }
     }
 
@@ -219,14 +254,23 @@ struct JobStoreTests {
             _ = try await enqueue(store, "q", at: t0)
             _ = try await enqueue(store, "r", at: t0.addingTimeInterval(1))
             #expect(try await store.cancel(id: "q", owner: "alice", resultTTL: 60, now: t0)?.status == .canceled)
-            let running = try await store.claim(worker: "w", lease: 30, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(2))
+            let running = try await store.claim(
+                worker: "w", lease: 30, maxAttempts: 3, resultTTL: 60, now: t0.addingTimeInterval(2))
             #expect(running?.id == "r", "the canceled job is skipped")
-            #expect(try await store.cancel(id: "r", owner: "alice", resultTTL: 60, now: t0.addingTimeInterval(3))?.status == .canceled)
+            #expect(
+                try await store.cancel(id: "r", owner: "alice", resultTTL: 60, now: t0.addingTimeInterval(3))?.status
+                    == .canceled)
             let progress = JobProgress(fraction: 0.5, step: "infer", tilesDone: 1, tilesTotal: 2)
-            #expect(try await store.heartbeat(id: "r", worker: "w", lease: 30, progress: progress, now: t0.addingTimeInterval(4)) == .canceled)
-            #expect(try await store.finish(id: "r", worker: "w", outcome: .failed(code: .invalidImage, message: "y"), resultTTL: 60,
-                                           now: t0.addingTimeInterval(5)) == nil)
-            #expect(try await store.cancel(id: "r", owner: "alice", resultTTL: 60, now: t0.addingTimeInterval(6))?.status == .canceled)
+            #expect(
+                try await store.heartbeat(
+                    id: "r", worker: "w", lease: 30, progress: progress, now: t0.addingTimeInterval(4)) == .canceled)
+            #expect(
+                try await store.finish(
+                    id: "r", worker: "w", outcome: .failed(code: .invalidImage, message: "y"), resultTTL: 60,
+                    now: t0.addingTimeInterval(5)) == nil)
+            #expect(
+                try await store.cancel(id: "r", owner: "alice", resultTTL: 60, now: t0.addingTimeInterval(6))?.status
+                    == .canceled)
         }
     }
 
@@ -236,14 +280,20 @@ struct JobStoreTests {
             _ = try await enqueue(store, "j", at: t0)
             try await store.recordRequest(owner: "alice", name: "alice")
             _ = try await store.claim(worker: "w", lease: 30, maxAttempts: 3, resultTTL: 60, now: t0)
-            _ = try await store.heartbeat(id: "j", worker: "w", lease: 30, progress: JobProgress(fraction: 0.6, step: "infer"), now: t0)
-            _ = try await store.heartbeat(id: "j", worker: "w", lease: 30, progress: JobProgress(fraction: 0.4, step: "infer"), now: t0)
+            _ = try await store.heartbeat(
+                id: "j", worker: "w", lease: 30, progress: JobProgress(fraction: 0.6, step: "infer"), now: t0)
+            _ = try await store.heartbeat(
+                id: "j", worker: "w", lease: 30, progress: JobProgress(fraction: 0.4, step: "infer"), now: t0)
             #expect(try await store.job(id: "j", owner: nil)?.progress == 0.6)
             let result = JobResult(path: "/out/j.png", width: 1000, height: 2000, format: "png", processingSeconds: 2.5)
-            _ = try await store.finish(id: "j", worker: "w", outcome: .succeeded(result), resultTTL: 60, now: t0.addingTimeInterval(3))
+            _ = try await store.finish(
+                id: "j", worker: "w", outcome: .succeeded(result), resultTTL: 60, now: t0.addingTimeInterval(3))
             let usage = try await store.usage(owner: "alice")
-            #expect(usage == Usage(ownerName: "alice", requests: 1, jobsSucceeded: 1, jobsFailed: 0,
-                                   inputMegapixels: 200.0 / 1e6, outputMegapixels: 2.0, computeSeconds: 2.5))
+            #expect(
+                usage
+                    == Usage(
+                        ownerName: "alice", requests: 1, jobsSucceeded: 1, jobsFailed: 0,
+                        inputMegapixels: 200.0 / 1e6, outputMegapixels: 2.0, computeSeconds: 2.5))
         }
     }
 
@@ -255,7 +305,8 @@ struct JobStoreTests {
             _ = try await enqueue(store, "new", at: t0.addingTimeInterval(1))
             _ = try await store.claim(worker: "w", lease: 30, maxAttempts: 3, resultTTL: 60, now: t0)
             let result = JobResult(path: "/out/old.png", width: 1, height: 1, format: "png", processingSeconds: 0)
-            _ = try await store.finish(id: "old", worker: "w", outcome: .succeeded(result), resultTTL: 10, now: t0.addingTimeInterval(1))
+            _ = try await store.finish(
+                id: "old", worker: "w", outcome: .succeeded(result), resultTTL: 10, now: t0.addingTimeInterval(1))
             let early = try await store.sweep(now: t0.addingTimeInterval(5))
             #expect(early.jobIDs.isEmpty && early.files == ["/in/old"])
             let late = try await store.sweep(now: t0.addingTimeInterval(20))
@@ -283,8 +334,10 @@ struct JobStoreTests {
                 for worker in 0..<8 {
                     group.addTask {
                         var mine: [String] = []
-                        while let job = try await store.claim(worker: "w\(worker)", lease: 60, maxAttempts: 3,
-                                                              resultTTL: 60, now: t0.addingTimeInterval(1)) {
+                        while let job = try await store.claim(
+                            worker: "w\(worker)", lease: 60, maxAttempts: 3,
+                            resultTTL: 60, now: t0.addingTimeInterval(1))
+                        {
                             mine.append(job.id)
                         }
                         return mine
@@ -294,7 +347,9 @@ struct JobStoreTests {
                 for try await ids in group { all += ids }
                 return all
             }
-            #expect(claimed.count == 40 && Set(claimed).count == 40, "\(claimed.count) claims, \(Set(claimed).count) distinct")
+            #expect(
+                claimed.count == 40 && Set(claimed).count == 40,
+                "\(claimed.count) claims, \(Set(claimed).count) distinct")
         }
     }
 }
@@ -311,7 +366,10 @@ struct FileBlobStoreTests {
         #expect(try await blobs.get("results/j-1.png") == bytes)
         #expect(try Data(contentsOf: root.appendingPathComponent("results/j-1.png")) == Data(bytes))
         // No temporary file is left beside it.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("results").path) == ["j-1.png"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("results").path) == [
+                "j-1.png"
+            ])
         // A job row from before blob keys holds the absolute path.
         #expect(try await blobs.get(root.appendingPathComponent("results/j-1.png").path) == bytes)
         #expect(try await blobs.get("results/missing.png") == nil)

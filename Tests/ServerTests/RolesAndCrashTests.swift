@@ -8,9 +8,12 @@ struct RolesAndCrashTests {
     /// A job slow enough to be killed mid-run: the big model with small tiles.
     static func slowJob(_ server: TestServer, scratch: Scratch) throws -> String {
         let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 160, height: 128, in: scratch)))
-        let created = try HTTP.request("POST", "\(server.base)/jobs", token: ServerFixtures.tokenA,
-                                       body: HTTP.json(["image": png.base64EncodedString(), "model": "realesrgan-x4plus",
-                                                        "tile": 32, "scale": 2]), contentType: "application/json")
+        let created = try HTTP.request(
+            "POST", "\(server.base)/jobs", token: ServerFixtures.tokenA,
+            body: HTTP.json([
+                "image": png.base64EncodedString(), "model": "realesrgan-x4plus",
+                "tile": 32, "scale": 2,
+            ]), contentType: "application/json")
         return try #require(created.json["id"] as? String, "\(created.json)")
     }
 
@@ -63,12 +66,15 @@ struct RolesAndCrashTests {
         let ready = try HTTP.request("GET", "\(api.base)/health/ready")
         #expect(ready.status == 503 && ready.json["worker"] as? Bool == false && ready.json["store"] as? Bool == true)
         let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 20, height: 18, in: scratch)))
-        let created = try HTTP.request("POST", "\(api.base)/jobs", token: ServerFixtures.tokenA,
-                                       body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
-                                       contentType: "application/json")
+        let created = try HTTP.request(
+            "POST", "\(api.base)/jobs", token: ServerFixtures.tokenA,
+            body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
+            contentType: "application/json")
         let id = try #require(created.json["id"] as? String)
         Thread.sleep(forTimeInterval: 1)
-        #expect(try HTTP.request("GET", "\(api.base)/jobs/\(id)", token: ServerFixtures.tokenA).json["status"] as? String == "queued")
+        #expect(
+            try HTTP.request("GET", "\(api.base)/jobs/\(id)", token: ServerFixtures.tokenA).json["status"] as? String
+                == "queued")
         #expect(!api.log.contains("worker ready"), "the api role loads no model")
 
         let worker = try TestServer(role: "worker", dataDirectory: data)
@@ -85,22 +91,27 @@ struct RolesAndCrashTests {
     @Test(arguments: StoreKind.shared)
     func fullQueueAnswers429And503(_ kind: StoreKind) throws {
         let scratch = try Scratch()
-        let api = try TestServer(role: "api", dataDirectory: scratch.path("data"),
-                                 arguments: ["--max-jobs-per-token", "2", "--max-queue", "3"] + (try storeArguments(kind)))
+        let api = try TestServer(
+            role: "api", dataDirectory: scratch.path("data"),
+            arguments: ["--max-jobs-per-token", "2", "--max-queue", "3"] + (try storeArguments(kind)))
         let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 8, height: 8, in: scratch)))
         func submit(_ token: String) throws -> HTTPResult {
-            try HTTP.request("POST", "\(api.base)/jobs", token: token, body: HTTP.json(["image": png.base64EncodedString()]),
-                             contentType: "application/json")
+            try HTTP.request(
+                "POST", "\(api.base)/jobs", token: token, body: HTTP.json(["image": png.base64EncodedString()]),
+                contentType: "application/json")
         }
         #expect(try submit(ServerFixtures.tokenA).status == 202)
         #expect(try submit(ServerFixtures.tokenA).status == 202)
         let perToken = try submit(ServerFixtures.tokenA)
-        #expect(perToken.status == 429 && perToken.errorCode == "too_many_jobs" && perToken.header("Retry-After") != nil)
+        #expect(
+            perToken.status == 429 && perToken.errorCode == "too_many_jobs" && perToken.header("Retry-After") != nil)
         #expect(try submit(ServerFixtures.tokenB).status == 202)
         let full = try submit(ServerFixtures.tokenB)
         #expect(full.status == 503 && full.errorCode == "queue_full" && full.header("Retry-After") != nil)
         let metrics = String(decoding: try HTTP.request("GET", "\(api.base)/metrics").body, as: UTF8.self)
-        #expect(metrics.contains("upscaler_queue_depth 3"), "\(metrics.split(separator: "\n").filter { $0.contains("queue") })")
+        #expect(
+            metrics.contains("upscaler_queue_depth 3"),
+            "\(metrics.split(separator: "\n").filter { $0.contains("queue") })")
         // 429 and 503 are logged without the token or the image.
         #expect(!api.log.contains(ServerFixtures.tokenA) && !api.log.contains(ServerFixtures.tokenB))
         #expect(!api.log.contains(String(png.base64EncodedString().prefix(40))))
@@ -115,15 +126,18 @@ struct RolesAndCrashTests {
         let tokenC = "test-token-charlie-5555555555"
         let tokensFile = scratch.path("tokens")
         try """
-            # name:sha256[:limit]
-            bravo:\(try tokenDigest(ServerFixtures.tokenB)):off
-            charlie:\(try tokenDigest(tokenC)):2/min
-            """.write(toFile: tokensFile, atomically: true, encoding: .utf8)
+        # name:sha256[:limit]
+        bravo:\(try tokenDigest(ServerFixtures.tokenB)):off
+        charlie:\(try tokenDigest(tokenC)):2/min
+        """.write(toFile: tokensFile, atomically: true, encoding: .utf8)
         let store = try storeArguments(kind)
         let shared = scratch.path("data")
         func start() throws -> TestServer {
-            try TestServer(role: "api", dataDirectory: shared, arguments: [
-                "--rate-limit", "4/min", "--tokens-file", tokensFile] + store,
+            try TestServer(
+                role: "api", dataDirectory: shared,
+                arguments: [
+                    "--rate-limit", "4/min", "--tokens-file", tokensFile,
+                ] + store,
                 environment: ["VALID_TOKENS": ServerFixtures.tokenA])
         }
         let apis = [try start(), try start()]
@@ -174,8 +188,9 @@ struct RolesAndCrashTests {
 }
 
 /// Several api and worker processes on one PostgreSQL: the scale-out shape. Needs `UPSCALER_TEST_DATABASE_URL`.
-@Suite(.enabled(if: ServerFixtures.ready && StoreKind.postgresURL != nil, "needs PostgreSQL (scripts/test.sh starts one)"),
-       .serialized)
+@Suite(
+    .enabled(if: ServerFixtures.ready && StoreKind.postgresURL != nil, "needs PostgreSQL (scripts/test.sh starts one)"),
+    .serialized)
 struct ScaleOutTests {
     /// 2 api and 3 worker processes share one database (each its own schema-scoped URL and data folder). 30 small
     /// jobs go in through both apis; one worker is killed with SIGKILL while it holds a slow job and another is sent
@@ -187,28 +202,39 @@ struct ScaleOutTests {
         let base = try #require(StoreKind.postgresURL)
         let url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
         let psqlURL = base.components(separatedBy: "?")[0]
-        let environment = ["VALID_TOKENS": ServerFixtures.tokenA, "UPSCALER_SIGNING_KEY": String(repeating: "ab", count: 32)]
+        let environment = [
+            "VALID_TOKENS": ServerFixtures.tokenA, "UPSCALER_SIGNING_KEY": String(repeating: "ab", count: 32),
+        ]
         func start(_ role: String, _ name: String) throws -> TestServer {
-            try TestServer(role: role, dataDirectory: scratch.path(name),
-                           arguments: ["--database", url, "--lease", "2", "--model", "realesrgan-x4plus", "--max-jobs-per-token", "40"],
-                           environment: environment)
+            try TestServer(
+                role: role, dataDirectory: scratch.path(name),
+                arguments: [
+                    "--database", url, "--lease", "2", "--model", "realesrgan-x4plus", "--max-jobs-per-token", "40",
+                ],
+                environment: environment)
         }
         func submit(_ api: TestServer, _ png: Data) throws -> String {
-            let created = try HTTP.request("POST", "\(api.base)/jobs", token: ServerFixtures.tokenA,
-                                           body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
-                                           contentType: "application/json")
+            let created = try HTTP.request(
+                "POST", "\(api.base)/jobs", token: ServerFixtures.tokenA,
+                body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
+                contentType: "application/json")
             return try #require(created.json["id"] as? String, "\(created.json)")
         }
         func status(_ id: String) throws -> String {
-            try runTool(["psql", psqlURL, "-tAc", "SELECT status || ' ' || lease_owner FROM \(schema).jobs WHERE id = '\(id)'"])
-                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try runTool([
+                "psql", psqlURL, "-tAc", "SELECT status || ' ' || lease_owner FROM \(schema).jobs WHERE id = '\(id)'",
+            ])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let apis = [try start("api", "api1"), try start("api", "api2")]
         // The victim starts alone and takes a slow job (four x4plus tiles on one thread, many seconds) that cannot
         // finish before the kill: a small job could end between the check that it is held and the signal.
         let victim = try start("worker", "w1")
-        let slowPNG = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 256, height: 256, in: scratch,
-                                                                              name: "slow.png")))
+        let slowPNG = try Data(
+            contentsOf: URL(
+                fileURLWithPath: try pillowPNG(
+                    width: 256, height: 256, in: scratch,
+                    name: "slow.png")))
         let slow = try submit(apis[0], slowPNG)
         let victimPID = victim.process.processIdentifier
         var seen = ""
@@ -217,8 +243,9 @@ struct ScaleOutTests {
             Thread.sleep(forTimeInterval: 0.05)
             seen = try status(slow)
         }
-        try #require(seen.hasPrefix("running ") && seen.contains("-\(victimPID)-"),
-                     "worker 1 never took the slow job: \(seen)")
+        try #require(
+            seen.hasPrefix("running ") && seen.contains("-\(victimPID)-"),
+            "worker 1 never took the slow job: \(seen)")
         let workers = [victim, try start("worker", "w2"), try start("worker", "w3")]
         let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 48, height: 40, in: scratch)))
         var ids: [String] = []
@@ -230,8 +257,9 @@ struct ScaleOutTests {
             // holds the slow job, one politely.
             _ = try waitForJob(apis[0], ids[2], token: ServerFixtures.tokenA, timeout: 60)
             let before = try status(slow)
-            try #require(before.hasPrefix("running ") && before.contains("-\(victimPID)-"),
-                         "the slow job should still be running on worker 1: \(before)")
+            try #require(
+                before.hasPrefix("running ") && before.contains("-\(victimPID)-"),
+                "the slow job should still be running on worker 1: \(before)")
             workers[0].kill9()
             #expect(workers[1].terminate(timeout: 60) == 0, "SIGTERM drains and exits 0")
 
@@ -250,12 +278,18 @@ struct ScaleOutTests {
             // The slow job the killed worker held was taken again and finished.
             let slowJob = try waitForJob(apis[1], slow, token: ServerFixtures.tokenA, timeout: 180)
             #expect(slowJob["status"] as? String == "succeeded", "\(slowJob)")
-            let retaken = try runTool(["psql", psqlURL, "-tAc", "SELECT attempts FROM \(schema).jobs WHERE id = '\(slow)'"])
+            let retaken = try runTool([
+                "psql", psqlURL, "-tAc", "SELECT attempts FROM \(schema).jobs WHERE id = '\(slow)'",
+            ])
             #expect(Int(retaken.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 2, "\(retaken.stdout)")
             // Exactly one result per job: no lost job and no duplicate.
-            let counts = try runTool(["psql", psqlURL, "-tA", "-c",
-                "SELECT COUNT(*), COUNT(DISTINCT split_part(key, '-', 1)) FROM \(schema).blobs WHERE key LIKE 'results/%'"])
-            #expect(counts.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "31|31", "\(counts.stdout) \(counts.stderr)")
+            let counts = try runTool([
+                "psql", psqlURL, "-tA", "-c",
+                "SELECT COUNT(*), COUNT(DISTINCT split_part(key, '-', 1)) FROM \(schema).blobs WHERE key LIKE 'results/%'",
+            ])
+            #expect(
+                counts.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "31|31",
+                "\(counts.stdout) \(counts.stderr)")
         }
     }
 
@@ -265,15 +299,17 @@ struct ScaleOutTests {
         let scratch = try Scratch()
         let store = try storeArguments(.postgres)
         let api = try TestServer(role: "api", dataDirectory: scratch.path("api"), arguments: store)
-        let worker = try TestServer(role: "worker", dataDirectory: scratch.path("worker"),
-                                    arguments: store + ["--poll-interval", "60"])
+        let worker = try TestServer(
+            role: "worker", dataDirectory: scratch.path("worker"),
+            arguments: store + ["--poll-interval", "60"])
         try withExtendedLifetime(worker) {
-            Thread.sleep(forTimeInterval: 2)   // past the worker's first look
+            Thread.sleep(forTimeInterval: 2)  // past the worker's first look
             let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 12, height: 10, in: scratch)))
             let started = Date()
-            let created = try HTTP.request("POST", "\(api.base)/jobs", token: ServerFixtures.tokenA,
-                                           body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
-                                           contentType: "application/json")
+            let created = try HTTP.request(
+                "POST", "\(api.base)/jobs", token: ServerFixtures.tokenA,
+                body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
+                contentType: "application/json")
             let id = try #require(created.json["id"] as? String, "\(created.json)")
             let job = try waitForJob(api, id, token: ServerFixtures.tokenA, timeout: 50)
             #expect(job["status"] as? String == "succeeded")
@@ -289,19 +325,24 @@ struct ScaleOutTests {
         let folder = scratch.path("shared-blobs")
         let server = try TestServer(dataDirectory: scratch.path("data"), arguments: store + ["--blob-dir", folder])
         let png = try Data(contentsOf: URL(fileURLWithPath: try pillowPNG(width: 20, height: 16, in: scratch)))
-        let answer = try HTTP.request("POST", "\(server.base)/upscale", token: ServerFixtures.tokenA,
-                                      body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
-                                      contentType: "application/json")
+        let answer = try HTTP.request(
+            "POST", "\(server.base)/upscale", token: ServerFixtures.tokenA,
+            body: HTTP.json(["image": png.base64EncodedString(), "scale": 2]),
+            contentType: "application/json")
         #expect(answer.status == 200, "\(answer.json)")
         let link = try #require(answer.json["download_url"] as? String)
         let download = try HTTP.request("GET", link)
         #expect(download.status == 200)
-        let results = try FileManager.default.contentsOfDirectory(atPath: folder + "/results").filter { !$0.hasPrefix(".") }
+        let results = try FileManager.default.contentsOfDirectory(atPath: folder + "/results").filter {
+            !$0.hasPrefix(".")
+        }
         #expect(results.count == 1)
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/results/" + results[0])) == download.body)
         let url = store[1]
         let schema = String(url[url.range(of: "schema=")!.upperBound...])
-        let rows = try runTool(["psql", try #require(StoreKind.postgresURL), "-tAc", "SELECT COUNT(*) FROM \(schema).blobs"])
+        let rows = try runTool([
+            "psql", try #require(StoreKind.postgresURL), "-tAc", "SELECT COUNT(*) FROM \(schema).blobs",
+        ])
         #expect(rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(rows.stdout) \(rows.stderr)")
     }
 
@@ -309,8 +350,10 @@ struct ScaleOutTests {
     /// says when to come back. The figures it prints (throughput, /health latency, memory) are reported, not asserted.
     @Test func boundedLoad() throws {
         let script = ServerFixtures.repositoryRoot.appendingPathComponent("tools/load_test.py").path
-        let result = try runTool(["python3", script, "--bin", ServerFixtures.executable!,
-                                  "--database", try #require(StoreKind.postgresURL), "--clients", "100", "--seconds", "60"])
+        let result = try runTool([
+            "python3", script, "--bin", ServerFixtures.executable!,
+            "--database", try #require(StoreKind.postgresURL), "--clients", "100", "--seconds", "60",
+        ])
         print("load test: \(result.stdout)")
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr.suffix(2000))")
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]

@@ -1,9 +1,10 @@
 import Foundation
+import Testing
+import UpscaleCore
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Testing
-import UpscaleCore
 
 /// The `upscaler` executable under test: `$UPSCALER_BIN`, else the test build.
 enum ServerFixtures {
@@ -58,16 +59,20 @@ final class TestServer {
     private let lines = LockedLines()
 
     /// Starts the role and waits until it says it is ready (listening, and for `serve` and `worker` the model loaded).
-    init(role: String = "serve", dataDirectory: String, arguments: [String] = [],
-         environment: [String: String] = ["VALID_TOKENS": "\(ServerFixtures.tokenA),\(ServerFixtures.tokenB)"],
-         modelsDirectory: String = ServerFixtures.modelsDirectory.path, timeout: Double = 60) throws {
+    init(
+        role: String = "serve", dataDirectory: String, arguments: [String] = [],
+        environment: [String: String] = ["VALID_TOKENS": "\(ServerFixtures.tokenA),\(ServerFixtures.tokenB)"],
+        modelsDirectory: String = ServerFixtures.modelsDirectory.path, timeout: Double = 60
+    ) throws {
         guard let executable = ServerFixtures.executable else { throw ServerTestError("no upscaler executable") }
         self.role = role
         logFile = dataDirectory + "-\(role)-\(UUID().uuidString.prefix(8)).log"
         _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
-        var args = [role, "--data-dir", dataDirectory, "--models-dir", modelsDirectory, "--threads", "1",
-                    "--model", ServerFixtures.model, "--no-auto-fetch"]
+        var args = [
+            role, "--data-dir", dataDirectory, "--models-dir", modelsDirectory, "--threads", "1",
+            "--model", ServerFixtures.model, "--no-auto-fetch",
+        ]
         if role != "worker" { args += ["--port", "0"] }
         process.arguments = args + arguments
         var env = ProcessInfo.processInfo.environment
@@ -94,7 +99,7 @@ final class TestServer {
         let text = lines.text
         if role != "worker" {
             guard let range = text.range(of: #"listening on http://[0-9.]+:(\d+)"#, options: .regularExpression),
-                  let port = Int(text[range].split(separator: ":").last ?? "")
+                let port = Int(text[range].split(separator: ":").last ?? "")
             else {
                 process.terminate()
                 throw ServerTestError("the server did not start: \(text)\n\(log)")
@@ -153,8 +158,10 @@ struct HTTPResult {
 
 /// Blocking HTTP calls for tests.
 enum HTTP {
-    static func request(_ method: String, _ url: String, token: String? = nil, body: Data? = nil,
-                        contentType: String? = nil, timeout: Double = 120) throws -> HTTPResult {
+    static func request(
+        _ method: String, _ url: String, token: String? = nil, body: Data? = nil,
+        contentType: String? = nil, timeout: Double = 120
+    ) throws -> HTTPResult {
         guard let target = URL(string: url) else { throw ServerTestError("bad URL \(url)") }
         var request = URLRequest(url: target)
         request.httpMethod = method
@@ -194,7 +201,9 @@ final class LockedResult: @unchecked Sendable {
 }
 
 /// Runs a command and returns its exit status and stdout.
-func runTool(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+func runTool(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
     let outcome = try Subprocess.run("/usr/bin/env", arguments, environment: environment)
     return (outcome.status, outcome.stdout, outcome.stderr)
 }
@@ -203,11 +212,11 @@ func runTool(_ arguments: [String], environment: [String: String] = [:]) throws 
 func pillowPNG(width: Int, height: Int, in scratch: Scratch, name: String = "input.png") throws -> String {
     let path = scratch.path(name)
     let script = """
-    from PIL import Image
-    im = Image.new('RGB', (\(width), \(height)))
-    im.putdata([((x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256) for y in range(\(height)) for x in range(\(width))])
-    im.save('\(path)')
-    """
+        from PIL import Image
+        im = Image.new('RGB', (\(width), \(height)))
+        im.putdata([((x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256) for y in range(\(height)) for x in range(\(width))])
+        im.save('\(path)')
+        """
     let result = try runTool(["python3", "-c", script])
     guard result.status == 0 else { throw ServerTestError("pillow: \(result.stderr)") }
     return path
@@ -217,7 +226,9 @@ func pillowPNG(width: Int, height: Int, in scratch: Scratch, name: String = "inp
 func pillowInfo(_ data: Data, in scratch: Scratch) throws -> (format: String, width: Int, height: Int) {
     let path = scratch.path("probe-\(UUID().uuidString)")
     try data.write(to: URL(fileURLWithPath: path))
-    let result = try runTool(["python3", "-c", "from PIL import Image; im = Image.open('\(path)'); print(im.format, im.size[0], im.size[1])"])
+    let result = try runTool([
+        "python3", "-c", "from PIL import Image; im = Image.open('\(path)'); print(im.format, im.size[0], im.size[1])",
+    ])
     let parts = result.stdout.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
     guard result.status == 0, parts.count == 3, let w = Int(parts[1]), let h = Int(parts[2]) else {
         throw ServerTestError("not an image Pillow reads: \(result.stderr)")
@@ -226,8 +237,12 @@ func pillowInfo(_ data: Data, in scratch: Scratch) throws -> (format: String, wi
 }
 
 /// Polls a job until `done` says so or `timeout` passes.
-func waitForJob(_ server: TestServer, _ id: String, token: String, timeout: Double = 90,
-                until done: ([String: Any]) -> Bool = { ["succeeded", "failed", "canceled"].contains($0["status"] as? String ?? "") })
+func waitForJob(
+    _ server: TestServer, _ id: String, token: String, timeout: Double = 90,
+    until done: ([String: Any]) -> Bool = {
+        ["succeeded", "failed", "canceled"].contains($0["status"] as? String ?? "")
+    }
+)
     throws -> [String: Any]
 {
     let deadline = Date().addingTimeInterval(timeout)
@@ -263,7 +278,8 @@ func storeArguments(_ kind: StoreKind) throws -> [String] {
 
 /// Hex SHA-256 of a token, for tokens-file lines; computed by Python's hashlib, not by the server's own code.
 func tokenDigest(_ token: String) throws -> String {
-    let result = try runTool(["python3", "-c", "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())", token])
+    let result = try runTool([
+        "python3", "-c", "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())", token,
+    ])
     return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
-

@@ -14,18 +14,24 @@ public struct ModelBuilder: Sendable {
         for f in floats { withUnsafeBytes(of: f.bitPattern.littleEndian) { weights += $0 } }
     }
 
-    public mutating func layer(_ type: String, _ name: String, _ inputs: [String], _ outputs: [String], _ params: String = "") {
-        lines.append("\(type) \(name) \(inputs.count) \(outputs.count) \((inputs + outputs).joined(separator: " ")) \(params)")
+    public mutating func layer(
+        _ type: String, _ name: String, _ inputs: [String], _ outputs: [String], _ params: String = ""
+    ) {
+        lines.append(
+            "\(type) \(name) \(inputs.count) \(outputs.count) \((inputs + outputs).joined(separator: " ")) \(params)")
         blobs.formUnion(outputs)
     }
 
     /// A convolution with random weights scaled like a trained layer (about 1/sqrt(fan-in)).
-    public mutating func convolution(_ input: String, _ output: String, inChannels: Int, outChannels: Int, kernel: Int = 3,
-                              stride: Int = 1, pad: Int = 1, activation: String = "") {
+    public mutating func convolution(
+        _ input: String, _ output: String, inChannels: Int, outChannels: Int, kernel: Int = 3,
+        stride: Int = 1, pad: Int = 1, activation: String = ""
+    ) {
         let count = outChannels * inChannels * kernel * kernel
         let spread = 1 / Float(inChannels * kernel * kernel).squareRoot()
-        layer("Convolution", "conv_\(output)", [input], [output],
-              "0=\(outChannels) 1=\(kernel) 3=\(stride) 4=\(pad) 5=1 6=\(count) \(activation)")
+        layer(
+            "Convolution", "conv_\(output)", [input], [output],
+            "0=\(outChannels) 1=\(kernel) 3=\(stride) 4=\(pad) 5=1 6=\(count) \(activation)")
         append((0..<count).map { _ in random.float(-spread, spread) }, tagged: true)
         append((0..<outChannels).map { _ in random.float(-0.1, 0.1) }, tagged: false)
     }

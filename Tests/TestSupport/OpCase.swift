@@ -18,17 +18,21 @@ public struct OpCase: Sendable, CustomStringConvertible {
 
     /// A convolution case; layers that do not read RGB get a 1x1 lift to `inChannels` first, so the layer under test
     /// reads engine-made storage rather than the caller's plain input.
-    static func convolution(_ inChannels: Int, _ outChannels: Int, kernel: Int = 3, stride: Int = 1, pad: Int = 1,
-                            height: Int, width: Int, activation: String = "") -> OpCase {
+    static func convolution(
+        _ inChannels: Int, _ outChannels: Int, kernel: Int = 3, stride: Int = 1, pad: Int = 1,
+        height: Int, width: Int, activation: String = ""
+    ) -> OpCase {
         OpCase("conv \(inChannels)->\(outChannels) k\(kernel) s\(stride) p\(pad) \(height)x\(width) \(activation)") {
             var b = ModelBuilder(seed: 7)
             if inChannels == 3 {
-                b.convolution("data", "output", inChannels: 3, outChannels: outChannels, kernel: kernel, stride: stride,
-                              pad: pad, activation: activation)
+                b.convolution(
+                    "data", "output", inChannels: 3, outChannels: outChannels, kernel: kernel, stride: stride,
+                    pad: pad, activation: activation)
             } else {
                 b.convolution("data", "lifted", inChannels: 3, outChannels: inChannels, kernel: 1, pad: 0)
-                b.convolution("lifted", "output", inChannels: inChannels, outChannels: outChannels, kernel: kernel,
-                              stride: stride, pad: pad, activation: activation)
+                b.convolution(
+                    "lifted", "output", inChannels: inChannels, outChannels: outChannels, kernel: kernel,
+                    stride: stride, pad: pad, activation: activation)
             }
             return (try b.network(), b.random.tensor(3, height, width))
         }
@@ -121,7 +125,8 @@ public struct OpCase: Sendable, CustomStringConvertible {
             var b = ModelBuilder(seed: 23)
             b.convolution("data", "f", inChannels: 3, outChannels: 5)
             b.layer("Split", "split_f", ["f"], ["f1", "f2", "f3", "f4"])
-            b.layer("Eltwise", "sum3", ["f1", "f2", "f3"], ["s"], "0=1 -23301=3,5.000000e-01,-1.000000e+00,2.000000e+00")
+            b.layer(
+                "Eltwise", "sum3", ["f1", "f2", "f3"], ["s"], "0=1 -23301=3,5.000000e-01,-1.000000e+00,2.000000e+00")
             b.layer("BinaryOp", "plus", ["s"], ["s1"], "0=0 1=1 2=2.500000e-01")
             b.layer("BinaryOp", "minus", ["s1"], ["s2"], "0=1 1=1 2=7.500000e-01")
             b.layer("BinaryOp", "sub", ["s2", "f4"], ["output"], "0=1")

@@ -15,7 +15,8 @@ public func checkAgainstReference(_ runner: any NetworkRunner, input: Tensor) th
     let fast = try runner.run(input)
     let reference = try ReferenceKernels.run(runner.network, input: input)
     let shapesMatch = fast.shape == reference.shape
-    return ReferenceCheck(shapesMatch: shapesMatch,
-                          difference: shapesMatch ? maxAbsDifference(fast, reference) : .infinity,
-                          repeatable: try runner.run(input) == fast)
+    return ReferenceCheck(
+        shapesMatch: shapesMatch,
+        difference: shapesMatch ? maxAbsDifference(fast, reference) : .infinity,
+        repeatable: try runner.run(input) == fast)
 }

@@ -3,12 +3,22 @@
 
 /// A minimal PNG writer (stored, uncompressed deflate blocks), independent of libvips.
 public enum TestPNG {
-    public enum ColorType: UInt8 { case gray = 0, rgb = 2, grayAlpha = 4, rgba = 6
-        public var channels: Int { switch self { case .gray: 1; case .rgb: 3; case .grayAlpha: 2; case .rgba: 4 } }
+    public enum ColorType: UInt8 {
+        case gray = 0, rgb = 2, grayAlpha = 4, rgba = 6
+        public var channels: Int {
+            switch self {
+            case .gray: 1;
+            case .rgb: 3;
+            case .grayAlpha: 2;
+            case .rgba: 4
+            }
+        }
     }
 
     /// `samples` are interleaved per pixel; 0...255 for 8-bit, 0...65535 for 16-bit.
-    public static func encode(width: Int, height: Int, colorType: ColorType, bitDepth: Int = 8, samples: [UInt16]) -> [UInt8] {
+    public static func encode(width: Int, height: Int, colorType: ColorType, bitDepth: Int = 8, samples: [UInt16])
+        -> [UInt8]
+    {
         precondition(samples.count == width * height * colorType.channels)
         var raw: [UInt8] = []
         let rowSamples = width * colorType.channels
@@ -48,7 +58,9 @@ public enum TestPNG {
         return out + be32(adler32(data))
     }
 
-    public static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+    public static func be32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+    }
 
     public static func crc32(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF

@@ -8,7 +8,8 @@ import UpscaleCore
 ///
 /// A failed run must exit non-zero, say what went wrong in exactly one stderr line, and leave nothing in the output
 /// folder: neither the output nor the `.partial` file it is written through.
-@Suite(.enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
+@Suite(
+    .enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
 struct CommandLineTests {
     /// A scratch folder with a valid 24x20 `small.png` and an empty `out` folder for outputs.
     final class Workspace {
@@ -23,28 +24,35 @@ struct CommandLineTests {
         }
 
         /// `upscaler upscale INPUTS -o out/NAME` with the small model on one thread, plus `extra` options.
-        func run(_ inputs: [String], output: String = "result.png", _ extra: [String] = [],
-                 modelsDirectory: String = PipelineFixtures.modelsDirectory.path) throws -> CommandResult {
-            try runUpscaler(["upscale"] + inputs + [
-                "-o", (outputFolder as NSString).appendingPathComponent(output),
-                "--model", PipelineFixtures.model, "--threads", "1", "--models-dir", modelsDirectory,
-            ] + extra)
+        func run(
+            _ inputs: [String], output: String = "result.png", _ extra: [String] = [],
+            modelsDirectory: String = PipelineFixtures.modelsDirectory.path
+        ) throws -> CommandResult {
+            try runUpscaler(
+                ["upscale"] + inputs + [
+                    "-o", (outputFolder as NSString).appendingPathComponent(output),
+                    "--model", PipelineFixtures.model, "--threads", "1", "--models-dir", modelsDirectory,
+                ] + extra)
         }
     }
 
     /// Checks the one-line failure and the empty output folder.
-    func expectFailure(_ result: CommandResult, in workspace: Workspace, mentioning words: [String],
-                       sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectFailure(
+        _ result: CommandResult, in workspace: Workspace, mentioning words: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(result.status != 0, "exit status", sourceLocation: sourceLocation)
-        #expect(result.stderrLines.count == 1, "stderr should be one line, got:\n\(result.stderr)",
-                sourceLocation: sourceLocation)
+        #expect(
+            result.stderrLines.count == 1, "stderr should be one line, got:\n\(result.stderr)",
+            sourceLocation: sourceLocation)
         let line = result.stderrLines.first ?? ""
         #expect(line.hasPrefix("upscaler: error: "), "\(line)", sourceLocation: sourceLocation)
         for word in words {
             #expect(line.contains(word), "'\(line)' should mention '\(word)'", sourceLocation: sourceLocation)
         }
-        #expect(workspace.scratch.contents(of: "out").isEmpty,
-                "left behind: \(workspace.scratch.contents(of: "out"))", sourceLocation: sourceLocation)
+        #expect(
+            workspace.scratch.contents(of: "out").isEmpty,
+            "left behind: \(workspace.scratch.contents(of: "out"))", sourceLocation: sourceLocation)
     }
 
     // MARK: - Unreadable inputs
@@ -81,7 +89,8 @@ struct CommandLineTests {
         let pixels: [UInt8] = [0, 0, 255, 0, 255, 0, 0, 0, 255, 0, 0, 255, 255, 255, 0, 0]
         let fileSize = 14 + 40 + pixels.count
         let fileHeader = [UInt8(ascii: "B"), UInt8(ascii: "M")] + le32(fileSize) + le32(0) + le32(54)
-        let infoHeader = le32(40) + le32(2) + le32(2) + le16(1) + le16(24) + le32(0) + le32(pixels.count)
+        let infoHeader =
+            le32(40) + le32(2) + le32(2) + le16(1) + le16(24) + le32(0) + le32(pixels.count)
             + le32(2835) + le32(2835) + le32(0) + le32(0)
         return fileHeader + infoHeader + pixels
     }()
@@ -122,8 +131,9 @@ struct CommandLineTests {
         let workspace = try Workspace()
         let empty = try workspace.scratch.folder("no-models")
         let result = try workspace.run([workspace.input], modelsDirectory: empty)
-        expectFailure(result, in: workspace,
-                      mentioning: ["\(PipelineFixtures.model).param", "upscaler models fetch"])
+        expectFailure(
+            result, in: workspace,
+            mentioning: ["\(PipelineFixtures.model).param", "upscaler models fetch"])
     }
 
     /// A copy of the model whose weightless PixelShuffle layer is renamed to an op the engine lacks; the `.bin` is
@@ -132,15 +142,17 @@ struct CommandLineTests {
         let workspace = try Workspace()
         let models = try workspace.scratch.folder("models")
         let source = PipelineFixtures.modelsDirectory
-        let param = try String(contentsOf: source.appendingPathComponent("\(PipelineFixtures.model).param"),
-                               encoding: .utf8)
+        let param = try String(
+            contentsOf: source.appendingPathComponent("\(PipelineFixtures.model).param"),
+            encoding: .utf8)
         // The installed file has CRLF line ends; split on any newline and swap the one line in place.
         let line = try #require(param.split(whereSeparator: \.isNewline).first { $0.hasPrefix("PixelShuffle ") })
         let layer = String(line.split(separator: " ")[1])
         let renamed = "Softmax" + line.dropFirst("PixelShuffle".count)
         try param.replacingOccurrences(of: String(line), with: renamed)
-            .write(toFile: (models as NSString).appendingPathComponent("\(PipelineFixtures.model).param"),
-                   atomically: true, encoding: .utf8)
+            .write(
+                toFile: (models as NSString).appendingPathComponent("\(PipelineFixtures.model).param"),
+                atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(
             at: source.appendingPathComponent("\(PipelineFixtures.model).bin"),
             to: URL(fileURLWithPath: models).appendingPathComponent("\(PipelineFixtures.model).bin"))
@@ -208,14 +220,17 @@ struct CommandLineTests {
     @Test(arguments: outputFormats)
     func severalInputsGoIntoTheOutputFolder(format: String?, ext: String, expected: ImageFormat) throws {
         let workspace = try Workspace()
-        let first = try workspace.scratch.write(try pngBytes(syntheticImage(width: 13, height: 9, seed: 1)), to: "first.png")
+        let first = try workspace.scratch.write(
+            try pngBytes(syntheticImage(width: 13, height: 9, seed: 1)), to: "first.png")
         let second = try workspace.scratch.write(
             try Imaging.encode(syntheticImage(width: 10, height: 11, seed: 2), format: .jpeg, quality: 90),
             to: "second.jpg")
-        let result = try runUpscaler([
-            "upscale", first, second, "-o", workspace.scratch.path("results"),
-            "--model", PipelineFixtures.model, "--threads", "1", "--models-dir", PipelineFixtures.modelsDirectory.path,
-        ] + (format.map { ["--format", $0] } ?? []))
+        let result = try runUpscaler(
+            [
+                "upscale", first, second, "-o", workspace.scratch.path("results"),
+                "--model", PipelineFixtures.model, "--threads", "1", "--models-dir",
+                PipelineFixtures.modelsDirectory.path,
+            ] + (format.map { ["--format", $0] } ?? []))
 
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.isEmpty, "a successful run writes nothing on stderr: \(result.stderr)")
@@ -242,10 +257,12 @@ struct CommandLineTests {
 
         #expect(result.status == 0, "\(result.stderr)")
         #expect(workspace.scratch.contents(of: "big") == ["a.png", "b.png"])
-        #expect(try Imaging.readHeader(file: workspace.scratch.path("big/a.png"))
-            == ImageHeader(width: 32, height: 24, bands: 3, format: .png))
-        #expect(try Imaging.readHeader(file: workspace.scratch.path("big/b.png"))
-            == ImageHeader(width: 28, height: 36, bands: 3, format: .png))
+        #expect(
+            try Imaging.readHeader(file: workspace.scratch.path("big/a.png"))
+                == ImageHeader(width: 32, height: 24, bands: 3, format: .png))
+        #expect(
+            try Imaging.readHeader(file: workspace.scratch.path("big/b.png"))
+                == ImageHeader(width: 28, height: 36, bands: 3, format: .png))
     }
 
     /// One bad input among good ones: the good ones are written, the bad one gets its one line, the exit is non-zero.
@@ -261,8 +278,9 @@ struct CommandLineTests {
         #expect(result.stderrLines.count == 1, "\(result.stderr)")
         #expect(result.stderrLines.first?.contains("bad.png") == true, "\(result.stderr)")
         #expect(workspace.scratch.contents(of: "out") == ["small.png"])
-        #expect(try Imaging.readHeader(file: workspace.scratch.path("out/small.png"))
-            == ImageHeader(width: 96, height: 80, bands: 3, format: .png))
+        #expect(
+            try Imaging.readHeader(file: workspace.scratch.path("out/small.png"))
+                == ImageHeader(width: 96, height: 80, bands: 3, format: .png))
     }
 
     /// `-o` naming an existing folder puts a single input's result inside it.
@@ -274,14 +292,17 @@ struct CommandLineTests {
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(workspace.scratch.contents(of: "out") == ["small.webp"])
-        #expect(try Imaging.readHeader(file: workspace.scratch.path("out/small.webp"))
-            == ImageHeader(width: 96, height: 80, bands: 3, format: .webp))
+        #expect(
+            try Imaging.readHeader(file: workspace.scratch.path("out/small.webp"))
+                == ImageHeader(width: 96, height: 80, bands: 3, format: .webp))
     }
 
     // MARK: - Devices
 
     /// The loader pointed at a driver list that does not exist: a machine with no Vulkan driver.
-    static let noVulkanDriver = ["VK_ICD_FILENAMES": "/nonexistent/icd.json", "VK_DRIVER_FILES": "/nonexistent/icd.json"]
+    static let noVulkanDriver = [
+        "VK_ICD_FILENAMES": "/nonexistent/icd.json", "VK_DRIVER_FILES": "/nonexistent/icd.json",
+    ]
 
     /// On lavapipe here and in CI: `--device gpu` runs the model on the Vulkan device and says so.
     @Test func upscaleOnTheGPU() throws {
@@ -309,17 +330,23 @@ struct CommandLineTests {
 
     @Test func withoutAVulkanDriverGPUIsOneLineAndAutoRunsOnTheCPU() throws {
         let workspace = try Workspace()
-        let refused = try runUpscaler(["upscale", workspace.input, "-o", workspace.scratch.path("out/x.png"),
-                                       "--model", PipelineFixtures.model, "--models-dir",
-                                       PipelineFixtures.modelsDirectory.path, "--device", "gpu"],
-                                      environment: Self.noVulkanDriver)
+        let refused = try runUpscaler(
+            [
+                "upscale", workspace.input, "-o", workspace.scratch.path("out/x.png"),
+                "--model", PipelineFixtures.model, "--models-dir",
+                PipelineFixtures.modelsDirectory.path, "--device", "gpu",
+            ],
+            environment: Self.noVulkanDriver)
         expectFailure(refused, in: workspace, mentioning: ["Vulkan"])
 
         let automatic = try workspace.run([workspace.input], ["--device", "auto"])
         #expect(automatic.status == 0, "\(automatic.stderr)")
-        let onCPU = try runUpscaler(["upscale", workspace.input, "-o", workspace.scratch.path("out/auto.png"),
-                                     "--model", PipelineFixtures.model, "--threads", "1", "--models-dir",
-                                     PipelineFixtures.modelsDirectory.path], environment: Self.noVulkanDriver)
+        let onCPU = try runUpscaler(
+            [
+                "upscale", workspace.input, "-o", workspace.scratch.path("out/auto.png"),
+                "--model", PipelineFixtures.model, "--threads", "1", "--models-dir",
+                PipelineFixtures.modelsDirectory.path,
+            ], environment: Self.noVulkanDriver)
         #expect(onCPU.status == 0, "\(onCPU.stderr)")
         #expect(onCPU.stdout.contains("on cpu"), "\(onCPU.stdout)")
 
@@ -334,20 +361,25 @@ struct CommandLineTests {
     /// the image finished on the CPU with a warning with it.
     @Test func aGPUOutOfMemoryFailsOneLineOrFallsBackToTheCPU() throws {
         let workspace = try Workspace()
-        let big = try workspace.scratch.write(try pngBytes(syntheticImage(width: 740, height: 740, seed: 5)), to: "big.png")
+        let big = try workspace.scratch.write(
+            try pngBytes(syntheticImage(width: 740, height: 740, seed: 5)), to: "big.png")
         let gpu = ["--device", "gpu", "--precision", "fp32", "--tile", "1024"]
         expectFailure(try workspace.run([big], gpu), in: workspace, mentioning: ["use a smaller --tile"])
 
         let fallback = try workspace.run([big], gpu + ["--cpu-fallback"])
         #expect(fallback.status == 0, "\(fallback.stderr)")
-        #expect(fallback.stdout.contains("740x740 -> 2960x2960") && fallback.stdout.contains("on cpu"), "\(fallback.stdout)")
+        #expect(
+            fallback.stdout.contains("740x740 -> 2960x2960") && fallback.stdout.contains("on cpu"), "\(fallback.stdout)"
+        )
         #expect(fallback.stderr.contains("the GPU failed"), "\(fallback.stderr)")
     }
 
     @Test func badDeviceNamesAreRefused() throws {
         let workspace = try Workspace()
-        expectFailure(try workspace.run([workspace.input], ["--device", "tpu"]), in: workspace, mentioning: ["--device"])
-        expectFailure(try workspace.run([workspace.input], ["--device", "gpu:7"]), in: workspace, mentioning: ["gpu:7"])
+        expectFailure(
+            try workspace.run([workspace.input], ["--device", "tpu"]), in: workspace, mentioning: ["--device"])
+        expectFailure(
+            try workspace.run([workspace.input], ["--device", "gpu:7"]), in: workspace, mentioning: ["gpu:7"])
         // A precision the device does not run is the option's fault, not the model's.
         let bf16 = try workspace.run([workspace.input], ["--device", "gpu", "--precision", "bf16"])
         expectFailure(bf16, in: workspace, mentioning: ["bf16"])

@@ -25,24 +25,29 @@ struct FidelityTests {
         .deletingLastPathComponent()
     static let environment = ProcessInfo.processInfo.environment
     static let store = ModelStore(directory: ModelStore.defaultDirectory(environment: environment))
-    static let fixtures = URL(fileURLWithPath: environment["UPSCALER_FIXTURES"]
-        ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/upscaler/fixtures").path)
+    static let fixtures = URL(
+        fileURLWithPath: environment["UPSCALER_FIXTURES"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/upscaler/fixtures").path)
 
     /// A square crop from the photo's middle, where both photos have texture and edges.
     static func crop(_ photo: String, size: Int) throws -> Tensor {
         try Imaging.initialize()
-        return Tensor(try Imaging.decode(file: fixtures.appendingPathComponent(photo).path, limits: .default)).centreCrop(size)
+        return Tensor(try Imaging.decode(file: fixtures.appendingPathComponent(photo).path, limits: .default))
+            .centreCrop(size)
     }
 
     /// Runs the ncnn package on `input` with its own numpy reflection padding: `pad` around, and the extra rows and
     /// columns our tiler adds for `alignment` (the same input, padded independently).
     static func ncnn(_ model: String, _ input: Tensor, pad: Int, alignment: Int = 1) throws -> Tensor {
-        let padding = Tiler.padding(height: input.height, width: input.width,
-                                    options: TilingOptions(tile: input.width + 2 * pad, overlap: 0, pad: pad),
-                                    alignment: alignment)
-        return try runReference("ncnn_reference.py", model, input, arguments: [
-            "--pad", "\(pad)", "--extra-rows", "\(padding.extraRows)", "--extra-cols", "\(padding.extraColumns)",
-        ])
+        let padding = Tiler.padding(
+            height: input.height, width: input.width,
+            options: TilingOptions(tile: input.width + 2 * pad, overlap: 0, pad: pad),
+            alignment: alignment)
+        return try runReference(
+            "ncnn_reference.py", model, input,
+            arguments: [
+                "--pad", "\(pad)", "--extra-rows", "\(padding.extraRows)", "--extra-cols", "\(padding.extraColumns)",
+            ])
     }
 
     /// Runs `tools/SCRIPT run` (ncnn's or OpenVINO's reference) on `input` with two threads and reads the 4x output.
@@ -53,34 +58,42 @@ struct FidelityTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let inFile = directory.appendingPathComponent("in.f32"), outFile = directory.appendingPathComponent("out.f32")
         try input.data.withUnsafeBytes { try Data($0).write(to: inFile) }
-        _ = try Benchmark.runPython(script: repository.appendingPathComponent("tools/" + script), arguments: [
-            "run", "--param", files.param.path, "--bin", files.bin.path, "--input", inFile.path,
-            "--channels", "3", "--height", "\(input.height)", "--width", "\(input.width)",
-            "--output", outFile.path, "--threads", "2",
-        ] + arguments)
+        _ = try Benchmark.runPython(
+            script: repository.appendingPathComponent("tools/" + script),
+            arguments: [
+                "run", "--param", files.param.path, "--bin", files.bin.path, "--input", inFile.path,
+                "--channels", "3", "--height", "\(input.height)", "--width", "\(input.width)",
+                "--output", outFile.path, "--threads", "2",
+            ] + arguments)
         let data = try Data(contentsOf: outFile)
         let floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         return Tensor(channels: 3, height: input.height * 4, width: input.width * 4, data: floats)
     }
 
     /// The fidelity bounds: at most 1 level apart in 8 bits and at least 99 % identical.
-    static func expectWithinOneLevel(_ ours: Tensor, _ theirs: Tensor, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectWithinOneLevel(
+        _ ours: Tensor, _ theirs: Tensor, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let agreement = Benchmark.agreement(ours, theirs)
-        #expect(agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels", sourceLocation: sourceLocation)
-        #expect(agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%",
-                sourceLocation: sourceLocation)
+        #expect(
+            agreement.maxLevels <= 1, "max difference \(agreement.maxLevels) levels", sourceLocation: sourceLocation)
+        #expect(
+            agreement.identicalFraction >= 0.99, "identical \(agreement.identicalFraction * 100)%",
+            sourceLocation: sourceLocation)
     }
 
     /// The whole padded image as one tile, so nothing but the engine shapes the result.
     static func untiled(_ input: Tensor, _ engine: any NetworkRunner, pad: Int) throws -> Tensor {
-        try Tiler.upscale(input, scale: 4, engine: engine,
-                          options: TilingOptions(tile: input.width + 2 * pad, overlap: 0, pad: pad))
+        try Tiler.upscale(
+            input, scale: 4, engine: engine,
+            options: TilingOptions(tile: input.width + 2 * pad, overlap: 0, pad: pad))
     }
 
     static func engine(_ model: String, kernels: CPUKernels = .auto) throws -> CPUEngine {
         let files = try store.locate(model)
-        return try CPUEngine(network: try Network(paramFile: files.param, binFile: files.bin),
-                                   options: EngineOptions(threads: 2, kernels: kernels))
+        return try CPUEngine(
+            network: try Network(paramFile: files.param, binFile: files.bin),
+            options: EngineOptions(threads: 2, kernels: kernels))
     }
 
     @Test(arguments: [
@@ -141,10 +154,14 @@ struct FidelityTests {
         let whole = try Self.untiled(input, engine, pad: c.pad)
         let tile = c.model == "realesrgan-x4plus" ? 128 : 112
         let options = TilingOptions(tile: tile, overlap: TilingOptions().overlap, pad: c.pad)
-        #expect(Tiler.tileCount(height: c.size, width: c.size, options: options, alignment: engine.preferredAlignment) >= 9)
+        #expect(
+            Tiler.tileCount(height: c.size, width: c.size, options: options, alignment: engine.preferredAlignment) >= 9)
         var tilesSeen = 0
         let tiled = try Tiler.upscale(input, scale: 4, engine: engine, options: options) { _ in tilesSeen += 1 }
-        #expect(tilesSeen == Tiler.tileCount(height: c.size, width: c.size, options: options, alignment: engine.preferredAlignment))
+        #expect(
+            tilesSeen
+                == Tiler.tileCount(
+                    height: c.size, width: c.size, options: options, alignment: engine.preferredAlignment))
         let psnr = Benchmark.agreement(tiled, whole).psnr
         #expect(psnr >= 45, "tiled vs untiled PSNR \(psnr) dB")
     }
@@ -155,24 +172,30 @@ struct FidelityTests {
     /// oneDNN direct: measured 56-61 dB and 85-95 % identical 8-bit values; required >= 50 dB and >= 80 %.
     /// Winograd: its transforms spread each bf16 rounding over a 4x4 tile, so fewer values stay identical; measured
     /// (README) 51-56 dB and 73-86 %; required >= 50 dB and >= 65 %.
-    @Test(arguments: [
-        Case(model: "realesrgan-x4plus", photo: "astronaut.png", size: 64, pad: 10),
-        Case(model: "realesr-animevideov3", photo: "coffee.png", size: 128, pad: 10),
-    ], [CPUKernels.onednn, .winograd])
+    @Test(
+        arguments: [
+            Case(model: "realesrgan-x4plus", photo: "astronaut.png", size: 64, pad: 10),
+            Case(model: "realesr-animevideov3", photo: "coffee.png", size: 128, pad: 10),
+        ], [CPUKernels.onednn, .winograd])
     func bf16StaysCloseToFP32(_ c: Case, _ kernels: CPUKernels) throws {
         let input = try Self.crop(c.photo, size: c.size)
         let files = try Self.store.locate(c.model)
         let network = try Network(paramFile: files.param, binFile: files.bin)
-        let exact = try Self.untiled(input, try CPUEngine(network: network, options: EngineOptions(threads: 2, kernels: .onednn)),
-                                     pad: c.pad)
-        let engine = try CPUEngine(network: network, options: EngineOptions(threads: 2, precision: .bf16, kernels: kernels))
+        let exact = try Self.untiled(
+            input, try CPUEngine(network: network, options: EngineOptions(threads: 2, kernels: .onednn)),
+            pad: c.pad)
+        let engine = try CPUEngine(
+            network: network, options: EngineOptions(threads: 2, precision: .bf16, kernels: kernels))
         let half = try Self.untiled(input, engine, pad: c.pad)
         let ranOnWinograd = engine.convolutionImplementations.contains("winograd_4x3:bf16")
-        #expect(ranOnWinograd == (kernels == .winograd), "\(engine.convolutionImplementations) on \(CPUInstructionSet.name)")
+        #expect(
+            ranOnWinograd == (kernels == .winograd), "\(engine.convolutionImplementations) on \(CPUInstructionSet.name)"
+        )
         let agreement = Benchmark.agreement(half, exact)
         #expect(agreement.psnr >= 50, "PSNR \(agreement.psnr) dB")
-        #expect(agreement.identicalFraction >= (kernels == .winograd ? 0.65 : 0.8),
-                "identical \(agreement.identicalFraction * 100)%")
-        #expect(agreement.identicalFraction < 1)   // it really ran in reduced precision
+        #expect(
+            agreement.identicalFraction >= (kernels == .winograd ? 0.65 : 0.8),
+            "identical \(agreement.identicalFraction * 100)%")
+        #expect(agreement.identicalFraction < 1)  // it really ran in reduced precision
     }
 }

@@ -19,8 +19,9 @@ struct GPUFidelityTests {
         guard let device = try VulkanDevices.resolve(.gpu(nil), among: try VulkanDevices.list()) else {
             throw UpscaleError(.invalidOption, "no Vulkan device")
         }
-        return try VulkanEngine(network: try Network(paramFile: files.param, binFile: files.bin), device: device.index,
-                                precision: precision)
+        return try VulkanEngine(
+            network: try Network(paramFile: files.param, binFile: files.bin), device: device.index,
+            precision: precision)
     }
 
     @Test(arguments: [
@@ -57,6 +58,6 @@ struct GPUFidelityTests {
         let agreement = Benchmark.agreement(try FidelityTests.untiled(input, half, pad: 10), exact)
         #expect(agreement.psnr >= 50, "PSNR \(agreement.psnr) dB")
         #expect(agreement.identicalFraction >= 0.8, "identical \(agreement.identicalFraction * 100)%")
-        #expect(agreement.identicalFraction < 1)   // it really ran in reduced precision
+        #expect(agreement.identicalFraction < 1)  // it really ran in reduced precision
     }
 }

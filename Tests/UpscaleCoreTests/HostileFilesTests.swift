@@ -4,7 +4,8 @@ import UpscaleCore
 
 /// Hostile and broken files from `tools/hostile_corpus.py`, each run through the real `upscaler` executable: a clean
 /// exit 1 (never a signal), exactly one stderr line naming the file and saying what is wrong, and no output left.
-@Suite(.enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
+@Suite(
+    .enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
 struct HostileFilesTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("tools/hostile_corpus.py").path
@@ -20,7 +21,8 @@ struct HostileFilesTests {
         var expectations: [String: String] = [:]
         for line in made.stdout.split(separator: "\n") {
             if let entry = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-               let file = entry["file"], let expect = entry["expect"] {
+                let file = entry["file"], let expect = entry["expect"]
+            {
                 expectations[file] = expect
             }
         }
@@ -41,9 +43,12 @@ struct HostileFilesTests {
         #expect(Set(expectations.keys) == Set(names))
         for name in names {
             let output = scratch.path("out-\(name).png")
-            let outcome = try Subprocess.run(try Self.upscaler(), [
-                "upscale", (corpus as NSString).appendingPathComponent(name), "-o", output, "--model", PipelineFixtures.model,
-            ])
+            let outcome = try Subprocess.run(
+                try Self.upscaler(),
+                [
+                    "upscale", (corpus as NSString).appendingPathComponent(name), "-o", output, "--model",
+                    PipelineFixtures.model,
+                ])
             let lines = outcome.stderr.split(separator: "\n")
             #expect(!outcome.signalled && outcome.status == 1, "\(name): status \(outcome.status)")
             #expect(lines.count == 1, "\(name): \(outcome.stderr)")
@@ -60,7 +65,8 @@ struct HostileFilesTests {
         let corpus = try scratch.folder("corpus")
         _ = try Self.makeCorpus(in: corpus)
         let measured = try Self.python([
-            "measure", "--", try Self.upscaler(), "upscale", (corpus as NSString).appendingPathComponent("huge-claim.png"),
+            "measure", "--", try Self.upscaler(), "upscale",
+            (corpus as NSString).appendingPathComponent("huge-claim.png"),
             "-o", scratch.path("out.png"), "--model", PipelineFixtures.model,
         ])
         let json = try JSONSerialization.jsonObject(with: Data(measured.stdout.utf8)) as? [String: Any]

@@ -7,7 +7,8 @@ import UpscaleCore
 /// 16-bit, wide-gamut, metadata-carrying and other-format inputs, made by `tools/image_probe.py` (Pillow and hand-written
 /// PNG, not libvips), run through the `upscaler` executable, and read back by the same script: its own PNG parser for
 /// bit depth and sample values, Pillow's lcms for colour, Pillow for EXIF and XMP.
-@Suite(.enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
+@Suite(
+    .enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
 struct ImageKindsTests {
     static let script = PipelineFixtures.repositoryRoot.appendingPathComponent("tools/image_probe.py").path
 
@@ -16,19 +17,25 @@ struct ImageKindsTests {
         let scratch: ScratchFolder
         init() throws {
             scratch = try ScratchFolder()
-            let made = try Subprocess.run("/usr/bin/env", ["python3", ImageKindsTests.script, "make", scratch.url.path])
+            let made = try Subprocess.run(
+                "/usr/bin/env", ["python3", ImageKindsTests.script, "make", scratch.url.path])
             guard made.status == 0 else { throw CommandLineTestError("image_probe.py make failed: \(made.stderr)") }
         }
         func path(_ name: String) -> String { scratch.path(name) }
 
         /// `upscaler upscale NAME -o OUTPUT` with the small model at 2x unless `extra` says otherwise.
         @discardableResult
-        func upscale(_ name: String, to output: String, _ extra: [String] = [],
-                     sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
+        func upscale(
+            _ name: String, to output: String, _ extra: [String] = [],
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) throws -> CommandResult {
             let scale = extra.contains("--scale") || extra.contains("--width") ? [] : ["--scale", "2"]
-            let result = try runUpscaler(["upscale", path(name), "-o", path(output), "--model", PipelineFixtures.model,
-                                          "--threads", "1", "--models-dir", PipelineFixtures.modelsDirectory.path]
-                                         + scale + extra)
+            let result = try runUpscaler(
+                [
+                    "upscale", path(name), "-o", path(output), "--model", PipelineFixtures.model,
+                    "--threads", "1", "--models-dir", PipelineFixtures.modelsDirectory.path,
+                ]
+                    + scale + extra)
             #expect(result.status == 0, "upscale \(name) failed: \(result.stderr)", sourceLocation: sourceLocation)
             return result
         }
@@ -38,7 +45,7 @@ struct ImageKindsTests {
             let files = arguments.dropFirst().map { $0.hasPrefix("/") ? $0 : path($0) }
             let outcome = try Subprocess.run("/usr/bin/env", ["python3", ImageKindsTests.script, arguments[0]] + files)
             guard outcome.status == 0,
-                  let object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+                let object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
             else { throw CommandLineTestError("image_probe.py \(arguments) failed: \(outcome.stderr)") }
             return object
         }
@@ -163,8 +170,8 @@ struct ImageKindsTests {
         tiff += be32(ifd1Offset)
         tiff += makeBytes
         tiff += be16(2)
-        tiff += be16(0x0201) + be16(4) + be32(1) + be32(thumbOffset)   // JPEGInterchangeFormat
-        tiff += be16(0x0202) + be16(4) + be32(1) + be32(thumbnail.count)   // JPEGInterchangeFormatLength
+        tiff += be16(0x0201) + be16(4) + be32(1) + be32(thumbOffset)  // JPEGInterchangeFormat
+        tiff += be16(0x0202) + be16(4) + be32(1) + be32(thumbnail.count)  // JPEGInterchangeFormatLength
         tiff += be32(0)
         tiff += thumbnail
         return Array("Exif".utf8) + [0, 0] + tiff
@@ -239,8 +246,10 @@ struct ImageKindsTests {
     @Test func longInputIsShrunkAboveTwoX() throws {
         let scratch = try ScratchFolder()
         let input = try scratch.write(try pngBytes(syntheticImage(width: 150, height: 100)), to: "wide.png")
-        let common = ["--model", PipelineFixtures.model, "--threads", "1",
-                      "--models-dir", PipelineFixtures.modelsDirectory.path, "--max-input-side", "60"]
+        let common = [
+            "--model", PipelineFixtures.model, "--threads", "1",
+            "--models-dir", PipelineFixtures.modelsDirectory.path, "--max-input-side", "60",
+        ]
         let four = try runUpscaler(["upscale", input, "-o", scratch.path("four.png"), "--scale", "4"] + common)
         #expect(four.status == 0, "\(four.stderr)")
         #expect(four.stderr.contains("warning: wide.png: 150x100") && four.stderr.contains("60x40"), "\(four.stderr)")
@@ -260,9 +269,12 @@ struct ImageKindsTests {
     @Test func alphaThroughTheModel() throws {
         let scratch = try ScratchFolder()
         let input = try scratch.write(PipelineTests.transparentTestImage(), to: "logo.png")
-        let common = ["--model", PipelineFixtures.model, "--threads", "1",
-                      "--models-dir", PipelineFixtures.modelsDirectory.path]
-        let model = try runUpscaler(["upscale", input, "-o", scratch.path("model.png"), "--alpha-upsampler", "model"] + common)
+        let common = [
+            "--model", PipelineFixtures.model, "--threads", "1",
+            "--models-dir", PipelineFixtures.modelsDirectory.path,
+        ]
+        let model = try runUpscaler(
+            ["upscale", input, "-o", scratch.path("model.png"), "--alpha-upsampler", "model"] + common)
         #expect(model.status == 0, "\(model.stderr)")
         let lanczos = try runUpscaler(["upscale", input, "-o", scratch.path("lanczos.png")] + common)
         #expect(lanczos.status == 0, "\(lanczos.stderr)")
@@ -271,8 +283,8 @@ struct ImageKindsTests {
         #expect(a.count == b.count && a.count == 192 * 160)
         #expect(a != b, "the model path must not be the resize")
         let width = 192
-        #expect(a[80 * width + 56] > 0.97, "disc centre opaque")          // input (14, 20)
-        #expect(a[8 * width + 8] < 0.03, "corner transparent")            // input (2, 2)
+        #expect(a[80 * width + 56] > 0.97, "disc centre opaque")  // input (14, 20)
+        #expect(a[8 * width + 8] < 0.03, "corner transparent")  // input (2, 2)
         let meanDifference = zip(a, b).map { abs($0 - $1) }.reduce(0, +) / Float(a.count) * 255
         #expect(meanDifference < 10, "mean |model - lanczos| \(meanDifference) levels")
     }

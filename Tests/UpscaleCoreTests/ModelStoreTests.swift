@@ -38,16 +38,18 @@ import Testing
 
         let relativeXDG = ["XDG_DATA_HOME": "relative", "HOME": "/home/u"]
         #expect(ModelStore.defaultDirectory(environment: relativeXDG).path == "/home/u/.local/share/upscaler/models")
-        #expect(ModelStore.defaultDirectory(environment: ["HOME": "/home/u"]).path
-            == "/home/u/.local/share/upscaler/models")
+        #expect(
+            ModelStore.defaultDirectory(environment: ["HOME": "/home/u"]).path
+                == "/home/u/.local/share/upscaler/models")
 
         #expect(ModelStore.defaultCacheDirectory(environment: ["UPSCALER_CACHE": "/c", "HOME": "/h"]).path == "/c")
         #expect(ModelStore.defaultCacheDirectory(environment: ["HOME": "/h"]).path == "/h/.cache/upscaler")
     }
 
     @Test func catalogHasThePinnedBuiltInModels() throws {
-        #expect(ModelCatalog.builtIn.map(\.name)
-            == ["realesrgan-x4plus", "realesrgan-x4plus-anime", "realesr-animevideov3"])
+        #expect(
+            ModelCatalog.builtIn.map(\.name)
+                == ["realesrgan-x4plus", "realesrgan-x4plus-anime", "realesr-animevideov3"])
         let x4 = try #require(ModelCatalog.named("realesrgan-x4plus"))
         #expect(x4.nativeScale == 4)
         #expect(x4.binSHA256 == "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf")
@@ -79,13 +81,16 @@ import Testing
         let manifest = try store.loadManifest()
         #expect(Set(manifest.models.keys) == Set(imported))
         let ultra = try #require(manifest.models["4x-ultrasharp"])
-        #expect(ultra.paramSHA256
-            == (try SHA256.hash(fileAt: source.url.appendingPathComponent("4x-UltraSharp.param")).hex))
-        #expect(ultra.binSHA256 == (try SHA256.hash(fileAt: models.url.appendingPathComponent("4x-ultrasharp.bin")).hex))
+        #expect(
+            ultra.paramSHA256
+                == (try SHA256.hash(fileAt: source.url.appendingPathComponent("4x-UltraSharp.param")).hex))
+        #expect(
+            ultra.binSHA256 == (try SHA256.hash(fileAt: models.url.appendingPathComponent("4x-ultrasharp.bin")).hex))
 
         let files = try store.locate("4x-ultrasharp")
-        #expect(FileManager.default.contents(atPath: files.bin.path)
-            == FileManager.default.contents(atPath: source.url.appendingPathComponent("4x-UltraSharp.bin").path))
+        #expect(
+            FileManager.default.contents(atPath: files.bin.path)
+                == FileManager.default.contents(atPath: source.url.appendingPathComponent("4x-UltraSharp.bin").path))
         // Upstream names resolve to the canonical model.
         #expect(try store.locate("realesr-animevideov3-x4").name == "realesr-animevideov3")
 
@@ -229,8 +234,9 @@ import Testing
         lines = []
         try store.fetch(cacheDirectory: cache) { lines.append($0) }
         #expect(lines == ["models: all 1 built-in models present and verified in \(models.path)"])
-        #expect(try FileManager.default.attributesOfItem(atPath: files.bin.path)[.modificationDate] as? Date
-            == installedAt)
+        #expect(
+            try FileManager.default.attributesOfItem(atPath: files.bin.path)[.modificationDate] as? Date
+                == installedAt)
 
         // A corrupted file is restored; no scratch folders are left behind.
         try Data("garbage".utf8).write(to: files.bin)

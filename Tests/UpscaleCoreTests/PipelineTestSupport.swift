@@ -45,8 +45,10 @@ enum PipelineFixtures {
     }
 
     /// Options for a cheap run: the small model, one or two threads.
-    static func options(scale: Double? = nil, format: ImageFormat? = nil, tiling: TilingOptions = TilingOptions(),
-                        limits: ImageLimits = .default) -> UpscaleOptions {
+    static func options(
+        scale: Double? = nil, format: ImageFormat? = nil, tiling: TilingOptions = TilingOptions(),
+        limits: ImageLimits = .default
+    ) -> UpscaleOptions {
         UpscaleOptions(model: model, scale: scale, format: format, tiling: tiling, threads: 2, limits: limits)
     }
 
@@ -148,7 +150,6 @@ func runUpscaler(_ arguments: [String], environment extra: [String: String] = [:
     let outcome = try Subprocess.run(executable.path, arguments, environment: extra)
     return CommandResult(status: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
 }
-
 
 struct CommandLineTestError: Error, CustomStringConvertible {
     let description: String

@@ -6,7 +6,8 @@ import Testing
 import UpscaleCore
 
 /// The upscaling pipeline through the library API, on tiny images and the small `realesr-animevideov3` model.
-@Suite(.enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
+@Suite(
+    .enabled(if: PipelineFixtures.modelInstalled, "realesr-animevideov3 is not installed; run `upscaler models fetch`"))
 struct PipelineTests {
     // MARK: - Output size
 
@@ -27,7 +28,8 @@ struct PipelineTests {
 
         #expect(result.inputWidth == 23 && result.inputHeight == 17)
         #expect(result.outputWidth == width && result.outputHeight == height)
-        #expect(try Imaging.readHeader(file: output) == ImageHeader(width: width, height: height, bands: 3, format: .png))
+        #expect(
+            try Imaging.readHeader(file: output) == ImageHeader(width: width, height: height, bands: 3, format: .png))
         #expect(result.timings.map(\.step) == ["decode", "infer", "alpha", "outscale", "encode"])
     }
 
@@ -47,8 +49,9 @@ struct PipelineTests {
             .upscale(file: input, to: scratch.path(name), options: PipelineFixtures.options(format: format))
 
         #expect(result.format == expected)
-        #expect(try Imaging.readHeader(file: scratch.path(name))
-            == ImageHeader(width: 48, height: 40, bands: 3, format: InputFormat(expected)))
+        #expect(
+            try Imaging.readHeader(file: scratch.path(name))
+                == ImageHeader(width: 48, height: 40, bands: 3, format: InputFormat(expected)))
         // Written through a temporary file that must be gone afterwards.
         #expect(scratch.contents() == ["in.png", name].sorted())
     }
@@ -72,7 +75,9 @@ struct PipelineTests {
             .upscale(data: input, options: PipelineFixtures.options(format: format))
 
         #expect(result.format == expected)
-        #expect(try Imaging.readHeader(data: bytes) == ImageHeader(width: 36, height: 56, bands: 3, format: InputFormat(expected)))
+        #expect(
+            try Imaging.readHeader(data: bytes)
+                == ImageHeader(width: 36, height: 56, bands: 3, format: InputFormat(expected)))
     }
 
     // MARK: - Progress and cancellation
@@ -155,8 +160,9 @@ struct PipelineTests {
 
         for input in [whole, truncated] {
             let error = upscaleError {
-                try upscaler.upscale(file: input, to: scratch.path("out.png"),
-                                     options: PipelineFixtures.options(limits: limits))
+                try upscaler.upscale(
+                    file: input, to: scratch.path("out.png"),
+                    options: PipelineFixtures.options(limits: limits))
             }
             #expect(error?.kind == .tooLarge, "\(input): \(String(describing: error))")
             #expect(error?.message.contains("100") == true, "\(String(describing: error))")
@@ -174,8 +180,9 @@ struct PipelineTests {
         let input = try scratch.write(try pngBytes(syntheticImage(width: 24, height: 20)), to: "in.png")
         let limits = ImageLimits(maxPixels: ImageLimits.default.maxPixels, maxFileBytes: 64)
         let error = upscaleError {
-            try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"),
-                                                    options: PipelineFixtures.options(limits: limits))
+            try PipelineFixtures.upscaler().upscale(
+                file: input, to: scratch.path("out.png"),
+                options: PipelineFixtures.options(limits: limits))
         }
         #expect(error?.kind == .tooLarge)
         #expect(scratch.contents() == ["in.png"])
@@ -187,7 +194,7 @@ struct PipelineTests {
         let input = try scratch.write(try pngBytes(syntheticImage(width: 4097, height: 1)), to: "wide.png")
         let upscaler = try Upscaler(store: ModelStore(directory: URL(fileURLWithPath: try scratch.folder("no-models"))))
         var options = PipelineFixtures.options()
-        options.maxInputSide = nil   // otherwise the input is first shrunk to 2048 px
+        options.maxInputSide = nil  // otherwise the input is first shrunk to 2048 px
         let error = upscaleError {
             try upscaler.upscale(file: input, to: scratch.path("out.png"), options: options)
         }
@@ -221,13 +228,16 @@ struct PipelineTests {
         }
         let jpeg = try Imaging.encode(RGBImage(width: 40, height: 20, pixels: pixels), format: .jpeg, quality: 95)
         // APP1 "Exif": big-endian TIFF header, one IFD entry: tag 0x0112 (Orientation), SHORT, count 1, value 6.
-        let tiff: [UInt8] = [0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]
+        let tiff: [UInt8] = [
+            0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0,
+        ]
         let payload = Array("Exif".utf8) + [0, 0] + tiff
         let app1: [UInt8] = [0xFF, 0xE1, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF)] + payload
         let input = try scratch.write(Array(jpeg[0..<2]) + app1 + Array(jpeg[2...]), to: "sideways.jpg")
 
-        let result = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("upright.jpg"),
-                                                             options: PipelineFixtures.options())
+        let result = try PipelineFixtures.upscaler().upscale(
+            file: input, to: scratch.path("upright.jpg"),
+            options: PipelineFixtures.options())
         #expect(result.inputWidth == 20 && result.inputHeight == 40)
         #expect(result.outputWidth == 80 && result.outputHeight == 160)
         let output = try Imaging.decode(file: scratch.path("upright.jpg"), limits: .default)
@@ -239,7 +249,8 @@ struct PipelineTests {
         let top = rgb(40, 30), bottom = rgb(40, 130)
         #expect(top.0 > 0.8 && top.2 < 0.2, "top is \(top)")
         #expect(bottom.2 > 0.8 && bottom.0 < 0.2, "bottom is \(bottom)")
-        let probe = try Subprocess.run("/usr/bin/env", ["python3", ImageKindsTests.script, "probe", scratch.path("upright.jpg")])
+        let probe = try Subprocess.run(
+            "/usr/bin/env", ["python3", ImageKindsTests.script, "probe", scratch.path("upright.jpg")])
         let report = try JSONSerialization.jsonObject(with: Data(probe.stdout.utf8)) as? [String: Any]
         let exif = try #require(report?["exif"] as? [String: String], "\(probe.stderr)")
         #expect(exif["274"] ?? "1" == "1", "orientation \(exif)")
@@ -251,8 +262,9 @@ struct PipelineTests {
     func grayStaysGray(_ format: ImageFormat) throws {
         let scratch = try ScratchFolder()
         let (w, h) = (24, 20)
-        let samples = (0..<(w * h)).map { UInt16(30 + 8 * ($0 % w)) }   // 30 ... 214, left to right
-        let input = try scratch.write(TestPNG.encode(width: w, height: h, colorType: .gray, samples: samples), to: "gray.png")
+        let samples = (0..<(w * h)).map { UInt16(30 + 8 * ($0 % w)) }  // 30 ... 214, left to right
+        let input = try scratch.write(
+            TestPNG.encode(width: w, height: h, colorType: .gray, samples: samples), to: "gray.png")
         let output = scratch.path("out.\(format.fileExtension)")
         _ = try PipelineFixtures.upscaler().upscale(file: input, to: output, options: PipelineFixtures.options())
         let header = try Imaging.readHeader(file: output)
@@ -270,7 +282,8 @@ struct PipelineTests {
     @Test func colourStaysColour() throws {
         let scratch = try ScratchFolder()
         let input = try scratch.write(try pngBytes(syntheticImage(width: 16, height: 12)), to: "colour.png")
-        _ = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"), options: PipelineFixtures.options())
+        _ = try PipelineFixtures.upscaler().upscale(
+            file: input, to: scratch.path("out.png"), options: PipelineFixtures.options())
         #expect(try Imaging.readHeader(file: scratch.path("out.png")).bands == 3)
     }
 
@@ -294,7 +307,8 @@ struct PipelineTests {
     @Test func alphaIsKeptResizedAndFringeFree() throws {
         let scratch = try ScratchFolder()
         let input = try scratch.write(Self.transparentTestImage(), to: "logo.png")
-        _ = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"), options: PipelineFixtures.options())
+        _ = try PipelineFixtures.upscaler().upscale(
+            file: input, to: scratch.path("out.png"), options: PipelineFixtures.options())
         #expect(try Imaging.readHeader(file: scratch.path("out.png")).bands == 4)
         let source = try Imaging.decode(file: input, limits: .default)
         let output = try Imaging.decode(file: scratch.path("out.png"), limits: .default)
@@ -309,12 +323,14 @@ struct PipelineTests {
 
         // 2. No dark fringe: visible pixels next to the edge are not darker than their visible neighbours' mean by
         //    more than 8 levels (brightness = mean of R, G, B in levels).
-        func brightness(_ i: Int) -> Float { (output.pixels[i] + output.pixels[w * h + i] + output.pixels[2 * w * h + i]) / 3 * 255 }
+        func brightness(_ i: Int) -> Float {
+            (output.pixels[i] + output.pixels[w * h + i] + output.pixels[2 * w * h + i]) / 3 * 255
+        }
         var worstDarkening: Float = 0
         for y in 3..<(h - 3) {
             for x in 3..<(w - 3) where alpha[y * w + x] >= 0.5 {
                 let window = (-3...3).flatMap { dy in (-3...3).map { dx in (y + dy) * w + x + dx } }
-                guard window.contains(where: { alpha[$0] < 0.5 }) else { continue }   // edge pixels only
+                guard window.contains(where: { alpha[$0] < 0.5 }) else { continue }  // edge pixels only
                 let visible = window.filter { alpha[$0] >= 0.5 }
                 let mean = visible.map(brightness).reduce(0, +) / Float(visible.count)
                 worstDarkening = max(worstDarkening, mean - brightness(y * w + x))
@@ -333,7 +349,7 @@ struct PipelineTests {
         _ = try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.jpg"), options: options)
         let output = try Imaging.decode(file: scratch.path("out.jpg"), limits: .default)
         #expect(output.alpha == nil)
-        let corner = 8 * output.width + 8   // input (2, 2): fully transparent
+        let corner = 8 * output.width + 8  // input (2, 2): fully transparent
         let plane = output.width * output.height
         for c in 0..<3 {
             let level = output.pixels[c * plane + corner] * 255
@@ -345,8 +361,9 @@ struct PipelineTests {
         let scratch = try ScratchFolder()
         let input = try scratch.write(try pngBytes(syntheticImage(width: 8, height: 8)), to: "in.png")
         let error = upscaleError {
-            try PipelineFixtures.upscaler().upscale(file: input, to: scratch.path("out.png"),
-                                                    options: PipelineFixtures.options(scale: 17))
+            try PipelineFixtures.upscaler().upscale(
+                file: input, to: scratch.path("out.png"),
+                options: PipelineFixtures.options(scale: 17))
         }
         #expect(error?.kind == .invalidOption)
         #expect(scratch.contents() == ["in.png"])
@@ -362,8 +379,9 @@ struct PipelineTests {
     @Test(arguments: ["astronaut.png", "chelsea.png", "coffee.png"])
     func downsampledUpscaleMatchesInput(photo: String) throws {
         let file = PipelineFixtures.photo(photo)
-        try #require(FileManager.default.fileExists(atPath: file.path),
-                     "missing fixture \(file.path); set UPSCALER_FIXTURES or run scripts/setup.sh")
+        try #require(
+            FileManager.default.fileExists(atPath: file.path),
+            "missing fixture \(file.path); set UPSCALER_FIXTURES or run scripts/setup.sh")
         let full = try Imaging.decode(file: file.path, limits: .default)
         let crop = Self.cropped(full, x: full.width / 2 - 32, y: full.height / 2 - 32, width: 64, height: 64)
 

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
-import Testing
 import HummingbirdTesting
+import Testing
 
 /// The unauthenticated surface: health, the usage hint and service info, the browser redirect, the OpenAPI
 /// document (every documented route answers; nothing else is served), the docs and UI pages and the metrics.
@@ -34,7 +34,8 @@ import HummingbirdTesting
             #expect(browser.status.code == 303 && browser.headers[.location]?.hasSuffix("/ui") == true)
             let page = try await client.call(.get, "/ui")
             #expect(page.status == 200 && page.header("Content-Type")?.hasPrefix("text/html") == true)
-            #expect(page.text.contains("id=\"token\"") && !page.text.contains("https://"), "self-contained, no other host")
+            #expect(
+                page.text.contains("id=\"token\"") && !page.text.contains("https://"), "self-contained, no other host")
         }
     }
 
@@ -49,11 +50,13 @@ import HummingbirdTesting
                 let path = template.replacingOccurrences(of: "{id}", with: "0000")
                     .replacingOccurrences(of: "{file_id}", with: "0000")
                 for method in methods.keys where ["get", "post", "delete", "put"].contains(method) {
-                    let reply = try await client.call(.init(method.uppercased())!, path, token: InProcessServer.tokenA,
-                                                      body: method == "post" ? Array("{}".utf8) : nil,
-                                                      contentType: method == "post" ? "application/json" : nil)
-                    #expect(reply.errorCode != "method_not_allowed" && !(reply.errorMessage ?? "").contains("no such path"),
-                            "\(method) \(template) answered \(reply.status)")
+                    let reply = try await client.call(
+                        .init(method.uppercased())!, path, token: InProcessServer.tokenA,
+                        body: method == "post" ? Array("{}".utf8) : nil,
+                        contentType: method == "post" ? "application/json" : nil)
+                    #expect(
+                        reply.errorCode != "method_not_allowed" && !(reply.errorMessage ?? "").contains("no such path"),
+                        "\(method) \(template) answered \(reply.status)")
                     // Readiness is 503 by design here: no worker has said it is alive.
                     #expect(reply.status < 500 || template == "/health/ready", "\(method) \(template): \(reply.text)")
                 }
@@ -63,7 +66,8 @@ import HummingbirdTesting
             }
             let docs = try await client.call(.get, "/docs")
             #expect(docs.status == 200 && docs.header("Content-Type")?.hasPrefix("text/html") == true)
-            #expect(docs.text.contains("/openapi.json") && !docs.text.contains("https://"), "the page must not need a CDN")
+            #expect(
+                docs.text.contains("/openapi.json") && !docs.text.contains("https://"), "the page must not need a CDN")
             let metrics = try await client.call(.get, "/metrics")
             #expect(metrics.text.contains("upscaler_http_requests_total") && metrics.text.contains("route=\"/docs\""))
         }

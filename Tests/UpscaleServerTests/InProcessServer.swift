@@ -7,6 +7,7 @@ import JobStore
 import Logging
 import NIOCore
 import TestSupport
+
 @testable import UpscaleServer
 
 /// The api role assembled in this process on a temporary SQLite store, with two fixed tokens and a fixed signing
@@ -24,23 +25,26 @@ struct InProcessServer: Sendable {
     init(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) throws {
         try Imaging.initialize()
         directory = try TemporaryDirectory()
-        var configuration = ServerConfiguration(dataDirectory: directory.url,
-                                                modelsDirectory: directory.url.appendingPathComponent("models"),
-                                                cacheDirectory: directory.url.appendingPathComponent("cache"),
-                                                threads: 1)
+        var configuration = ServerConfiguration(
+            dataDirectory: directory.url,
+            modelsDirectory: directory.url.appendingPathComponent("models"),
+            cacheDirectory: directory.url.appendingPathComponent("cache"),
+            threads: 1)
         configuration.publicURL = "http://upscaler.test"
         // Long enough for a stand-in worker starved by other tests on a two-core machine; a finished job ends the
         // wait at once.
         configuration.waitSeconds = 300
         adjust(&configuration)
-        let stores = try Stores.sqlite(path: directory.url.appendingPathComponent("jobs.sqlite").path,
-                                       blobRoot: directory.url)
+        let stores = try Stores.sqlite(
+            path: directory.url.appendingPathComponent("jobs.sqlite").path,
+            blobRoot: directory.url)
         store = stores.jobs
         blobs = stores.blobs
         let tokens = try TokenRegistry.load(validTokens: "\(Self.tokenA),\(Self.tokenB)", tokensFile: nil)
         let signer = DownloadSigner(key: Array(repeating: 0xab, count: 32))
-        assembly = ServerAssembly(configuration: configuration, role: .api, logger: Logger(label: "test"),
-                                  stores: stores, tokens: tokens, signer: signer)
+        assembly = ServerAssembly(
+            configuration: configuration, role: .api, logger: Logger(label: "test"),
+            stores: stores, tokens: tokens, signer: signer)
     }
 
     /// Runs `body` with a client of the app.
@@ -53,26 +57,35 @@ struct InProcessServer: Sendable {
     /// asked for (made by the tests' own PNG writer), or returns nil when nothing is queued.
     @discardableResult
     func completeNextJob(failWith failure: ErrorCode? = nil, resultTTL: Double = 3600) async throws -> JobRecord? {
-        guard let job = try await store.claim(worker: "stand-in-1", lease: 30, maxAttempts: 3, resultTTL: 3600,
-                                              now: Date()) else { return nil }
+        guard
+            let job = try await store.claim(
+                worker: "stand-in-1", lease: 30, maxAttempts: 3, resultTTL: 3600,
+                now: Date())
+        else { return nil }
         if let failure {
-            return try await store.finish(id: job.id, worker: "stand-in-1",
-                                          outcome: .failed(code: failure, message: "refused by the stand-in"),
-                                          resultTTL: resultTTL, now: Date())
+            return try await store.finish(
+                id: job.id, worker: "stand-in-1",
+                outcome: .failed(code: failure, message: "refused by the stand-in"),
+                resultTTL: resultTTL, now: Date())
         }
         let request = try JSONDecoder().decode(JobRequest.self, from: job.request)
         let scale = request.scale ?? 4
-        let width = Int((Double(job.inputWidth) * scale).rounded()), height = Int((Double(job.inputHeight) * scale).rounded())
-        let png = TestPNG.encode(width: width, height: height, colorType: .gray,
-                                 samples: [UInt16](repeating: 128, count: width * height))
+        let width = Int((Double(job.inputWidth) * scale).rounded()),
+            height = Int((Double(job.inputHeight) * scale).rounded())
+        let png = TestPNG.encode(
+            width: width, height: height, colorType: .gray,
+            samples: [UInt16](repeating: 128, count: width * height))
         // The bytes are a PNG whatever the format asked; the API reports and serves what the job recorded.
         let key = "results/\(job.id)-\(job.attempts).\(request.format)"
         try await blobs.put(key, png)
-        return try await store.finish(id: job.id, worker: "stand-in-1",
-                                      outcome: .succeeded(JobResult(path: key, width: width, height: height,
-                                                                    format: request.format, processingSeconds: 0.01,
-                                                                    device: "cpu")),
-                                      resultTTL: resultTTL, now: Date())
+        return try await store.finish(
+            id: job.id, worker: "stand-in-1",
+            outcome: .succeeded(
+                JobResult(
+                    path: key, width: width, height: height,
+                    format: request.format, processingSeconds: 0.01,
+                    device: "cpu")),
+            resultTTL: resultTTL, now: Date())
     }
 }
 
@@ -87,8 +100,10 @@ func testPNG(width: Int, height: Int) -> [UInt8] {
 
 extension TestClientProtocol {
     /// Sends one request; `json` is encoded as the body with `Content-Type: application/json`.
-    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: [String: Any]? = nil,
-              body: [UInt8]? = nil, contentType: String? = nil) async throws -> Reply {
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: [String: Any]? = nil,
+        body: [UInt8]? = nil, contentType: String? = nil
+    ) async throws -> Reply {
         var headers = HTTPFields()
         if let token { headers[.authorization] = "Bearer \(token)" }
         var bytes = body
@@ -97,10 +112,12 @@ extension TestClientProtocol {
             headers[.contentType] = "application/json"
         }
         if let contentType { headers[.contentType] = contentType }
-        let response = try await execute(uri: uri, method: method, headers: headers,
-                                         body: bytes.map { ByteBuffer(bytes: $0) })
-        return Reply(status: Int(response.status.code), headers: response.headers,
-                     body: Array(buffer: response.body))
+        let response = try await execute(
+            uri: uri, method: method, headers: headers,
+            body: bytes.map { ByteBuffer(bytes: $0) })
+        return Reply(
+            status: Int(response.status.code), headers: response.headers,
+            body: Array(buffer: response.body))
     }
 }
 

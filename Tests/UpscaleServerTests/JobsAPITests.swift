@@ -1,8 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import HTTPTypes
 import JobStore
+import TestSupport
+import Testing
 import UpscaleServer
 
 /// Jobs through the HTTP surface, with a stand-in for the worker (``InProcessServer/completeNextJob(failWith:)``):
@@ -19,9 +19,12 @@ import UpscaleServer
             let worker = Task {
                 while try await server.completeNextJob() == nil { try await Task.sleep(for: .milliseconds(20)) }
             }
-            let answer = try await client.call(.post, "/upscale", token: Self.token,
-                                               json: ["image": Data(testPNG(width: 36, height: 28)).base64EncodedString(),
-                                                      "scale": 2])
+            let answer = try await client.call(
+                .post, "/upscale", token: Self.token,
+                json: [
+                    "image": Data(testPNG(width: 36, height: 28)).base64EncodedString(),
+                    "scale": 2,
+                ])
             try await worker.value
             #expect(answer.status == 200, "\(answer.text)")
             for field in ["download_url", "file_id", "original_size", "upscaled_size", "expires_at", "output_format"] {
@@ -33,8 +36,11 @@ import UpscaleServer
             #expect(link.hasPrefix("http://upscaler.test/download/"), "built from --public-url: \(link)")
             let download = try await client.call(.get, String(link.dropFirst("http://upscaler.test".count)))
             #expect(download.status == 200)
-            #expect(download.body == TestPNG.encode(width: 72, height: 56, colorType: .gray,
-                                                    samples: [UInt16](repeating: 128, count: 72 * 56)))
+            #expect(
+                download.body
+                    == TestPNG.encode(
+                        width: 72, height: 56, colorType: .gray,
+                        samples: [UInt16](repeating: 128, count: 72 * 56)))
             #expect(download.header("Content-Type") == "image/png")
             #expect(download.header("Content-Disposition")?.hasPrefix("attachment; filename=\"upscaled-") == true)
         }
@@ -45,8 +51,9 @@ import UpscaleServer
     @Test func jobsArePrivateAndCancelable() async throws {
         let server = try InProcessServer()
         try await server.test { client in
-            let created = try await client.call(.post, "/jobs", token: Self.token,
-                                                json: ["image": Data(testPNG(width: 16, height: 16)).base64EncodedString()])
+            let created = try await client.call(
+                .post, "/jobs", token: Self.token,
+                json: ["image": Data(testPNG(width: 16, height: 16)).base64EncodedString()])
             #expect(created.status == 202, "\(created.text)")
             let id = try #require(created.json["id"] as? String)
             #expect(created.json["status"] as? String == "queued")
@@ -69,20 +76,25 @@ import UpscaleServer
         let server = try InProcessServer()
         let png = testPNG(width: 24, height: 20)
         try await server.test { client in
-            let raw = try await client.call(.post, "/jobs?scale=3&output_ext=webp", token: Self.token, body: png,
-                                            contentType: "image/png")
+            let raw = try await client.call(
+                .post, "/jobs?scale=3&output_ext=webp", token: Self.token, body: png,
+                contentType: "image/png")
             let rawID = try #require(raw.json["id"] as? String, "\(raw.text)")
             let boundary = "upscaler-test-boundary"
-            var form = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n".utf8)
+            var form = Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n".utf8)
             form += Array("Content-Type: image/png\r\n\r\n".utf8) + png + Array("\r\n".utf8)
-            form += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"scale\"\r\n\r\n2\r\n--\(boundary)--\r\n".utf8)
-            let multipart = try await client.call(.post, "/jobs", token: Self.token, body: form,
-                                                  contentType: "multipart/form-data; boundary=\(boundary)")
+            form += Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"scale\"\r\n\r\n2\r\n--\(boundary)--\r\n".utf8)
+            let multipart = try await client.call(
+                .post, "/jobs", token: Self.token, body: form,
+                contentType: "multipart/form-data; boundary=\(boundary)")
             let formID = try #require(multipart.json["id"] as? String, "\(multipart.text)")
             try await server.completeNextJob()
             try await server.completeNextJob()
             let first = try await client.call(.get, "/jobs/\(rawID)", token: Self.token).json
-            #expect(first["upscaled_size"] as? [Int] == [72, 60] && first["output_format"] as? String == "webp", "\(first)")
+            #expect(
+                first["upscaled_size"] as? [Int] == [72, 60] && first["output_format"] as? String == "webp", "\(first)")
             let second = try await client.call(.get, "/jobs/\(formID)", token: Self.token).json
             #expect(second["upscaled_size"] as? [Int] == [48, 40], "\(second)")
         }
@@ -105,7 +117,8 @@ import UpscaleServer
             let (id, link) = try await finishedLink(resultTTL: 3600)
             #expect(try await client.call(.get, link).status == 200)
             let signature = try #require(URLComponents(string: link)?.queryItems?.first { $0.name == "sig" }?.value)
-            let flipped = String(signature.prefix(10)) + (signature.dropFirst(10).first == "0" ? "1" : "0")
+            let flipped =
+                String(signature.prefix(10)) + (signature.dropFirst(10).first == "0" ? "1" : "0")
                 + signature.dropFirst(11)
             #expect(try await client.call(.get, link.replacingOccurrences(of: signature, with: flipped)).status == 403)
             let expires = try #require(URLComponents(string: link)?.queryItems?.first { $0.name == "expires" }?.value)
@@ -121,13 +134,16 @@ import UpscaleServer
     }
 
     /// A failed job reports its code, mapped to the status the old service used, through `GET /jobs/{id}`.
-    @Test(arguments: [("invalid_image", "invalid_image"), ("model_unavailable", "model_unavailable"),
-                      ("worker_lost", "worker_lost"), ("internal", "internal")])
+    @Test(arguments: [
+        ("invalid_image", "invalid_image"), ("model_unavailable", "model_unavailable"),
+        ("worker_lost", "worker_lost"), ("internal", "internal"),
+    ])
     func failedJobsReportTheirCode(stored: String, shown: String) async throws {
         let server = try InProcessServer()
         try await server.test { client in
-            let created = try await client.call(.post, "/jobs", token: Self.token,
-                                                json: ["image": Data(testPNG(width: 8, height: 8)).base64EncodedString()])
+            let created = try await client.call(
+                .post, "/jobs", token: Self.token,
+                json: ["image": Data(testPNG(width: 8, height: 8)).base64EncodedString()])
             let id = try #require(created.json["id"] as? String)
             try await server.completeNextJob(failWith: .init(stored: stored))
             let job = try await client.call(.get, "/jobs/\(id)", token: Self.token).json
@@ -140,8 +156,9 @@ import UpscaleServer
     @Test func eventStreamOfAFinishedJob() async throws {
         let server = try InProcessServer()
         try await server.test { client in
-            let created = try await client.call(.post, "/jobs", token: Self.token,
-                                                json: ["image": Data(testPNG(width: 8, height: 8)).base64EncodedString()])
+            let created = try await client.call(
+                .post, "/jobs", token: Self.token,
+                json: ["image": Data(testPNG(width: 8, height: 8)).base64EncodedString()])
             let id = try #require(created.json["id"] as? String)
             try await server.completeNextJob()
             let events = try await client.call(.get, "/jobs/\(id)/events", token: Self.token)
@@ -160,10 +177,16 @@ import UpscaleServer
         }
         let image = Data(testPNG(width: 8, height: 8)).base64EncodedString()
         try await server.test { client in
-            for _ in 0..<2 { #expect(try await client.call(.post, "/jobs", token: Self.token, json: ["image": image]).status == 202) }
+            for _ in 0..<2 {
+                #expect(try await client.call(.post, "/jobs", token: Self.token, json: ["image": image]).status == 202)
+            }
             let perToken = try await client.call(.post, "/jobs", token: Self.token, json: ["image": image])
-            #expect(perToken.status == 429 && perToken.errorCode == "too_many_jobs" && perToken.header("Retry-After") != nil)
-            #expect(try await client.call(.post, "/jobs", token: InProcessServer.tokenB, json: ["image": image]).status == 202)
+            #expect(
+                perToken.status == 429 && perToken.errorCode == "too_many_jobs" && perToken.header("Retry-After") != nil
+            )
+            #expect(
+                try await client.call(.post, "/jobs", token: InProcessServer.tokenB, json: ["image": image]).status
+                    == 202)
             let full = try await client.call(.post, "/jobs", token: InProcessServer.tokenB, json: ["image": image])
             #expect(full.status == 503 && full.errorCode == "queue_full" && full.header("Retry-After") != nil)
             let usage = try await client.call(.get, "/usage", token: InProcessServer.tokenB)
@@ -173,7 +196,8 @@ import UpscaleServer
         try await limited.test { client in
             for _ in 0..<2 { #expect(try await client.call(.get, "/usage", token: Self.token).status == 200) }
             let refused = try await client.call(.get, "/usage", token: Self.token)
-            #expect(refused.status == 429 && refused.errorCode == "rate_limited" && refused.header("Retry-After") != nil)
+            #expect(
+                refused.status == 429 && refused.errorCode == "rate_limited" && refused.header("Retry-After") != nil)
             #expect(try await client.call(.get, "/usage", token: InProcessServer.tokenB).status == 200, "per token")
         }
     }

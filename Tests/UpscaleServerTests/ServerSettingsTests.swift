@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UpscaleServer
 
 /// The settings table: a flag beats its variable, which beats the default; bounds are checked once, for flags and
@@ -17,8 +18,12 @@ import Testing
         // The older name of the per-token cap is still read, after the current one.
         let older = try ServerSettings.resolve(flags: [:], environment: ["UPSCALER_MAX_QUEUED_PER_TOKEN": "3"])
         #expect(older.maxJobsPerToken == 3)
-        let both = try ServerSettings.resolve(flags: [:], environment: ["UPSCALER_MAX_QUEUED_PER_TOKEN": "3",
-                                                                         "UPSCALER_MAX_JOBS_PER_TOKEN": "5"])
+        let both = try ServerSettings.resolve(
+            flags: [:],
+            environment: [
+                "UPSCALER_MAX_QUEUED_PER_TOKEN": "3",
+                "UPSCALER_MAX_JOBS_PER_TOKEN": "5",
+            ])
         #expect(both.maxJobsPerToken == 5)
         #expect(try ServerSettings.resolve(flags: ["max-body-mb": "2"], environment: [:]).maxBodyBytes == 2 << 20)
         #expect(try ServerSettings.resolve(flags: ["max-input-side": "0"], environment: [:]).maxInputSide == nil)
@@ -50,8 +55,9 @@ import Testing
 
     /// Each setting's flag and first variable appear in the README, which documents them for users.
     @Test func everySettingIsInTheManual() throws {
-        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../README.md"), encoding: .utf8)
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../README.md"), encoding: .utf8)
         for setting in ServerSettings.all {
             #expect(readme.contains("--\(setting.flag)"), "--\(setting.flag) is not in the README")
             #expect(readme.contains(setting.variables[0]), "\(setting.variables[0]) is not in the README")

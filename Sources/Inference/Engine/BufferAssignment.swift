@@ -7,7 +7,8 @@ package enum BufferAssignment {
     /// Element counts of the buffers to make, and the buffer index of each storage. `size` is a storage's element
     /// count in the backend's layout (by default the CPU's, with channels padded to blocks of 16).
     package static func assign(_ plan: LogicalPlan, size: (StorageSpec) -> Int = \.floatCount)
-        -> (counts: [Int], storageBuffer: [Int]) {
+        -> (counts: [Int], storageBuffer: [Int])
+    {
         let n = plan.storages.count
         var first = [Int](repeating: Int.max, count: n)
         var last = [Int](repeating: -1, count: n)

@@ -1,7 +1,8 @@
 /// One step of a planned network, in terms of views (no buffers or primitives yet).
 package enum PlannedStep: Sendable {
     /// `output = scale * activation(conv(input))`, plus `sumScale * output` when the output was pre-filled.
-    case convolution(layer: String, conv: Convolution, input: BlobView, output: BlobView, scale: Float, sumScale: Float?)
+    case convolution(
+        layer: String, conv: Convolution, input: BlobView, output: BlobView, scale: Float, sumScale: Float?)
     /// `output = input` (a concat input that could not be placed in its slice, or a pre-fill for a fused sum).
     case copy(from: BlobView, to: BlobView)
     case eltwise(inputs: [BlobView], output: BlobView, op: Eltwise)
@@ -23,8 +24,8 @@ package enum PlannedStep: Sendable {
     package var output: BlobView {
         switch self {
         case .convolution(_, _, _, let output, _, _), .copy(_, let output), .eltwise(_, let output, _),
-             .binary(_, _, let output, _), .prelu(_, let output, _), .pixelShuffle(_, let output, _),
-             .interpolation(_, let output, _):
+            .binary(_, _, let output, _), .prelu(_, let output, _), .pixelShuffle(_, let output, _),
+            .interpolation(_, let output, _):
             return output
         }
     }
@@ -77,8 +78,8 @@ package enum Planner {
         }
 
         // 2. Fusion of residual sums into the producing convolution.
-        var fusedInto: [Int: SumFusion] = [:]      // conv layer index -> fusion
-        var fusedAway = Set<Int>()               // eltwise/binary layer indices now done by a conv
+        var fusedInto: [Int: SumFusion] = [:]  // conv layer index -> fusion
+        var fusedAway = Set<Int>()  // eltwise/binary layer indices now done by a conv
         for (index, layer) in network.layers.enumerated() where layer.inputs.count == 2 {
             var coefficients: [Float]
             switch layer.operation {
@@ -92,10 +93,12 @@ package enum Planner {
             for k in [1, 0] {
                 let blob = operands[k], other = operands[1 - k]
                 guard let p = producerIndex[blob], fusedInto[p] == nil, consumers[blob] == 1,
-                      case .convolution(let conv) = network.layers[p].operation, conv.activation == .none,
-                      (producerIndex[other] ?? -1) < p else { continue }
-                fusedInto[p] = SumFusion(convScale: coefficients[k], other: other, otherScale: coefficients[1 - k],
-                                      result: layer.outputs[0])
+                    case .convolution(let conv) = network.layers[p].operation, conv.activation == .none,
+                    (producerIndex[other] ?? -1) < p
+                else { continue }
+                fusedInto[p] = SumFusion(
+                    convScale: coefficients[k], other: other, otherScale: coefficients[1 - k],
+                    result: layer.outputs[0])
                 fusedAway.insert(index)
                 break
             }
@@ -108,9 +111,11 @@ package enum Planner {
         var storages: [StorageSpec] = []
         var views: [String: BlobView] = [:]
         func newStorage(_ shape: Shape, plain: Bool = false) -> BlobView {
-            storages.append(StorageSpec(channels: shape.channels, height: shape.height, width: shape.width, plain: plain))
-            return BlobView(storage: storages.count - 1, channelOffset: 0, channels: shape.channels,
-                            height: shape.height, width: shape.width)
+            storages.append(
+                StorageSpec(channels: shape.channels, height: shape.height, width: shape.width, plain: plain))
+            return BlobView(
+                storage: storages.count - 1, channelOffset: 0, channels: shape.channels,
+                height: shape.height, width: shape.width)
         }
         let inputName = canonical(network.inputBlob)
         views[inputName] = newStorage(input, plain: true)
@@ -124,13 +129,16 @@ package enum Planner {
                 // Already laid out contiguously by a later concat? Then this one is just a view over that span.
                 var expected = first.channelOffset
                 let contiguous = inputs.allSatisfy { blob in
-                    guard let v = views[blob], v.storage == first.storage, v.channelOffset == expected else { return false }
+                    guard let v = views[blob], v.storage == first.storage, v.channelOffset == expected else {
+                        return false
+                    }
                     expected += v.channels
                     return true
                 }
                 if contiguous && !storages[first.storage].plain {
-                    views[out] = BlobView(storage: first.storage, channelOffset: first.channelOffset,
-                                          channels: shape.channels, height: shape.height, width: shape.width)
+                    views[out] = BlobView(
+                        storage: first.storage, channelOffset: first.channelOffset,
+                        channels: shape.channels, height: shape.height, width: shape.width)
                     continue
                 }
             }
@@ -139,8 +147,9 @@ package enum Planner {
             var offset = target.channelOffset
             for blob in inputs {
                 let s = shapes[blob]!
-                let slot = BlobView(storage: target.storage, channelOffset: offset, channels: s.channels,
-                                    height: s.height, width: s.width)
+                let slot = BlobView(
+                    storage: target.storage, channelOffset: offset, channels: s.channels,
+                    height: s.height, width: s.width)
                 if views[blob] == nil, blob != inputName, offset % 16 == 0 {
                     views[blob] = slot
                 } else if views[blob] != slot {
@@ -204,15 +213,18 @@ package enum Planner {
                 }
             }
         }
-        return LogicalPlan(storages: storages, steps: steps, inputView: views[inputName]!,
-                           outputView: view(network.outputBlob))
+        return LogicalPlan(
+            storages: storages, steps: steps, inputView: views[inputName]!,
+            outputView: view(network.outputBlob))
     }
 
     /// Appends a step, routing it through a temporary when its output would overwrite an input it still reads.
     /// Element-wise ops may run exactly in place; spatial ops never can.
-    private static func appendGuarded(_ steps: inout [PlannedStep], _ inputs: [BlobView], _ output: BlobView,
-                                      spatial: Bool, _ newStorage: (Shape, Bool) -> BlobView,
-                                      _ make: (BlobView) -> PlannedStep) {
+    private static func appendGuarded(
+        _ steps: inout [PlannedStep], _ inputs: [BlobView], _ output: BlobView,
+        spatial: Bool, _ newStorage: (Shape, Bool) -> BlobView,
+        _ make: (BlobView) -> PlannedStep
+    ) {
         let hazard = inputs.contains { $0.overlaps(output) && (spatial || $0 != output) }
         guard hazard else { return steps.append(make(output)) }
         let temporary = newStorage(Shape(channels: output.channels, height: output.height, width: output.width), false)
@@ -220,16 +232,21 @@ package enum Planner {
         steps.append(.copy(from: temporary, to: output))
     }
 
-    private static func appendConvolution(_ steps: inout [PlannedStep], _ layer: Layer, _ conv: Convolution,
-                                          _ input: BlobView, _ output: BlobView, _ fusion: SumFusion?,
-                                          _ view: (String) -> BlobView) {
+    private static func appendConvolution(
+        _ steps: inout [PlannedStep], _ layer: Layer, _ conv: Convolution,
+        _ input: BlobView, _ output: BlobView, _ fusion: SumFusion?,
+        _ view: (String) -> BlobView
+    ) {
         if let fusion {
             let other = view(fusion.other)
             if other != output { steps.append(.copy(from: other, to: output)) }
-            steps.append(.convolution(layer: layer.name, conv: conv, input: input, output: output,
-                                      scale: fusion.convScale, sumScale: fusion.otherScale))
+            steps.append(
+                .convolution(
+                    layer: layer.name, conv: conv, input: input, output: output,
+                    scale: fusion.convScale, sumScale: fusion.otherScale))
         } else {
-            steps.append(.convolution(layer: layer.name, conv: conv, input: input, output: output, scale: 1, sumScale: nil))
+            steps.append(
+                .convolution(layer: layer.name, conv: conv, input: input, output: output, scale: 1, sumScale: nil))
         }
     }
 }

@@ -24,20 +24,24 @@ public struct Network: Sendable {
         } catch {
             throw InferenceError(.malformedModel, "cannot read model file \(binFile.path)", detail: "\(error)")
         }
-        try self.init(paramText: paramText, weights: weights,
-                      paramName: paramFile.path, binName: binFile.path)
+        try self.init(
+            paramText: paramText, weights: weights,
+            paramName: paramFile.path, binName: binFile.path)
     }
 
     /// Parses a `.param` text and its `.bin` bytes.
-    public init(paramText: String, weights: [UInt8], paramName: String = "model.param",
-                binName: String = "model.bin") throws {
+    public init(
+        paramText: String, weights: [UInt8], paramName: String = "model.param",
+        binName: String = "model.bin"
+    ) throws {
         var lines = paramText.split(whereSeparator: \.isNewline).makeIterator()
         guard let magic = lines.next(), magic.trimmingCharacters(in: .whitespaces) == "7767517" else {
             throw InferenceError(.malformedModel, "\(paramName) is not an ncnn param file (no 7767517 magic)")
         }
         guard let counts = lines.next()?.split(separator: " ", omittingEmptySubsequences: true),
-              counts.count == 2, let layerCount = Int(counts[0]), let blobCount = Int(counts[1]),
-              layerCount > 0, blobCount > 0 else {
+            counts.count == 2, let layerCount = Int(counts[0]), let blobCount = Int(counts[1]),
+            layerCount > 0, blobCount > 0
+        else {
             throw InferenceError(.malformedModel, "\(paramName): second line must be '<layer count> <blob count>'")
         }
         var reader = WeightReader(bytes: weights, fileName: binName)
@@ -47,13 +51,16 @@ public struct Network: Sendable {
             let tokens = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if tokens.isEmpty { continue }
             guard tokens.count >= 4, let inCount = Int(tokens[2]), let outCount = Int(tokens[3]),
-                  inCount >= 0, outCount >= 0, tokens.count >= 4 + inCount + outCount else {
+                inCount >= 0, outCount >= 0, tokens.count >= 4 + inCount + outCount
+            else {
                 throw InferenceError(.malformedModel, "\(paramName): malformed layer line '\(line.prefix(80))'")
             }
             let type = String(tokens[0])
             let name = String(tokens[1])
             guard (type == "Input") == (inCount == 0), type == "Input" || outCount >= 1 else {
-                throw InferenceError(.malformedModel, "\(paramName): layer \(name) (\(type)) has \(inCount) inputs and \(outCount) outputs")
+                throw InferenceError(
+                    .malformedModel,
+                    "\(paramName): layer \(name) (\(type)) has \(inCount) inputs and \(outCount) outputs")
             }
             guard type != "Input" || layers.allSatisfy({ $0.type != "Input" }) else {
                 throw InferenceError(.unsupportedOperation, "\(paramName): more than one Input layer")
@@ -61,21 +68,25 @@ public struct Network: Sendable {
             let inputs = tokens[4..<(4 + inCount)].map(String.init)
             let outputs = tokens[(4 + inCount)..<(4 + inCount + outCount)].map(String.init)
             for blob in inputs where !produced.contains(blob) {
-                throw InferenceError(.malformedModel, "\(paramName): layer \(name) reads blob \(blob) before any layer writes it")
+                throw InferenceError(
+                    .malformedModel, "\(paramName): layer \(name) reads blob \(blob) before any layer writes it")
             }
             produced.formUnion(outputs)
             let params = try ParamDictionary(tokens: tokens[(4 + inCount + outCount)...], layer: name)
-            let operation = try Self.operation(type: type, name: name, inputCount: inCount, outputCount: outCount,
-                                               params: params, weights: &reader)
+            let operation = try Self.operation(
+                type: type, name: name, inputCount: inCount, outputCount: outCount,
+                params: params, weights: &reader)
             layers.append(Layer(type: type, name: name, inputs: inputs, outputs: outputs, operation: operation))
         }
         guard layers.count == layerCount else {
             throw InferenceError(.malformedModel, "\(paramName) declares \(layerCount) layers but has \(layers.count)")
         }
         guard reader.isAtEnd else {
-            throw InferenceError(.malformedModel, "\(binName) has \(reader.remaining) bytes more than \(paramName) uses")
+            throw InferenceError(
+                .malformedModel, "\(binName) has \(reader.remaining) bytes more than \(paramName) uses")
         }
-        guard let input = layers.first(where: { if case .input = $0.operation { true } else { false } })?.outputs.first else {
+        guard let input = layers.first(where: { if case .input = $0.operation { true } else { false } })?.outputs.first
+        else {
             throw InferenceError(.malformedModel, "\(paramName) has no Input layer")
         }
         self.layers = layers
@@ -83,8 +94,10 @@ public struct Network: Sendable {
         self.outputBlob = produced.contains("output") ? "output" : (layers.last?.outputs.first ?? input)
     }
 
-    private static func operation(type: String, name: String, inputCount: Int, outputCount: Int,
-                                  params: ParamDictionary, weights: inout WeightReader) throws -> Operation {
+    private static func operation(
+        type: String, name: String, inputCount: Int, outputCount: Int,
+        params: ParamDictionary, weights: inout WeightReader
+    ) throws -> Operation {
         func unsupported(_ what: String) -> InferenceError {
             InferenceError(.unsupportedOperation, "layer \(name) (\(type)): unsupported \(what)")
         }
@@ -124,24 +137,32 @@ public struct Network: Sendable {
             case let other: throw unsupported("activation type \(other)")
             }
             let padTop = params.int(14, default: padLeft)
-            let geometry = [params.int(3, default: 1), params.int(13, default: params.int(3, default: 1)),
-                            params.int(2, default: 1), params.int(12, default: params.int(2, default: 1))]
+            let geometry = [
+                params.int(3, default: 1), params.int(13, default: params.int(3, default: 1)),
+                params.int(2, default: 1), params.int(12, default: params.int(2, default: 1)),
+            ]
             guard geometry.allSatisfy({ $0 >= 1 }), kw <= 64, kh <= 64,
-                  [padTop, params.int(15, default: padLeft), params.int(16, default: padTop)].allSatisfy({ $0 >= 0 && $0 <= 64 }) else {
-                throw InferenceError(.malformedModel, "layer \(name): stride and dilation must be at least 1, kernel and padding at most 64")
+                [padTop, params.int(15, default: padLeft), params.int(16, default: padTop)].allSatisfy({
+                    $0 >= 0 && $0 <= 64
+                })
+            else {
+                throw InferenceError(
+                    .malformedModel,
+                    "layer \(name): stride and dilation must be at least 1, kernel and padding at most 64")
             }
             let w = try weights.readTagged(weightCount, "weights of \(name)")
             let b = params.int(5, default: 0) != 0 ? try weights.readRaw(out, "bias of \(name)") : []
-            return .convolution(Convolution(
-                outChannels: out, inChannels: weightCount / (out * kw * kh),
-                kernelHeight: kh, kernelWidth: kw,
-                strideHeight: params.int(13, default: params.int(3, default: 1)),
-                strideWidth: params.int(3, default: 1),
-                dilationHeight: params.int(12, default: params.int(2, default: 1)),
-                dilationWidth: params.int(2, default: 1),
-                padTop: padTop, padLeft: padLeft,
-                padBottom: params.int(16, default: padTop), padRight: params.int(15, default: padLeft),
-                activation: activation, weights: w, bias: b))
+            return .convolution(
+                Convolution(
+                    outChannels: out, inChannels: weightCount / (out * kw * kh),
+                    kernelHeight: kh, kernelWidth: kw,
+                    strideHeight: params.int(13, default: params.int(3, default: 1)),
+                    strideWidth: params.int(3, default: 1),
+                    dilationHeight: params.int(12, default: params.int(2, default: 1)),
+                    dilationWidth: params.int(2, default: 1),
+                    padTop: padTop, padLeft: padLeft,
+                    padBottom: params.int(16, default: padTop), padRight: params.int(15, default: padLeft),
+                    activation: activation, weights: w, bias: b))
         case "Eltwise":
             guard inputCount >= 2 else { throw unsupported("eltwise with \(inputCount) input") }
             let kind: Eltwise.Kind
@@ -153,7 +174,8 @@ public struct Network: Sendable {
             }
             let coefficients = params.array(1)
             guard coefficients.isEmpty || coefficients.count == inputCount else {
-                throw InferenceError(.malformedModel, "layer \(name): \(coefficients.count) coefficients for \(inputCount) inputs")
+                throw InferenceError(
+                    .malformedModel, "layer \(name): \(coefficients.count) coefficients for \(inputCount) inputs")
             }
             return .eltwise(Eltwise(kind: kind, coefficients: coefficients))
         case "BinaryOp":
@@ -176,12 +198,14 @@ public struct Network: Sendable {
             case let other: throw unsupported("interpolation type \(other)")
             }
             guard params.int(5, default: 0) == 0 else { throw unsupported("dynamic target size") }
-            let interp = Interpolation(kind: kind, heightScale: params.float(1, default: 1),
-                                       widthScale: params.float(2, default: 1),
-                                       outputHeight: params.int(3, default: 0), outputWidth: params.int(4, default: 0),
-                                       alignCorners: params.int(6, default: 0) != 0)
+            let interp = Interpolation(
+                kind: kind, heightScale: params.float(1, default: 1),
+                widthScale: params.float(2, default: 1),
+                outputHeight: params.int(3, default: 0), outputWidth: params.int(4, default: 0),
+                alignCorners: params.int(6, default: 0) != 0)
             guard interp.heightScale > 0, interp.widthScale > 0, interp.heightScale <= 16, interp.widthScale <= 16,
-                  interp.outputHeight >= 0, interp.outputWidth >= 0 else {
+                interp.outputHeight >= 0, interp.outputWidth >= 0
+            else {
                 throw InferenceError(.malformedModel, "layer \(name): interpolation scale must be positive")
             }
             return .interpolation(interp)
@@ -193,7 +217,9 @@ public struct Network: Sendable {
         case "PixelShuffle":
             try requireInputs(1)
             let factor = params.int(0, default: 1)
-            guard factor >= 1, factor <= 16 else { throw InferenceError(.malformedModel, "layer \(name): bad upscale factor") }
+            guard factor >= 1, factor <= 16 else {
+                throw InferenceError(.malformedModel, "layer \(name): bad upscale factor")
+            }
             guard params.int(1, default: 0) == 0 else { throw unsupported("pixel shuffle mode") }
             return .pixelShuffle(PixelShuffle(factor: factor))
         default:
@@ -242,8 +268,9 @@ public struct Network: Sendable {
             case .pixelShuffle(let shuffle):
                 let r2 = shuffle.factor * shuffle.factor
                 guard ins[0].channels % r2 == 0 else { throw fail("channels not divisible by \(r2)") }
-                out = Shape(channels: ins[0].channels / r2, height: ins[0].height * shuffle.factor,
-                            width: ins[0].width * shuffle.factor)
+                out = Shape(
+                    channels: ins[0].channels / r2, height: ins[0].height * shuffle.factor,
+                    width: ins[0].width * shuffle.factor)
             }
             for blob in layer.outputs { shapes[blob] = out }
         }

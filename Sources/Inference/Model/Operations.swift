@@ -39,8 +39,10 @@ public struct Convolution: Sendable {
     package func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
         let kh = dilationHeight * (kernelHeight - 1) + 1
         let kw = dilationWidth * (kernelWidth - 1) + 1
-        return ((height + padTop + padBottom - kh) / strideHeight + 1,
-                (width + padLeft + padRight - kw) / strideWidth + 1)
+        return (
+            (height + padTop + padBottom - kh) / strideHeight + 1,
+            (width + padLeft + padRight - kw) / strideWidth + 1
+        )
     }
 }
 
@@ -85,8 +87,10 @@ public struct Interpolation: Sendable {
     public var alignCorners: Bool
 
     func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        (outputHeight > 0 ? outputHeight : Int(Float(height) * heightScale),
-         outputWidth > 0 ? outputWidth : Int(Float(width) * widthScale))
+        (
+            outputHeight > 0 ? outputHeight : Int(Float(height) * heightScale),
+            outputWidth > 0 ? outputWidth : Int(Float(width) * widthScale)
+        )
     }
 }
 

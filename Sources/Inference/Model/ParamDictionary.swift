@@ -15,14 +15,16 @@ public struct ParamDictionary: Sendable {
     init(tokens: some Sequence<Substring>, layer: String) throws {
         for token in tokens {
             guard let eq = token.firstIndex(of: "="),
-                  let key = Int(token[token.startIndex..<eq]) else {
+                let key = Int(token[token.startIndex..<eq])
+            else {
                 throw InferenceError(.malformedModel, "layer \(layer): parameter '\(token)' is not id=value")
             }
             let text = token[token.index(after: eq)...]
             if key <= -23300 {
                 let parts = text.split(separator: ",")
                 guard let count = parts.first.flatMap({ Int($0) }), count == parts.count - 1 else {
-                    throw InferenceError(.malformedModel, "layer \(layer): array parameter '\(token)' has a wrong count")
+                    throw InferenceError(
+                        .malformedModel, "layer \(layer): array parameter '\(token)' has a wrong count")
                 }
                 var array: [Float] = []
                 for part in parts.dropFirst() {

@@ -30,7 +30,7 @@ struct WeightReader {
 
     /// `count` fp32 values with no flag.
     mutating func readRaw(_ count: Int, _ what: String) throws -> [Float] {
-        guard count <= remaining / 4 else { throw truncated(what) }   // also keeps count * 4 from overflowing
+        guard count <= remaining / 4 else { throw truncated(what) }  // also keeps count * 4 from overflowing
         let range = try take(count * 4, what)
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             bytes.withUnsafeBytes { raw in

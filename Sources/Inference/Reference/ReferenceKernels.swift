@@ -25,7 +25,8 @@ public enum ReferenceKernels {
                                         for kx in 0..<kw {
                                             let ix = ox * conv.strideWidth - conv.padLeft + kx * conv.dilationWidth
                                             if ix < 0 || ix >= x.width { continue }
-                                            acc += src[(i * x.height + iy) * x.width + ix]
+                                            acc +=
+                                                src[(i * x.height + iy) * x.width + ix]
                                                 * w[((o * ic + i) * kh + ky) * kw + kx]
                                         }
                                     }
@@ -51,8 +52,9 @@ public enum ReferenceKernels {
 
     /// Channel concatenation.
     public static func concat(_ inputs: [Tensor]) -> Tensor {
-        Tensor(channels: inputs.reduce(0) { $0 + $1.channels }, height: inputs[0].height, width: inputs[0].width,
-               data: inputs.flatMap(\.data))
+        Tensor(
+            channels: inputs.reduce(0) { $0 + $1.channels }, height: inputs[0].height, width: inputs[0].width,
+            data: inputs.flatMap(\.data))
     }
 
     public static func eltwise(_ inputs: [Tensor], _ op: Eltwise) -> Tensor {
@@ -169,7 +171,8 @@ package struct InterpolationTaps: Sendable {
             tapsPerOutput = 4
             var idx: [Int] = [], wts: [Float] = []
             for o in 0..<output {
-                let position: Float = alignCorners
+                let position: Float =
+                    alignCorners
                     ? (output > 1 ? Float(o) * Float(input - 1) / Float(output - 1) : 0)
                     : (Float(o) + 0.5) * Float(input) / Float(output) - 0.5
                 let base = Int(position.rounded(.down))

@@ -61,7 +61,7 @@ public struct TileAxis: Sendable, Equatable {
         }
         if index + 1 < starts.count {
             let shared = (starts[index] + length - starts[index + 1]) * scale
-            let offset = (starts[index + 1] - starts[index]) * scale   // where the next tile begins, in our pixels
+            let offset = (starts[index + 1] - starts[index]) * scale  // where the next tile begins, in our pixels
             let begin = offset + (shared - rampOut) / 2
             for i in 0..<n {
                 w[i] *= 1 - ramp01(Float(i - begin) + 0.5, width: Float(rampOut))

@@ -32,16 +32,19 @@ public enum Tiler {
         return TileAxis(extent: height + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
             .starts.count
             * TileAxis(extent: width + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
-                .starts.count
+            .starts.count
     }
 
     /// The reflection padding `run` adds: `pad` on every side, plus `extraRows` below and `extraColumns` to the right
     /// when a single tile must be rounded up to the engine's `alignment` (oneDNN's Winograd kernel runs some extents
     /// at half speed). Output under the padding is never emitted.
-    public static func padding(height: Int, width: Int, options: TilingOptions,
-                               alignment: Int) -> (pad: Int, extraRows: Int, extraColumns: Int) {
+    public static func padding(
+        height: Int, width: Int, options: TilingOptions,
+        alignment: Int
+    ) -> (pad: Int, extraRows: Int, extraColumns: Int) {
         let pad = effectivePad(options.pad, height: height, width: width)
-        let rows = TileAxis(extent: height + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
+        let rows = TileAxis(
+            extent: height + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
         let cols = TileAxis(extent: width + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
         return (pad, max(0, rows.length - height - 2 * pad), max(0, cols.length - width - 2 * pad))
     }
@@ -55,18 +58,24 @@ public enum Tiler {
     ///
     /// `emitRows(firstRow, rows)` receives finished output rows in order as a planar tensor of `rows` lines;
     /// `progress` is called after every tile, and may throw to cancel the run between tiles.
-    public static func run(_ image: Tensor, scale: Int, engine: any NetworkRunner, options: TilingOptions,
-                           progress: (TileProgress) throws -> Void = { _ in },
-                           emitRows: (Int, Tensor) throws -> Void) throws {
-        let (pad, extraRows, extraColumns) = padding(height: image.height, width: image.width, options: options,
-                                                     alignment: engine.preferredAlignment)
-        let padded = pad > 0 || extraRows > 0 || extraColumns > 0
+    public static func run(
+        _ image: Tensor, scale: Int, engine: any NetworkRunner, options: TilingOptions,
+        progress: (TileProgress) throws -> Void = { _ in },
+        emitRows: (Int, Tensor) throws -> Void
+    ) throws {
+        let (pad, extraRows, extraColumns) = padding(
+            height: image.height, width: image.width, options: options,
+            alignment: engine.preferredAlignment)
+        let padded =
+            pad > 0 || extraRows > 0 || extraColumns > 0
             ? reflectPad(image, top: pad, left: pad, bottom: pad + extraRows, right: pad + extraColumns) : image
         // Laid out over the padded image before the extra rows and columns, which only lengthen a single tile.
-        let rows = TileAxis(extent: image.height + 2 * pad, tile: options.tile, overlap: options.overlap,
-                            alignment: engine.preferredAlignment)
-        let cols = TileAxis(extent: image.width + 2 * pad, tile: options.tile, overlap: options.overlap,
-                            alignment: engine.preferredAlignment)
+        let rows = TileAxis(
+            extent: image.height + 2 * pad, tile: options.tile, overlap: options.overlap,
+            alignment: engine.preferredAlignment)
+        let cols = TileAxis(
+            extent: image.width + 2 * pad, tile: options.tile, overlap: options.overlap,
+            alignment: engine.preferredAlignment)
         let channels = image.channels
         let outWidth = image.width * scale
         let bandHeight = rows.length * scale
@@ -79,8 +88,8 @@ public enum Tiler {
         // `bandWeight` the weights themselves, which the output is divided by when rows are emitted.
         var band = Tensor(channels: channels, height: bandHeight, width: outWidth)
         var bandWeight = [Float](repeating: 0, count: bandHeight * outWidth)
-        var bandStart = 0            // first padded output row held in `band`
-        var emittedUntil = 0         // first unpadded output row not yet emitted
+        var bandStart = 0  // first padded output row held in `band`
+        var emittedUntil = 0  // first unpadded output row not yet emitted
         let padOut = pad * scale
         let outHeight = image.height * scale
 
@@ -96,7 +105,7 @@ public enum Tiler {
                     throw InferenceError(.shapeMismatch, "the network's output is not \(scale)x its input")
                 }
                 let colWeights = columnWeights[ci]
-                let x0 = colStart * scale - padOut           // output column of the tile's first pixel
+                let x0 = colStart * scale - padOut  // output column of the tile's first pixel
                 let y0 = tileTop - bandStart
                 let xs = max(0, -x0), xe = min(tileWidthOut, outWidth - x0)
                 band.data.withUnsafeMutableBufferPointer { dst in
@@ -166,15 +175,18 @@ public enum Tiler {
     }
 
     /// Runs the whole image and returns the assembled output (convenient for tests and small images).
-    public static func upscale(_ image: Tensor, scale: Int, engine: any NetworkRunner, options: TilingOptions,
-                               progress: (TileProgress) throws -> Void = { _ in }) throws -> Tensor {
+    public static func upscale(
+        _ image: Tensor, scale: Int, engine: any NetworkRunner, options: TilingOptions,
+        progress: (TileProgress) throws -> Void = { _ in }
+    ) throws -> Tensor {
         var result = Tensor(channels: image.channels, height: image.height * scale, width: image.width * scale)
         try run(image, scale: scale, engine: engine, options: options, progress: progress) { first, rows in
             for c in 0..<rows.channels {
                 let src = c * rows.height * rows.width
                 let dst = (c * result.height + first) * result.width
-                result.data.replaceSubrange(dst..<(dst + rows.height * rows.width),
-                                            with: rows.data[src..<(src + rows.height * rows.width)])
+                result.data.replaceSubrange(
+                    dst..<(dst + rows.height * rows.width),
+                    with: rows.data[src..<(src + rows.height * rows.width)])
             }
         }
         return result

@@ -1,5 +1,5 @@
-import Inference
 import Foundation
+import Inference
 
 /// Chooses, per convolution shape, between one primitive for all output channels and one per group of 32.
 ///
@@ -24,14 +24,17 @@ struct ConvolutionTuner {
         self.grouping = grouping
     }
 
-    mutating func make(layer: String, conv: Convolution, input: ViewPointer, output: BlobView,
-                       pointer: (BlobView) -> ViewPointer, scale: Float, sumScale: Float?, winograd: Bool,
-                       bf16Source: UnsafeMutableRawPointer?) throws -> Made {
+    mutating func make(
+        layer: String, conv: Convolution, input: ViewPointer, output: BlobView,
+        pointer: (BlobView) -> ViewPointer, scale: Float, sumScale: Float?, winograd: Bool,
+        bf16Source: UnsafeMutableRawPointer?
+    ) throws -> Made {
         func build(group: Int?) throws -> Made {
             guard let group else {
-                let made = try ConvolutionFactory.make(layer: layer, conv: conv, input: input, output: pointer(output),
-                                                       scale: scale, sumScale: sumScale, backend: backend,
-                                                       winograd: winograd, bf16Source: bf16Source)
+                let made = try ConvolutionFactory.make(
+                    layer: layer, conv: conv, input: input, output: pointer(output),
+                    scale: scale, sumScale: sumScale, backend: backend,
+                    winograd: winograd, bf16Source: bf16Source)
                 return Made(primitives: [made.primitive], leakySlope: made.leakySlope)
             }
             var primitives: [DNNLPrimitive] = []
@@ -40,10 +43,11 @@ struct ConvolutionTuner {
                 var slice = output
                 slice.channelOffset += start
                 slice.channels = group
-                let made = try ConvolutionFactory.make(layer: "\(layer)[\(start)...]", conv: conv.restricted(to: start..<(start + group)),
-                                                       input: input, output: pointer(slice), scale: scale,
-                                                       sumScale: sumScale, backend: backend, winograd: winograd,
-                                                       bf16Source: bf16Source)
+                let made = try ConvolutionFactory.make(
+                    layer: "\(layer)[\(start)...]", conv: conv.restricted(to: start..<(start + group)),
+                    input: input, output: pointer(slice), scale: scale,
+                    sumScale: sumScale, backend: backend, winograd: winograd,
+                    bf16Source: bf16Source)
                 primitives.append(made.primitive)
                 slope = made.leakySlope
             }
@@ -56,7 +60,8 @@ struct ConvolutionTuner {
         case .split: return try build(group: Self.groupSize)
         case .timed: break
         }
-        let key = "\(conv.inChannels)>\(conv.outChannels) k\(conv.kernelHeight)x\(conv.kernelWidth) s\(conv.strideHeight) "
+        let key =
+            "\(conv.inChannels)>\(conv.outChannels) k\(conv.kernelHeight)x\(conv.kernelWidth) s\(conv.strideHeight) "
             + "\(output.height)x\(output.width) sum:\(sumScale != nil) act:\(conv.activation) bf16:\(bf16Source != nil)"
         if let decided = choices[key] { return try build(group: decided) }
         let whole = try build(group: nil)

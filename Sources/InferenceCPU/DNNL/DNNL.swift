@@ -1,5 +1,5 @@
-import Inference
 import CDNNL
+import Inference
 
 // The Swift side of oneDNN: every C handle is owned by a final class that destroys it in deinit, and every
 // status code passes through `check`. Nothing outside this folder sees a dnnl_* type.
@@ -8,8 +8,9 @@ import CDNNL
 @inline(__always)
 func check(_ status: dnnl_status_t, _ call: @autoclosure () -> String) throws {
     guard status == dnnl_success else {
-        throw InferenceError(.backendFailure, "the oneDNN backend failed in \(call())",
-                             detail: "dnnl_status_t \(status.rawValue)")
+        throw InferenceError(
+            .backendFailure, "the oneDNN backend failed in \(call())",
+            detail: "dnnl_status_t \(status.rawValue)")
     }
 }
 
@@ -66,9 +67,11 @@ struct MemoryDescriptor: @unchecked Sendable {
         }
         var desc = dnnl_memory_desc_t()
         let dims64 = dims.map(Int64.init)
-        try check(dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), dims64,
-                                               precision == .f32 ? dnnl_f32 : dnnl_bf16, tag),
-                  "dnnl_memory_desc_init_by_tag \(dims)")
+        try check(
+            dnnl_memory_desc_init_by_tag(
+                &desc, Int32(dims.count), dims64,
+                precision == .f32 ? dnnl_f32 : dnnl_bf16, tag),
+            "dnnl_memory_desc_init_by_tag \(dims)")
         self.desc = desc
     }
 
@@ -83,8 +86,9 @@ final class DNNLMemory: @unchecked Sendable {
     init(_ layout: MemoryDescriptor, engine: DNNLEngine, pointer: UnsafeMutableRawPointer? = nil) throws {
         var desc = layout.desc
         var handle: dnnl_memory_t?
-        try check(dnnl_memory_create(&handle, &desc, engine.engine, pointer ?? libraryAllocates),
-                  "dnnl_memory_create")
+        try check(
+            dnnl_memory_create(&handle, &desc, engine.engine, pointer ?? libraryAllocates),
+            "dnnl_memory_create")
         self.handle = handle!
     }
 
@@ -113,8 +117,10 @@ final class DNNLPrimitive: @unchecked Sendable {
     private let memories: [DNNLMemory]
     let implementation: String
 
-    init(descriptor: UnsafeRawPointer, postOps: PostOps?, engine: DNNLEngine, what: String,
-         bind: (dnnl_primitive_desc_t) throws -> [(Int32, DNNLMemory)]) throws {
+    init(
+        descriptor: UnsafeRawPointer, postOps: PostOps?, engine: DNNLEngine, what: String,
+        bind: (dnnl_primitive_desc_t) throws -> [(Int32, DNNLMemory)]
+    ) throws {
         var attr: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
         defer { dnnl_primitive_attr_destroy(attr) }
@@ -126,8 +132,9 @@ final class DNNLPrimitive: @unchecked Sendable {
                 try check(dnnl_post_ops_append_sum(ops, scale), "dnnl_post_ops_append_sum")
             }
             if let slope = postOps.reluSlope {
-                try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, slope, 0),
-                          "dnnl_post_ops_append_eltwise")
+                try check(
+                    dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, slope, 0),
+                    "dnnl_post_ops_append_eltwise")
             }
             try check(dnnl_primitive_attr_set_post_ops(attr, ops), "dnnl_primitive_attr_set_post_ops")
         }
@@ -148,8 +155,9 @@ final class DNNLPrimitive: @unchecked Sendable {
     deinit { dnnl_primitive_destroy(handle) }
 
     func execute(on engine: DNNLEngine) throws {
-        try check(dnnl_primitive_execute(handle, engine.stream, Int32(arguments.count), &arguments),
-                  "dnnl_primitive_execute \(implementation)")
+        try check(
+            dnnl_primitive_execute(handle, engine.stream, Int32(arguments.count), &arguments),
+            "dnnl_primitive_execute \(implementation)")
     }
 
     /// The layout a primitive wants for one of its arguments, e.g. `dnnl_query_weights_md`.
@@ -173,14 +181,17 @@ extension DNNLEngine {
         let target = try DNNLMemory(to, engine: self)
         var src = fromLayout.desc, dst = to.desc
         var pd: dnnl_primitive_desc_t?
-        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil),
-                  "dnnl_reorder_primitive_desc_create")
+        try check(
+            dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil),
+            "dnnl_reorder_primitive_desc_create")
         defer { dnnl_primitive_desc_destroy(pd) }
         var primitive: dnnl_primitive_t?
         try check(dnnl_primitive_create(&primitive, pd), "dnnl_primitive_create reorder")
         defer { dnnl_primitive_destroy(primitive) }
-        var args = [dnnl_exec_arg_t(arg: DNNLArgument.from, memory: from.handle),
-                    dnnl_exec_arg_t(arg: DNNLArgument.to, memory: target.handle)]
+        var args = [
+            dnnl_exec_arg_t(arg: DNNLArgument.from, memory: from.handle),
+            dnnl_exec_arg_t(arg: DNNLArgument.to, memory: target.handle),
+        ]
         try check(dnnl_primitive_execute(primitive, stream, 2, &args), "reorder")
         try wait()
         return target

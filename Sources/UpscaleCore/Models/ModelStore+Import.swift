@@ -15,7 +15,8 @@ extension ModelStore {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: source.path, isDirectory: &isDirectory) else {
-            throw ModelStoreError(.badSource, "\(source.path) does not exist; pass a folder, a .zip, a .whl or a .param file")
+            throw ModelStoreError(
+                .badSource, "\(source.path) does not exist; pass a folder, a .zip, a .whl or a .param file")
         }
 
         var scratch: URL?
@@ -73,21 +74,25 @@ extension ModelStore {
             imported.append(name)
             log("models: imported \(shown) as \(name)")
             if let pinned = catalog.first(where: { $0.name == name }),
-               pinned.paramSHA256 != entry.paramSHA256 || pinned.binSHA256 != entry.binSHA256 {
-                log("models: note: \(name) differs from the pinned built-in files; "
-                    + "`upscaler models fetch` would replace it with them")
+                pinned.paramSHA256 != entry.paramSHA256 || pinned.binSHA256 != entry.binSHA256
+            {
+                log(
+                    "models: note: \(name) differs from the pinned built-in files; "
+                        + "`upscaler models fetch` would replace it with them")
             }
         }
         guard !imported.isEmpty else {
-            throw ModelStoreError(.noModelsFound, "no ncnn models (a .param with a matching .bin) found in \(source.path)")
+            throw ModelStoreError(
+                .noModelsFound, "no ncnn models (a .param with a matching .bin) found in \(source.path)")
         }
         return imported
     }
 
     /// Every `.param` under `root` with its `.bin`, sorted by path; a `.param` without one is skipped with a warning.
     private static func findPairs(in root: URL, log: (String) -> Void) -> [(param: URL, bin: URL)] {
-        guard let walker = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        guard
+            let walker = FileManager.default.enumerator(
+                at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
         else { return [] }
         var params: [URL] = []
         for case let url as URL in walker where url.pathExtension.lowercased() == "param" {

@@ -79,12 +79,14 @@ public struct ModelStore: Sendable {
         if let entry = (try? loadManifest())?.models[canonical] {
             throw ModelStoreError(
                 .missingFile,
-                "model file \(missing.path) is missing; import it again with `upscaler models fetch --from \(entry.source)`")
+                "model file \(missing.path) is missing; import it again with `upscaler models fetch --from \(entry.source)`"
+            )
         }
         if paramExists || binExists {
             throw ModelStoreError(
                 .missingFile,
-                "model file \(missing.path) is missing; import the model again with `upscaler models fetch --from PATH`")
+                "model file \(missing.path) is missing; import the model again with `upscaler models fetch --from PATH`"
+            )
         }
         throw unknownModel(name)
     }
@@ -92,8 +94,10 @@ public struct ModelStore: Sendable {
     private func unknownModel(_ name: String) -> ModelStoreError {
         let installed = list().filter(\.installed).map(\.name)
         let names = installed.isEmpty ? "none" : installed.joined(separator: ", ")
-        return ModelStoreError(.unknownModel, "unknown model '\(name)'; installed: \(names); run `upscaler models list`, "
-            + "or `upscaler models fetch` to install the built-in models")
+        return ModelStoreError(
+            .unknownModel,
+            "unknown model '\(name)'; installed: \(names); run `upscaler models list`, "
+                + "or `upscaler models fetch` to install the built-in models")
     }
 
     /// Maps an upstream or sr-vulkan name to the canonical one, unless a model of that exact name exists.
@@ -131,12 +135,14 @@ public struct ModelStore: Sendable {
         }
         for name in otherNames(manifest) {
             let files = paths(for: name)
-            let summary = manifest.models[name].map { "imported from \($0.source)" }
+            let summary =
+                manifest.models[name].map { "imported from \($0.source)" }
                 ?? "found in \(directory.path), not recorded in manifest.json"
-            models.append(InstalledModel(
-                name: name, summary: summary, nativeScale: nil,
-                installed: fm.fileExists(atPath: files.param.path) && fm.fileExists(atPath: files.bin.path),
-                builtIn: false))
+            models.append(
+                InstalledModel(
+                    name: name, summary: summary, nativeScale: nil,
+                    installed: fm.fileExists(atPath: files.param.path) && fm.fileExists(atPath: files.bin.path),
+                    builtIn: false))
         }
         return models
     }
@@ -155,8 +161,9 @@ public struct ModelStore: Sendable {
                 (files.bin, recorded?.binSHA256 ?? pinned?.binSHA256),
             ]
             for (file, digest) in expected {
-                results.append(ModelVerification(
-                    model: name, file: file, status: Self.check(file, against: digest), builtIn: pinned != nil))
+                results.append(
+                    ModelVerification(
+                        model: name, file: file, status: Self.check(file, against: digest), builtIn: pinned != nil))
             }
         }
         return results
@@ -197,7 +204,8 @@ public struct ModelStore: Sendable {
             return try JSONDecoder().decode(ModelManifest.self, from: data)
         } catch {
             throw ModelStoreError(
-                .manifest, "\(manifestURL.path) is not a valid manifest (\(error)); delete it and import the models again")
+                .manifest,
+                "\(manifestURL.path) is not a valid manifest (\(error)); delete it and import the models again")
         }
     }
 

@@ -29,7 +29,8 @@ public struct ModelVerification: Sendable, Hashable, CustomStringConvertible {
 
     /// One line for the user, naming the file and, when something is wrong, the fixing command.
     public var description: String {
-        let fix = builtIn ? "run `upscaler models fetch`" : "import the model again with `upscaler models fetch --from PATH`"
+        let fix =
+            builtIn ? "run `upscaler models fetch`" : "import the model again with `upscaler models fetch --from PATH`"
         switch status {
         case .ok:
             return "ok: \(file.path)"

@@ -23,8 +23,11 @@ public struct DownloadSigner: Sendable {
     public func verify(fileID: String, expires: Int64?, signature: String?, now: Date) -> Verdict {
         guard let expires, let signature, let given = TokenRegistry.hexBytes(signature) else { return .badSignature }
         // swift-crypto compares the codes in constant time.
-        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Self.message(fileID: fileID, expires: expires),
-                                                     using: key) else { return .badSignature }
+        guard
+            HMAC<SHA256>.isValidAuthenticationCode(
+                given, authenticating: Self.message(fileID: fileID, expires: expires),
+                using: key)
+        else { return .badSignature }
         return Double(expires) < now.timeIntervalSince1970 ? .expired : .valid
     }
 
@@ -34,7 +37,8 @@ public struct DownloadSigner: Sendable {
         if let environment, !environment.isEmpty {
             let key = TokenRegistry.hexBytes(environment) ?? Array(environment.utf8)
             guard key.count >= 16 else {
-                throw ConfigurationError("UPSCALER_SIGNING_KEY is too short: use at least 16 random bytes (32 hex digits)")
+                throw ConfigurationError(
+                    "UPSCALER_SIGNING_KEY is too short: use at least 16 random bytes (32 hex digits)")
             }
             return key
         }
@@ -48,8 +52,11 @@ public struct DownloadSigner: Sendable {
         var generator = SystemRandomNumberGenerator()
         let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let temporary = dataDirectory.appendingPathComponent(".signing.key.\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(fresh),
-                                             attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: temporary.path, contents: Data(fresh),
+                attributes: [.posixPermissions: 0o600])
+        else {
             throw ConfigurationError("cannot write \(file.path)")
         }
         // Two processes starting together: the first rename wins, and both then read the winner.

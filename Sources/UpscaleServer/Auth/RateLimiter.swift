@@ -39,10 +39,11 @@ struct RateLimiter: Sendable {
         guard decision.allowed else {
             var headers = HTTPFields()
             headers[.retryAfter] = String(max(1, decision.secondsUntilNext))
-            throw APIError(.tooManyRequests, .rateLimited,
-                           "this token made more than \(policy.burst) requests in a burst or more than "
-                               + "\(Self.format(policy.perSecond)) a second; try again in "
-                               + "\(max(1, decision.secondsUntilNext)) s", headers: headers)
+            throw APIError(
+                .tooManyRequests, .rateLimited,
+                "this token made more than \(policy.burst) requests in a burst or more than "
+                    + "\(Self.format(policy.perSecond)) a second; try again in "
+                    + "\(max(1, decision.secondsUntilNext)) s", headers: headers)
         }
     }
 
@@ -69,7 +70,8 @@ extension RateLimitPolicy {
     static func parse(_ text: String) throws -> RateLimitPolicy? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         if trimmed == "off" || trimmed == "0" { return nil }
-        let invalid = ConfigurationError("rate limit \"\(text)\": expected off or RATE/UNIT[,burst=N], e.g. 120/min,burst=20")
+        let invalid = ConfigurationError(
+            "rate limit \"\(text)\": expected off or RATE/UNIT[,burst=N], e.g. 120/min,burst=20")
         let pieces = trimmed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let rate = pieces.first?.split(separator: "/") ?? []
         guard rate.count == 2, let count = Int(rate[0]), count > 0 else { throw invalid }

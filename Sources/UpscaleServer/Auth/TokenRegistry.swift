@@ -58,7 +58,8 @@ public struct TokenRegistry: Sendable {
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
                 let parts = trimmed.split(separator: ":", maxSplits: 2).map(String.init)
-                guard parts.count >= 2, let digest = Self.hexBytes(parts[1]), digest.count == 32, !parts[0].isEmpty else {
+                guard parts.count >= 2, let digest = Self.hexBytes(parts[1]), digest.count == 32, !parts[0].isEmpty
+                else {
                     throw ConfigurationError("\(tokensFile) line \(number + 1): expected name:sha256hex[:limit]")
                 }
                 var entry = Entry(name: parts[0], digest: digest)

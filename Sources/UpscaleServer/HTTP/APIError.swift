@@ -1,5 +1,5 @@
-public import HTTPTypes
 import Foundation
+public import HTTPTypes
 public import JobStore
 
 /// An error answered as JSON `{"error": {"code", "message", "request_id"}, "detail": message}`.
@@ -14,8 +14,10 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public var headers: HTTPFields
     public var internalDetail: String
 
-    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, headers: HTTPFields = [:],
-                internalDetail: String = "") {
+    public init(
+        _ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, headers: HTTPFields = [:],
+        internalDetail: String = ""
+    ) {
         self.status = status
         self.code = code
         self.message = message
@@ -30,13 +32,16 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     static var unauthorized: APIError {
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = "Bearer"
-        return APIError(.unauthorized, .unauthorized,
-                        "a valid bearer token is required (Authorization: Bearer <token>)", headers: headers)
+        return APIError(
+            .unauthorized, .unauthorized,
+            "a valid bearer token is required (Authorization: Bearer <token>)", headers: headers)
     }
 
     static func notFound(_ message: String) -> APIError { APIError(.notFound, .notFound, message) }
 
-    static func retryLater(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, seconds: Int) -> APIError {
+    static func retryLater(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, seconds: Int)
+        -> APIError
+    {
         var headers = HTTPFields()
         headers[.retryAfter] = String(seconds)
         return APIError(status, code, message, headers: headers)
@@ -60,6 +65,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         let body = Body(error: .init(code: code, message: message, request_id: requestID), detail: message)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array((try? encoder.encode(body)) ?? Data(#"{"error":{"code":"internal","message":"internal error"}}"#.utf8))
+        return Array(
+            (try? encoder.encode(body)) ?? Data(#"{"error":{"code":"internal","message":"internal error"}}"#.utf8))
     }
 }

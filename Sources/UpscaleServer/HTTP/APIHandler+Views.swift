@@ -1,10 +1,10 @@
 import Foundation
+import HTTPTypes
 import Imaging
 import JobStore
 import OpenAPIRuntime
 import ServiceLifecycle
 import UpscaleCore
-import HTTPTypes
 
 extension APIHandler {
     // MARK: - Views
@@ -36,8 +36,9 @@ extension APIHandler {
 
     func accepted(_ job: JobRecord) -> Components.Schemas.JobAccepted {
         let base = RequestInfo.current?.baseURL ?? ""
-        return .init(id: job.id, status: Components.Schemas.JobStatus(rawValue: job.status.rawValue) ?? .queued,
-                     statusUrl: "\(base)/jobs/\(job.id)", eventsUrl: "\(base)/jobs/\(job.id)/events")
+        return .init(
+            id: job.id, status: Components.Schemas.JobStatus(rawValue: job.status.rawValue) ?? .queued,
+            statusUrl: "\(base)/jobs/\(job.id)", eventsUrl: "\(base)/jobs/\(job.id)/events")
     }
 
     func downloadURL(jobID: String, expires: Date) -> String {
@@ -55,8 +56,9 @@ extension APIHandler {
         let message = job.errorMessage ?? "the job failed"
         let code = job.errorCode ?? .internal
         switch code {
-        case .invalidImage, .invalidBase64, .missingImage, .invalidRequest, .invalidJSON, .invalidScale, .invalidTile, .invalidQuality,
-             .invalidBackground, .invalidOutputExtension, .unknownModel:
+        case .invalidImage, .invalidBase64, .missingImage, .invalidRequest, .invalidJSON, .invalidScale, .invalidTile,
+            .invalidQuality,
+            .invalidBackground, .invalidOutputExtension, .unknownModel:
             return APIError(.badRequest, code, message)
         case .unsupportedMediaType: return APIError(.unsupportedMediaType, code, message)
         case .tooLarge, .tooManyPixels: return APIError(.contentTooLarge, code, message)
@@ -67,7 +69,7 @@ extension APIHandler {
         case .workerLost: return APIError(.internalServerError, code, message)
         // Codes a job never ends with; answered as the generic failure they would be.
         case .unauthorized, .notFound, .methodNotAllowed, .badSignature, .expired, .rateLimited, .tooManyJobs,
-             .queueFull, .internal:
+            .queueFull, .internal:
             return APIError(.internalServerError, .internal, "internal error", internalDetail: message)
         }
     }

@@ -1,11 +1,11 @@
 import Foundation
+import HTTPTypes
 import Imaging
 import JobStore
+import Logging
 import OpenAPIRuntime
 import ServiceLifecycle
 import UpscaleCore
-import HTTPTypes
-import Logging
 
 /// The operations of `openapi.json`. Types and routing are generated from the document; this is the behaviour.
 ///
@@ -32,18 +32,23 @@ struct APIHandler: APIProtocol {
             Components.Schemas.EndpointInfo(method: $0.method, path: $0.path, auth: $0.needsToken, summary: $0.summary)
         }
         let models = ModelCatalog.builtIn.map {
-            Components.Schemas.ModelInfo(name: $0.name, scale: $0.nativeScale, description: $0.summary,
-                                         _default: $0.name == configuration.defaultModel)
+            Components.Schemas.ModelInfo(
+                name: $0.name, scale: $0.nativeScale, description: $0.summary,
+                _default: $0.name == configuration.defaultModel)
         }
         let limits = Components.Schemas.Limits(
             maxBodyBytes: Int64(configuration.maxBodyBytes), maxPixels: Int64(configuration.maxPixels),
             maxInputSide: configuration.maxInputSide ?? 0, maxOutputSide: Upscaler.maxOutputSide, scales: [2, 4],
             outputFormats: ["png", "jpg", "webp"], waitSeconds: configuration.waitSeconds,
             resultTtlSeconds: configuration.resultTTL)
-        return .ok(.init(body: .json(.init(
-            name: "Upscaler", version: Self.version,
-            description: "Real-ESRGAN image super-resolution. POST /upscale with a bearer token and a base64 image.",
-            docs: "/docs", endpoints: endpoints, models: models, limits: limits))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        name: "Upscaler", version: Self.version,
+                        description:
+                            "Real-ESRGAN image super-resolution. POST /upscale with a bearer token and a base64 image.",
+                        docs: "/docs", endpoints: endpoints, models: models, limits: limits))))
     }
 
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
@@ -55,25 +60,29 @@ struct APIHandler: APIProtocol {
         let lastWorker = try? await store.lastWorkerSeen()
         let workerAlive = lastWorker.map { Date().timeIntervalSince($0) < 30 } ?? false
         let storeOK = depth != nil
-        let body = Components.Schemas.Readiness(status: storeOK && workerAlive ? "ready" : "not_ready", store: storeOK,
-                                                worker: workerAlive, queueDepth: depth ?? 0,
-                                                device: metrics.workerDevice?.description)
+        let body = Components.Schemas.Readiness(
+            status: storeOK && workerAlive ? "ready" : "not_ready", store: storeOK,
+            worker: workerAlive, queueDepth: depth ?? 0,
+            device: metrics.workerDevice?.description)
         return storeOK && workerAlive ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
     }
 
     func getUpscaleUsage(_ input: Operations.GetUpscaleUsage.Input) async throws -> Operations.GetUpscaleUsage.Output {
         let base = RequestInfo.current?.baseURL ?? "http://localhost:8000"
-        return .ok(.init(body: .json(.init(
-            message: "Send a POST request with a bearer token and a JSON body to upscale an image.",
-            method: "POST", contentType: "application/json",
-            example: "curl -X POST \"\(base)/upscale\" -H \"Authorization: Bearer $TOKEN\" "
-                + "-d '{\"image\":\"'\"$(base64 -w0 photo.jpg)\"'\",\"scale\":4,\"output_ext\":\"png\"}'",
-            fields: .init(additionalProperties: [
-                "image": "base64-encoded PNG, JPEG, WebP, TIFF, GIF or HEIF/AVIF (required)",
-                "scale": "2 or 4 (default 4)",
-                "output_ext": "png (default), jpg or webp",
-                "model": "one of GET / models (default \(configuration.defaultModel))",
-            ])))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        message: "Send a POST request with a bearer token and a JSON body to upscale an image.",
+                        method: "POST", contentType: "application/json",
+                        example: "curl -X POST \"\(base)/upscale\" -H \"Authorization: Bearer $TOKEN\" "
+                            + "-d '{\"image\":\"'\"$(base64 -w0 photo.jpg)\"'\",\"scale\":4,\"output_ext\":\"png\"}'",
+                        fields: .init(additionalProperties: [
+                            "image": "base64-encoded PNG, JPEG, WebP, TIFF, GIF or HEIF/AVIF (required)",
+                            "scale": "2 or 4 (default 4)",
+                            "output_ext": "png (default), jpg or webp",
+                            "model": "one of GET / models (default \(configuration.defaultModel))",
+                        ])))))
     }
 
     // MARK: - Upscale
@@ -81,8 +90,9 @@ struct APIHandler: APIProtocol {
     func upscale(_ input: Operations.Upscale.Input) async throws -> Operations.Upscale.Output {
         let caller = try authenticated()
         guard case .json(let body) = input.body else { throw unsupportedBody() }
-        let job = try await submit(image: { try Self.decodeBase64(body.image) }, fields: Self.fields(body),
-                                   seedScales: true, caller: caller)
+        let job = try await submit(
+            image: { try Self.decodeBase64(body.image) }, fields: Self.fields(body),
+            seedScales: true, caller: caller)
         // On shutdown the wait ends early with 202: the job is durable, and draining should not wait for it.
         let current = await JobWatcher(store: store, hub: hub, pollInterval: .milliseconds(250))
             .waitForEnd(of: job, owner: caller.owner, seconds: configuration.waitSeconds)
@@ -91,11 +101,16 @@ struct APIHandler: APIProtocol {
             guard let result = current.result, let expires = current.expiresAt else {
                 throw APIError.internalFailure("succeeded job \(job.id) has no result")
             }
-            return .ok(.init(body: .json(.init(
-                downloadUrl: downloadURL(jobID: job.id, expires: expires), fileId: job.id,
-                originalSize: [current.inputWidth, current.inputHeight], upscaledSize: [result.width, result.height],
-                expiresAt: Self.timestamp(expires), outputFormat: result.format, model: current.model, jobId: job.id,
-                processingSeconds: result.processingSeconds, device: result.device))))
+            return .ok(
+                .init(
+                    body: .json(
+                        .init(
+                            downloadUrl: downloadURL(jobID: job.id, expires: expires), fileId: job.id,
+                            originalSize: [current.inputWidth, current.inputHeight],
+                            upscaledSize: [result.width, result.height],
+                            expiresAt: Self.timestamp(expires), outputFormat: result.format, model: current.model,
+                            jobId: job.id,
+                            processingSeconds: result.processingSeconds, device: result.device))))
         case .failed, .canceled:
             throw Self.error(forFailed: current)
         case .queued, .running:
@@ -143,15 +158,17 @@ struct APIHandler: APIProtocol {
         switch input.body {
         case .json(let body):
             fields = Self.fields(body)
-            _ = try JobRequest.validated(fields, seedScales: false, defaultModel: configuration.defaultModel,
-                                         knownModels: knownModels)
+            _ = try JobRequest.validated(
+                fields, seedScales: false, defaultModel: configuration.defaultModel,
+                knownModels: knownModels)
             image = try Self.decodeBase64(body.image)
         case .multipartForm(let parts):
             var found: [UInt8]?
             for try await part in parts {
                 switch part {
                 case .image(let file): found = try await collect(file.payload.body)
-                case .scale(let value): fields.scale = try await Self.number(value.payload.body, "scale", code: .invalidScale)
+                case .scale(let value):
+                    fields.scale = try await Self.number(value.payload.body, "scale", code: .invalidScale)
                 case .outputExt(let value): fields.outputExt = try await text(value.payload.body)
                 case .model(let value): fields.model = try await text(value.payload.body)
                 case .undocumented(let part):
@@ -185,8 +202,10 @@ struct APIHandler: APIProtocol {
 
     func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
         let caller = try authenticated()
-        guard let job = try await store.cancel(id: input.path.id, owner: caller.owner,
-                                               resultTTL: configuration.resultTTL, now: Date())
+        guard
+            let job = try await store.cancel(
+                id: input.path.id, owner: caller.owner,
+                resultTTL: configuration.resultTTL, now: Date())
         else { throw noSuchJob() }
         hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
         return .ok(.init(body: .json(view(job))))
@@ -199,28 +218,34 @@ struct APIHandler: APIProtocol {
             record, progress in
             view(record, progress: progress)
         }
-        return .ok(.init(body: .textEventStream(HTTPBody(stream.bytes(), length: .unknown, iterationBehavior: .single))))
+        return .ok(
+            .init(body: .textEventStream(HTTPBody(stream.bytes(), length: .unknown, iterationBehavior: .single))))
     }
 
     func getUsage(_ input: Operations.GetUsage.Input) async throws -> Operations.GetUsage.Output {
         let caller = try authenticated()
         let usage = try await store.usage(owner: caller.owner) ?? Usage(ownerName: caller.name)
-        return .ok(.init(body: .json(.init(
-            token: caller.name, requests: usage.requests, jobsSucceeded: usage.jobsSucceeded,
-            jobsFailed: usage.jobsFailed, inputMegapixels: usage.inputMegapixels,
-            outputMegapixels: usage.outputMegapixels, computeSeconds: usage.computeSeconds))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        token: caller.name, requests: usage.requests, jobsSucceeded: usage.jobsSucceeded,
+                        jobsFailed: usage.jobsFailed, inputMegapixels: usage.inputMegapixels,
+                        outputMegapixels: usage.outputMegapixels, computeSeconds: usage.computeSeconds))))
     }
 
     // MARK: - Submitting
 
     /// Validates and queues a job. Everything cheap is checked before the image is stored: the options, the image's
     /// header (format and pixel count, without decoding pixels) and the queue's room.
-    private func submit(image readImage: () throws -> [UInt8], fields: JobRequest.Fields, seedScales: Bool,
-                        caller: Caller) async throws -> JobRecord
-    {
+    private func submit(
+        image readImage: () throws -> [UInt8], fields: JobRequest.Fields, seedScales: Bool,
+        caller: Caller
+    ) async throws -> JobRecord {
         try await store.recordRequest(owner: caller.owner, name: caller.name)
-        let request = try JobRequest.validated(fields, seedScales: seedScales, defaultModel: configuration.defaultModel,
-                                               knownModels: knownModels)
+        let request = try JobRequest.validated(
+            fields, seedScales: seedScales, defaultModel: configuration.defaultModel,
+            knownModels: knownModels)
         let image = try readImage()
         guard !image.isEmpty else { throw APIError.badRequest(.missingImage, "the image is empty") }
         guard image.count <= configuration.maxBodyBytes else {
@@ -232,15 +257,17 @@ struct APIHandler: APIProtocol {
         } catch let error as ImagingError {
             switch error.code {
             case .unsupportedFormat:
-                throw APIError(.unsupportedMediaType, .unsupportedMediaType, error.message, internalDetail: error.detail)
+                throw APIError(
+                    .unsupportedMediaType, .unsupportedMediaType, error.message, internalDetail: error.detail)
             default:
                 throw APIError(.badRequest, .invalidImage, error.message, internalDetail: error.detail)
             }
         }
         let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
         guard !overflow, pixels <= configuration.maxPixels else {
-            throw APIError(.contentTooLarge, .tooManyPixels,
-                           "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
+            throw APIError(
+                .contentTooLarge, .tooManyPixels,
+                "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
         }
         // A first look before the upload is stored, so a refused request costs little; the insert checks again, in
         // the same step, so concurrent requests cannot pass the limits together.
@@ -254,11 +281,13 @@ struct APIHandler: APIProtocol {
         try await blobs.put(inputPath, image)
         let record: JobRecord
         do {
-            let outcome = try await store.enqueue(NewJob(
-                id: id, owner: caller.owner, ownerName: caller.name, request: try JSONEncoder().encode(request),
-                inputPath: inputPath, inputWidth: header.width, inputHeight: header.height, model: request.model),
-                limits: QueueLimits(maxQueued: configuration.maxQueue,
-                                    maxActivePerOwner: configuration.maxJobsPerToken),
+            let outcome = try await store.enqueue(
+                NewJob(
+                    id: id, owner: caller.owner, ownerName: caller.name, request: try JSONEncoder().encode(request),
+                    inputPath: inputPath, inputWidth: header.width, inputHeight: header.height, model: request.model),
+                limits: QueueLimits(
+                    maxQueued: configuration.maxQueue,
+                    maxActivePerOwner: configuration.maxJobsPerToken),
                 now: Date())
             guard case .queued(let queuedRecord) = outcome else { throw Self.refusal(outcome) }
             record = queuedRecord
@@ -268,9 +297,12 @@ struct APIHandler: APIProtocol {
         }
         hub.jobQueued()
         metrics.setQueueDepth(queued + 1)
-        RequestInfo.current?.logger.info("job queued", metadata: [
-            "job": "\(id)", "token": "\(caller.name)", "size": "\(header.width)x\(header.height)",
-            "model": "\(request.model)"])
+        RequestInfo.current?.logger.info(
+            "job queued",
+            metadata: [
+                "job": "\(id)", "token": "\(caller.name)", "size": "\(header.width)x\(header.height)",
+                "model": "\(request.model)",
+            ])
         return record
     }
 
@@ -278,12 +310,14 @@ struct APIHandler: APIProtocol {
     static func refusal(_ outcome: EnqueueResult) -> APIError {
         switch outcome {
         case .queueFull(let queued):
-            APIError.retryLater(.serviceUnavailable, .queueFull,
-                                "the queue is full (\(queued) jobs waiting); try again shortly", seconds: 10)
+            APIError.retryLater(
+                .serviceUnavailable, .queueFull,
+                "the queue is full (\(queued) jobs waiting); try again shortly", seconds: 10)
         case .ownerAtLimit(let active):
-            APIError.retryLater(.tooManyRequests, .tooManyJobs,
-                                "this token already has \(active) jobs queued or running, the most it may have at once",
-                                seconds: 5)
+            APIError.retryLater(
+                .tooManyRequests, .tooManyJobs,
+                "this token already has \(active) jobs queued or running, the most it may have at once",
+                seconds: 5)
         case .queued:
             APIError.internalFailure("a queued job was treated as refused")
         }
@@ -308,8 +342,9 @@ struct APIHandler: APIProtocol {
         } catch let error as APIError {
             throw error
         } catch {
-            throw APIError(.contentTooLarge, .tooLarge, "the image is larger than \(configuration.maxBodyBytes) bytes",
-                           internalDetail: "\(error)")
+            throw APIError(
+                .contentTooLarge, .tooLarge, "the image is larger than \(configuration.maxBodyBytes) bytes",
+                internalDetail: "\(error)")
         }
     }
 
@@ -328,9 +363,10 @@ struct APIHandler: APIProtocol {
     }
 
     private static func fields(_ body: Components.Schemas.UpscaleRequest) -> JobRequest.Fields {
-        JobRequest.Fields(scale: body.scale, outputExt: body.outputExt, model: body.model, quality: body.quality,
-                          tile: body.tile, background: body.background, keepProfile: body.keepProfile,
-                          stripMetadata: body.stripMetadata)
+        JobRequest.Fields(
+            scale: body.scale, outputExt: body.outputExt, model: body.model, quality: body.quality,
+            tile: body.tile, background: body.background, keepProfile: body.keepProfile,
+            stripMetadata: body.stripMetadata)
     }
 
     /// Standard base64, with or without padding, whitespace and a `data:image/...;base64,` prefix allowed.

@@ -22,14 +22,17 @@ struct OpenAPIDocument: Sendable {
         routes = RouteTable(openAPIDocument: bytes)
         var operations: [Operation] = []
         if let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-           let paths = object["paths"] as? [String: [String: Any]] {
+            let paths = object["paths"] as? [String: [String: Any]]
+        {
             for (path, methods) in paths {
                 for (method, value) in methods {
                     guard let operation = value as? [String: Any], let id = operation["operationId"] as? String
                     else { continue }
-                    operations.append(Operation(id: id, method: method.uppercased(), path: path,
-                                                summary: operation["summary"] as? String ?? "",
-                                                needsToken: operation["security"] != nil))
+                    operations.append(
+                        Operation(
+                            id: id, method: method.uppercased(), path: path,
+                            summary: operation["summary"] as? String ?? "",
+                            needsToken: operation["security"] != nil))
                 }
             }
         }

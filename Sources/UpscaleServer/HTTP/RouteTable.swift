@@ -12,7 +12,8 @@ struct RouteTable: Sendable {
     init(openAPIDocument: [UInt8]) {
         var routes: [(segments: [String], template: String, methods: [String])] = []
         if let object = try? JSONSerialization.jsonObject(with: Data(openAPIDocument)) as? [String: Any],
-           let paths = object["paths"] as? [String: Any] {
+            let paths = object["paths"] as? [String: Any]
+        {
             for (template, value) in paths {
                 let methods = ((value as? [String: Any])?.keys ?? [:].keys).map { $0.uppercased() }.sorted()
                 routes.append((Self.segments(template), template, methods))

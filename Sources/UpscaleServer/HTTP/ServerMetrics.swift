@@ -1,6 +1,6 @@
+import InferenceVulkan
 import Prometheus
 import UpscaleCore
-import InferenceVulkan
 
 /// The Prometheus series this server exposes at `/metrics`. The registry is owned here rather than installed as the
 /// process-wide MetricsSystem, so several servers in one test process never fight over a global.
@@ -26,11 +26,14 @@ public final class ServerMetrics: Sendable {
 
     /// One finished HTTP request; `route` is the matched path template, so ids do not explode the label set.
     func request(route: String, method: String, status: Int, seconds: Double) {
-        registry.makeCounter(descriptor: Self.name("http_requests", "total", "HTTP requests by route, method and status."),
-                             labels: [("route", route), ("method", method), ("status", String(status))]).increment()
+        registry.makeCounter(
+            descriptor: Self.name("http_requests", "total", "HTTP requests by route, method and status."),
+            labels: [("route", route), ("method", method), ("status", String(status))]
+        ).increment()
         registry.makeValueHistogram(
             descriptor: Self.name("http_request_duration", "seconds", "HTTP request durations by route."),
-            labels: [("route", route)], buckets: Self.requestBuckets).record(seconds)
+            labels: [("route", route)], buckets: Self.requestBuckets
+        ).record(seconds)
     }
 
     func setQueueDepth(_ depth: Int) {
@@ -39,15 +42,20 @@ public final class ServerMetrics: Sendable {
 
     /// A job that finished: its status, its duration, and the model's share of it.
     func job(status: String, model: String, seconds: Double, modelSeconds: Double?) {
-        registry.makeCounter(descriptor: Self.name("jobs", "total", "Finished jobs by final status, model and device."),
-                             labels: [("status", status), ("model", model),
-                                      ("device", workerDevice?.label ?? "none")]).increment()
+        registry.makeCounter(
+            descriptor: Self.name("jobs", "total", "Finished jobs by final status, model and device."),
+            labels: [
+                ("status", status), ("model", model),
+                ("device", workerDevice?.label ?? "none"),
+            ]
+        ).increment()
         jobSeconds.record(seconds)
         if let modelSeconds {
             registry.makeValueHistogram(
                 descriptor: Self.name("model", "seconds", "Seconds spent in the model (the infer step) per job."),
                 labels: [("model", model), ("device", workerDevice?.label ?? "none")],
-                buckets: Self.jobBuckets).record(modelSeconds)
+                buckets: Self.jobBuckets
+            ).record(modelSeconds)
         }
     }
 
@@ -59,8 +67,10 @@ public final class ServerMetrics: Sendable {
         case .cpu: name = "cpu"
         case .gpu(let gpu): name = gpu.name
         }
-        registry.makeGauge(descriptor: Self.name("worker", "info", "Where this process's worker runs the model."),
-                           labels: [("device", target.label), ("name", name)]).set(to: 1)
+        registry.makeGauge(
+            descriptor: Self.name("worker", "info", "Where this process's worker runs the model."),
+            labels: [("device", target.label), ("name", name)]
+        ).set(to: 1)
     }
 
     /// Where this process's worker runs the model, for `/health/ready`.

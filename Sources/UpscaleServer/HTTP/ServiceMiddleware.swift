@@ -17,8 +17,10 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static var requestIDField: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
 
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let started = ContinuousClock.now
         let requestID = request.headers[Self.requestIDField].flatMap(Self.acceptableRequestID) ?? RequestInfo.newID()
         var logger = self.logger
@@ -32,8 +34,11 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             var head = request.head
             Self.assumeJSONForSeedClients(&head)
-            request = Request(head: head, body: RequestBody(asyncSequence: LimitedBody(
-                base: request.body, limit: maxBodyBytes, error: tooLarge())))
+            request = Request(
+                head: head,
+                body: RequestBody(
+                    asyncSequence: LimitedBody(
+                        base: request.body, limit: maxBodyBytes, error: tooLarge())))
             response = try await RequestInfo.$current.withValue(info) { try await next(request, context) }
         } catch {
             let apiError = translate(error, request: request)
@@ -41,17 +46,26 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
                 // Only the cause: the OpenAPI wrapper's own description holds every request header (the bearer token)
                 // and the decoded body (a whole base64 image).
                 let cause = (error as? ServerError)?.underlyingError ?? error
-                logger.error("request failed", metadata: ["error": "\(String(reflecting: cause))",
-                                                          "detail": "\(apiError.internalDetail)"])
+                logger.error(
+                    "request failed",
+                    metadata: [
+                        "error": "\(String(reflecting: cause))",
+                        "detail": "\(apiError.internalDetail)",
+                    ])
             } else if !apiError.internalDetail.isEmpty {
-                logger.info("request refused", metadata: ["code": "\(apiError.code)",
-                                                          "detail": "\(apiError.internalDetail)"])
+                logger.info(
+                    "request refused",
+                    metadata: [
+                        "code": "\(apiError.code)",
+                        "detail": "\(apiError.internalDetail)",
+                    ])
             }
             var headers = apiError.headers
             headers[.contentType] = "application/json"
             let body = apiError.body(requestID: requestID)
-            response = Response(status: apiError.status, headers: headers,
-                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+            response = Response(
+                status: apiError.status, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
         response.headers[Self.requestIDField] = requestID
         for field in info.extraHeaders.withLock({ $0 }) { response.headers[field.name] = field.value }
@@ -61,11 +75,16 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let seconds = (ContinuousClock.now - started).inSeconds
         let route = routes.template(for: request.uri.path) ?? "unmatched"
-        metrics.request(route: route, method: request.method.rawValue, status: Int(response.status.code),
-                        seconds: seconds)
-        logger.info("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
-                                          "status": "\(response.status.code)",
-                                          "ms": "\(Int(seconds * 1000))"])
+        metrics.request(
+            route: route, method: request.method.rawValue, status: Int(response.status.code),
+            seconds: seconds)
+        logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+                "status": "\(response.status.code)",
+                "ms": "\(Int(seconds * 1000))",
+            ])
         return response
     }
 
@@ -87,7 +106,7 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
     /// A client's own request id is kept if it is short and plain, so it can be matched in logs.
     static func acceptableRequestID(_ value: String) -> String? {
         guard (1...64).contains(value.count),
-              value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+            value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
         else { return nil }
         return value
     }
@@ -110,33 +129,39 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
             // Once the input was parsed, the handler ran: what it threw is ours, not the client's.
             if error.operationInput != nil { return .internalFailure(detail) }
             if detail.contains("content type") || detail.contains("Content-Type") {
-                return APIError(.unsupportedMediaType, .unsupportedMediaType,
-                                "this content type is not accepted here; see /docs", internalDetail: detail)
+                return APIError(
+                    .unsupportedMediaType, .unsupportedMediaType,
+                    "this content type is not accepted here; see /docs", internalDetail: detail)
             }
             if error.underlyingError is DecodingError || detail.contains("JSON") || detail.contains("decod") {
-                return APIError(.badRequest, .invalidJSON, "the request body is not the expected JSON: "
-                    + Self.decodingSummary(error.underlyingError), internalDetail: detail)
+                return APIError(
+                    .badRequest, .invalidJSON,
+                    "the request body is not the expected JSON: "
+                        + Self.decodingSummary(error.underlyingError), internalDetail: detail)
             }
-            return APIError(.badRequest, .invalidRequest, "the request is malformed; see /docs",
-                            internalDetail: detail)
+            return APIError(
+                .badRequest, .invalidRequest, "the request is malformed; see /docs",
+                internalDetail: detail)
         case let error as HTTPError where error.status == .notFound:
             let allowed = routes.methods(for: request.uri.path)
             if !allowed.isEmpty {
                 var headers = HTTPFields()
                 headers[.allow] = allowed.joined(separator: ", ")
-                return APIError(.methodNotAllowed, .methodNotAllowed,
-                                "\(request.method.rawValue) is not allowed on \(request.uri.path); use "
-                                + allowed.filter { $0 != "HEAD" }.joined(separator: " or "), headers: headers)
+                return APIError(
+                    .methodNotAllowed, .methodNotAllowed,
+                    "\(request.method.rawValue) is not allowed on \(request.uri.path); use "
+                        + allowed.filter { $0 != "HEAD" }.joined(separator: " or "), headers: headers)
             }
             return APIError(.notFound, .notFound, "no such path: \(request.uri.path); see /docs")
         case let error as HTTPError:
             // Hummingbird's own refusals: the code of the vocabulary their status means.
-            let code: ErrorCode = switch error.status.code {
-            case 413: .tooLarge
-            case 415: .unsupportedMediaType
-            case 400..<500: .invalidRequest
-            default: .internal
-            }
+            let code: ErrorCode =
+                switch error.status.code {
+                case 413: .tooLarge
+                case 415: .unsupportedMediaType
+                case 400..<500: .invalidRequest
+                default: .internal
+                }
             return APIError(error.status, code, error.body ?? error.status.reasonPhrase)
         default:
             return .internalFailure(String(reflecting: error))

@@ -1,8 +1,8 @@
 import Foundation
 import Imaging
-import UpscaleCore
 import Inference
 import JobStore
+import UpscaleCore
 
 /// A job's options as the api role validated them and the worker reads them back from the store.
 struct JobRequest: Codable, Sendable, Equatable {
@@ -30,8 +30,10 @@ struct JobRequest: Codable, Sendable, Equatable {
     }
 
     /// Checks `fields` the way the old service did (scale 2 or 4 when `seedScales`), or as the command line does.
-    static func validated(_ fields: Fields, seedScales: Bool, defaultModel: String,
-                          knownModels: Set<String>) throws -> JobRequest {
+    static func validated(
+        _ fields: Fields, seedScales: Bool, defaultModel: String,
+        knownModels: Set<String>
+    ) throws -> JobRequest {
         if let scale = fields.scale {
             if seedScales {
                 guard scale == 2 || scale == 4 else {
@@ -39,8 +41,10 @@ struct JobRequest: Codable, Sendable, Equatable {
                 }
             } else {
                 guard OptionBounds.allows(scale: scale) else {
-                    throw APIError.badRequest(.invalidScale, "scale must be above 0 and at most "
-                                              + "\(Int(OptionBounds.maxScale)), got \(Self.format(scale))")
+                    throw APIError.badRequest(
+                        .invalidScale,
+                        "scale must be above 0 and at most "
+                            + "\(Int(OptionBounds.maxScale)), got \(Self.format(scale))")
                 }
             }
         }
@@ -50,11 +54,13 @@ struct JobRequest: Codable, Sendable, Equatable {
         }
         let model = fields.model ?? defaultModel
         guard knownModels.contains(model) else {
-            throw APIError.badRequest(.unknownModel,
-                                      "unknown model '\(model)'; see GET / for the models (\(knownModels.sorted().joined(separator: ", ")))")
+            throw APIError.badRequest(
+                .unknownModel,
+                "unknown model '\(model)'; see GET / for the models (\(knownModels.sorted().joined(separator: ", ")))")
         }
         if let quality = fields.quality, !OptionBounds.quality.contains(quality) {
-            throw APIError.badRequest(.invalidQuality, "quality must be \(OptionBounds.text(OptionBounds.quality)), got \(quality)")
+            throw APIError.badRequest(
+                .invalidQuality, "quality must be \(OptionBounds.text(OptionBounds.quality)), got \(quality)")
         }
         if let tile = fields.tile, !OptionBounds.tile.contains(tile) {
             throw APIError.badRequest(.invalidTile, "tile must be \(OptionBounds.text(OptionBounds.tile)), got \(tile)")
@@ -63,9 +69,10 @@ struct JobRequest: Codable, Sendable, Equatable {
             throw APIError.badRequest(.invalidBackground, "background must be #rrggbb, white or black")
         }
         // The old service defaulted to 4x.
-        return JobRequest(model: model, scale: fields.scale ?? 4, format: format.fileExtension, quality: fields.quality,
-                          tile: fields.tile, background: fields.background, keepProfile: fields.keepProfile,
-                          stripMetadata: fields.stripMetadata)
+        return JobRequest(
+            model: model, scale: fields.scale ?? 4, format: format.fileExtension, quality: fields.quality,
+            tile: fields.tile, background: fields.background, keepProfile: fields.keepProfile,
+            stripMetadata: fields.stripMetadata)
     }
 
     private static func format(_ value: Double) -> String {
@@ -74,10 +81,12 @@ struct JobRequest: Codable, Sendable, Equatable {
 
     /// The pipeline options for this request under the server's limits.
     func upscaleOptions(_ configuration: ServerConfiguration) -> UpscaleOptions {
-        var options = UpscaleOptions(model: model, scale: scale, format: ImageFormat(name: format) ?? .png,
-                                     quality: quality ?? 95, threads: configuration.threads,
-                                     limits: ImageLimits(maxPixels: configuration.maxPixels,
-                                                         maxFileBytes: configuration.maxBodyBytes))
+        var options = UpscaleOptions(
+            model: model, scale: scale, format: ImageFormat(name: format) ?? .png,
+            quality: quality ?? 95, threads: configuration.threads,
+            limits: ImageLimits(
+                maxPixels: configuration.maxPixels,
+                maxFileBytes: configuration.maxBodyBytes))
         if let tile { options.tiling.tile = tile } else { options.autoTile = true }
         options.device = configuration.device
         options.precision = configuration.precision

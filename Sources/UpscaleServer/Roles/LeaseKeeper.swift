@@ -1,7 +1,7 @@
 import Foundation
+import Inference
 import JobStore
 import UpscaleCore
-import Inference
 
 /// Runs beside one job on a worker: forwards the pipeline's progress to the hub (every tile) and the store (every tile,
 /// other steps at most 4/s), renews the lease on a timer too (a single tile of a big model can outlast it), and keeps
@@ -23,14 +23,17 @@ final class LeaseKeeper: Sendable {
                 let fraction = min(max(report.fraction, 0), 1)
                 guard fraction > lastFraction || report.tile != nil else { continue }
                 lastFraction = max(lastFraction, fraction)
-                let update = JobProgress(fraction: fraction, step: report.step, tilesDone: report.tile?.completed,
-                                         tilesTotal: report.tile?.total)
+                let update = JobProgress(
+                    fraction: fraction, step: report.step, tilesDone: report.tile?.completed,
+                    tilesTotal: report.tile?.total)
                 hub.publish(JobEvent(kind: .progress, jobID: job.id, progress: update))
                 // Every tile is worth a write (a tile takes far longer than the write), other steps at most 4/s.
                 if report.tile != nil || ContinuousClock.now - lastWrite > .milliseconds(250) {
                     lastWrite = ContinuousClock.now
-                    let answer = (try? await store.heartbeat(id: job.id, worker: worker, lease: leaseSeconds,
-                                                            progress: update, now: Date())) ?? .held
+                    let answer =
+                        (try? await store.heartbeat(
+                            id: job.id, worker: worker, lease: leaseSeconds,
+                            progress: update, now: Date())) ?? .held
                     if answer != .held { state.withLock { $0 = answer } }
                 }
             }
@@ -39,8 +42,10 @@ final class LeaseKeeper: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(max(leaseSeconds / 3, 0.2)))
                 if Task.isCancelled { break }
-                let answer = (try? await store.heartbeat(id: job.id, worker: worker, lease: leaseSeconds,
-                                                        progress: nil, now: Date())) ?? .held
+                let answer =
+                    (try? await store.heartbeat(
+                        id: job.id, worker: worker, lease: leaseSeconds,
+                        progress: nil, now: Date())) ?? .held
                 if answer != .held { state.withLock { $0 = answer } }
                 // A busy worker is alive too: /health/ready must not fail during a long job.
                 try? await store.workerSeen(worker, now: Date())

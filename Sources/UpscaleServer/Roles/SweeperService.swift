@@ -46,7 +46,8 @@ struct SweeperService: Service {
             for name in names where AtomicFile.isTemporary(name: name) {
                 let path = directory.appendingPathComponent(name).path
                 guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                      now.timeIntervalSince(modified) > 3600 else { continue }
+                    now.timeIntervalSince(modified) > 3600
+                else { continue }
                 try? fm.removeItem(atPath: path)
                 logger.info("removed an abandoned temporary file", metadata: ["file": "\(name)"])
             }

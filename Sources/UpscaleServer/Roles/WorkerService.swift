@@ -24,11 +24,14 @@ final class WorkerService: Service, Sendable {
     /// Every model call of this worker runs here (see ``ComputeThread``).
     private let compute = ComputeThread(name: "upscaler-compute")
 
-    init(configuration: ServerConfiguration, store: any JobStore, blobs: any BlobStore, hub: JobEventHub,
-         metrics: ServerMetrics,
-         logger: Logger, startedAt: ContinuousClock.Instant) {
+    init(
+        configuration: ServerConfiguration, store: any JobStore, blobs: any BlobStore, hub: JobEventHub,
+        metrics: ServerMetrics,
+        logger: Logger, startedAt: ContinuousClock.Instant
+    ) {
         var generator = SystemRandomNumberGenerator()
-        id = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-"
+        id =
+            "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-"
             + String(UInt32.random(in: 0...UInt32.max, using: &generator), radix: 16)
         self.configuration = configuration
         self.store = store
@@ -48,7 +51,8 @@ final class WorkerService: Service, Sendable {
                 do {
                     try await store.listenForQueuedJobs { hub.jobQueued() }
                 } catch {
-                    logger.debug("job notifications stopped; polling until they resume", metadata: ["error": "\(error)"])
+                    logger.debug(
+                        "job notifications stopped; polling until they resume", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: .seconds(1))
             }
@@ -59,9 +63,10 @@ final class WorkerService: Service, Sendable {
                 try? await store.workerSeen(id, now: Date())
                 let job: JobRecord?
                 do {
-                    job = try await store.claim(worker: id, lease: configuration.leaseSeconds,
-                                                maxAttempts: configuration.maxAttempts,
-                                                resultTTL: configuration.resultTTL, now: Date())
+                    job = try await store.claim(
+                        worker: id, lease: configuration.leaseSeconds,
+                        maxAttempts: configuration.maxAttempts,
+                        resultTTL: configuration.resultTTL, now: Date())
                 } catch {
                     logger.error("cannot read the job store", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
@@ -78,7 +83,7 @@ final class WorkerService: Service, Sendable {
             }
         } onGracefulShutdown: { [stopping, hub] in
             stopping.withLock { $0 = true }
-            hub.jobQueued()   // ends an idle wait now rather than at the next look
+            hub.jobQueued()  // ends an idle wait now rather than at the next look
         }
         logger.info("worker stopped", metadata: ["worker": "\(id)"])
     }
@@ -92,8 +97,9 @@ final class WorkerService: Service, Sendable {
         let (upscaler, target) = try await compute.run { () throws -> (UncheckedUpscaler, ComputeTarget) in
             if (try? store.locate(configuration.defaultModel)) == nil {
                 guard configuration.autoFetch else {
-                    throw ConfigurationError("model \(configuration.defaultModel) is not installed in "
-                        + "\(configuration.modelsDirectory.path); run `upscaler models fetch` (auto-fetch is off)")
+                    throw ConfigurationError(
+                        "model \(configuration.defaultModel) is not installed in "
+                            + "\(configuration.modelsDirectory.path); run `upscaler models fetch` (auto-fetch is off)")
                 }
                 logger.info("fetching models", metadata: ["directory": "\(configuration.modelsDirectory.path)"])
                 try store.fetch(cacheDirectory: configuration.cacheDirectory) { line in logger.info("\(line)") }
@@ -109,11 +115,15 @@ final class WorkerService: Service, Sendable {
         let threads = configuration.threads
         let place = target == .cpu ? "the CPU, \(threads) thread\(threads == 1 ? "" : "s")" : "\(target)"
         metrics.setWorkerDevice(target)
-        ServerAssembly.announce("upscaler worker: ready with \(configuration.defaultModel) on \(place) "
-            + "(ready in \(String(format: "%.3f", seconds)) s)")
-        logger.notice("worker ready", metadata: [
-            "worker": "\(id)", "model": "\(configuration.defaultModel)", "threads": "\(configuration.threads)",
-            "device": "\(target)", "startup_seconds": "\(String(format: "%.3f", seconds))"])
+        ServerAssembly.announce(
+            "upscaler worker: ready with \(configuration.defaultModel) on \(place) "
+                + "(ready in \(String(format: "%.3f", seconds)) s)")
+        logger.notice(
+            "worker ready",
+            metadata: [
+                "worker": "\(id)", "model": "\(configuration.defaultModel)", "threads": "\(configuration.threads)",
+                "device": "\(target)", "startup_seconds": "\(String(format: "%.3f", seconds))",
+            ])
         return upscaler
     }
 
@@ -128,8 +138,9 @@ final class WorkerService: Service, Sendable {
         let started = ContinuousClock.now
 
         guard let (request, input) = await loadInput(of: job, logger: logger) else {
-            await finish(job, .failed(code: .internal, message: "the job's input could not be read"), logger: logger,
-                         started: started, modelSeconds: nil)
+            await finish(
+                job, .failed(code: .internal, message: "the job's input could not be read"), logger: logger,
+                started: started, modelSeconds: nil)
             return
         }
         let keeper = LeaseKeeper(job: job, worker: id, store: store, hub: hub, leaseSeconds: configuration.leaseSeconds)
@@ -177,8 +188,10 @@ final class WorkerService: Service, Sendable {
 
     /// Phase 2: the pipeline on the compute thread, reporting to `keeper`. It stops between tiles when the store
     /// says the job is no longer this worker's, or when shutdown has waited `drainSeconds` for it.
-    private func run(_ request: JobRequest, input: [UInt8], upscaler: UncheckedUpscaler,
-                     keeper: LeaseKeeper) async throws -> ([UInt8], UpscaleResult) {
+    private func run(
+        _ request: JobRequest, input: [UInt8], upscaler: UncheckedUpscaler,
+        keeper: LeaseKeeper
+    ) async throws -> ([UInt8], UpscaleResult) {
         let drainDeadline = LockedState<ContinuousClock.Instant?>(nil)
         let stopping = self.stopping
         let drainSeconds = configuration.drainSeconds
@@ -202,41 +215,55 @@ final class WorkerService: Service, Sendable {
     /// Phase 3: the encoded image, under one key per attempt: a worker that lost the job (its lease ran out) must
     /// never touch the result of the worker that took it over. The put is whole or nothing, so a crash leaves no
     /// half-written result.
-    private func storeResult(_ bytes: [UInt8], of result: UpscaleResult, job: JobRecord,
-                             request: JobRequest) async throws -> JobResult {
+    private func storeResult(
+        _ bytes: [UInt8], of result: UpscaleResult, job: JobRecord,
+        request: JobRequest
+    ) async throws -> JobResult {
         let key = "results/\(job.id)-\(job.attempts).\(request.format)"
         try await blobs.put(key, bytes)
-        return JobResult(path: key, width: result.outputWidth, height: result.outputHeight, format: request.format,
-                         processingSeconds: result.timings.reduce(0) { $0 + $1.seconds }, device: result.device)
+        return JobResult(
+            path: key, width: result.outputWidth, height: result.outputHeight, format: request.format,
+            processingSeconds: result.timings.reduce(0) { $0 + $1.seconds }, device: result.device)
     }
 
     /// A run that stopped records nothing: a canceled job is final already, a job taken over is another worker's,
     /// and on shutdown the job is left running, so its lease runs out and a worker takes it again.
-    private func stopped(_ job: JobRecord, lease: LeaseState, model: String, logger: Logger,
-                         started: ContinuousClock.Instant) async {
+    private func stopped(
+        _ job: JobRecord, lease: LeaseState, model: String, logger: Logger,
+        started: ContinuousClock.Instant
+    ) async {
         logger.notice("job stopped", metadata: ["reason": "\(lease == .held ? "shutdown" : "\(lease)")"])
         if lease == .canceled {
             hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
-            metrics.job(status: "canceled", model: model, seconds: (ContinuousClock.now - started).inSeconds,
-                        modelSeconds: nil)
+            metrics.job(
+                status: "canceled", model: model, seconds: (ContinuousClock.now - started).inSeconds,
+                modelSeconds: nil)
         }
     }
 
     /// Phase 4: records how the job ended, if this worker still holds it.
-    private func finish(_ job: JobRecord, _ outcome: JobOutcome, logger: Logger, started: ContinuousClock.Instant,
-                        modelSeconds: Double?) async {
+    private func finish(
+        _ job: JobRecord, _ outcome: JobOutcome, logger: Logger, started: ContinuousClock.Instant,
+        modelSeconds: Double?
+    ) async {
         do {
-            let record = try await store.finish(id: job.id, worker: id, outcome: outcome,
-                                                resultTTL: configuration.resultTTL, now: Date())
+            let record = try await store.finish(
+                id: job.id, worker: id, outcome: outcome,
+                resultTTL: configuration.resultTTL, now: Date())
             if record == nil, case .succeeded(let result) = outcome {
                 // Canceled (or taken over) while the result was being written: it is nobody's now.
                 try? await blobs.delete([result.path])
             }
             let status = record?.status.rawValue ?? "canceled"
-            metrics.job(status: status, model: job.model, seconds: (ContinuousClock.now - started).inSeconds,
-                        modelSeconds: modelSeconds)
-            logger.info("job finished", metadata: ["status": "\(status)",
-                                                   "seconds": "\(String(format: "%.2f", (ContinuousClock.now - started).inSeconds))"])
+            metrics.job(
+                status: status, model: job.model, seconds: (ContinuousClock.now - started).inSeconds,
+                modelSeconds: modelSeconds)
+            logger.info(
+                "job finished",
+                metadata: [
+                    "status": "\(status)",
+                    "seconds": "\(String(format: "%.2f", (ContinuousClock.now - started).inSeconds))",
+                ])
         } catch {
             logger.error("cannot record the job's result", metadata: ["error": "\(error)"])
         }
