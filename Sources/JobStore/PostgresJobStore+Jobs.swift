@@ -149,10 +149,8 @@ extension PostgresJobStore {
         try await shielded { [self] in
             let t = now.timeIntervalSince1970
             return try await client.withTransaction(logger: logger) { connection in
-                let locked = try await connection.query(
-                    "SELECT id FROM jobs WHERE id = \(id) FOR UPDATE", logger: logger)
-                for try await _ in locked {}
-                guard let job = try await fetch(connection, id: id), job.status == .running, job.leaseOwner == worker
+                guard let job = try await lockedJob(connection, id: id), job.status == .running,
+                    job.leaseOwner == worker
                 else {
                     return nil
                 }
@@ -192,10 +190,7 @@ extension PostgresJobStore {
         try await shielded { [self] in
             let t = now.timeIntervalSince1970
             return try await client.withTransaction(logger: logger) { connection in
-                let locked = try await connection.query(
-                    "SELECT id FROM jobs WHERE id = \(id) FOR UPDATE", logger: logger)
-                for try await _ in locked {}
-                guard let job = try await fetch(connection, id: id), job.owner == owner else { return nil }
+                guard let job = try await lockedJob(connection, id: id), job.owner == owner else { return nil }
                 if job.status.isFinal { return job }
                 try await connection.query(
                     """

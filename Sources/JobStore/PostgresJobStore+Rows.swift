@@ -35,6 +35,13 @@ extension PostgresJobStore {
         try await client.withConnection { try await fetch($0, id: id) }
     }
 
+    /// The job, with its row locked until the transaction ends: a finish and a cancel of one job take turns.
+    func lockedJob(_ connection: PostgresConnection, id: String) async throws -> JobRecord? {
+        let locked = try await connection.query("SELECT id FROM jobs WHERE id = \(id) FOR UPDATE", logger: logger)
+        for try await _ in locked {}
+        return try await fetch(connection, id: id)
+    }
+
     func fetch(_ connection: PostgresConnection, id: String) async throws -> JobRecord? {
         let rows = try await connection.query(
             "SELECT \(unescaped: Self.columns) FROM jobs WHERE id = \(id)",

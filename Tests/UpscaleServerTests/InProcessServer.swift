@@ -7,6 +7,7 @@ import JobStore
 import Logging
 import NIOCore
 import TestSupport
+import Testing
 
 @testable import UpscaleServer
 
@@ -99,6 +100,14 @@ func testPNG(width: Int, height: Int) -> [UInt8] {
 }
 
 extension TestClientProtocol {
+    /// Queues a job for a `side` x `side` test image as token A and returns its id.
+    func createJob(side: Int) async throws -> String {
+        let created = try await call(
+            .post, "/jobs", token: InProcessServer.tokenA,
+            json: ["image": Data(testPNG(width: side, height: side)).base64EncodedString()])
+        return try #require(created.json["id"] as? String, "\(created.text)")
+    }
+
     /// Sends one request; `json` is encoded as the body with `Content-Type: application/json`.
     func call(
         _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: [String: Any]? = nil,

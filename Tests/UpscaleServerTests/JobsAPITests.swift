@@ -141,10 +141,7 @@ import UpscaleServer
     func failedJobsReportTheirCode(stored: String, shown: String) async throws {
         let server = try InProcessServer()
         try await server.test { client in
-            let created = try await client.call(
-                .post, "/jobs", token: Self.token,
-                json: ["image": Data(testPNG(width: 8, height: 8)).base64EncodedString()])
-            let id = try #require(created.json["id"] as? String)
+            let id = try await client.createJob(side: 8)
             try await server.completeNextJob(failWith: .init(stored: stored))
             let job = try await client.call(.get, "/jobs/\(id)", token: Self.token).json
             #expect(job["status"] as? String == "failed")
@@ -156,10 +153,7 @@ import UpscaleServer
     @Test func eventStreamOfAFinishedJob() async throws {
         let server = try InProcessServer()
         try await server.test { client in
-            let created = try await client.call(
-                .post, "/jobs", token: Self.token,
-                json: ["image": Data(testPNG(width: 8, height: 8)).base64EncodedString()])
-            let id = try #require(created.json["id"] as? String)
+            let id = try await client.createJob(side: 8)
             try await server.completeNextJob()
             let events = try await client.call(.get, "/jobs/\(id)/events", token: Self.token)
             #expect(events.status == 200 && events.header("Content-Type")?.hasPrefix("text/event-stream") == true)
