@@ -12,9 +12,11 @@ public enum Subprocess {
 
         /// The last line of stderr, or of stdout when stderr is empty, that is not blank: what a failure message quotes.
         public var lastLine: String? {
-            (stderr + "\n" + stdout).split(whereSeparator: \.isNewline)
-                .last { !$0.allSatisfy(\.isWhitespace) }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
+            func last(_ text: String) -> String? {
+                text.split(whereSeparator: \.isNewline).last { !$0.allSatisfy(\.isWhitespace) }
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+            }
+            return last(stderr) ?? last(stdout)
         }
     }
 

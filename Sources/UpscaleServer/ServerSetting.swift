@@ -9,19 +9,16 @@ public struct ServerSetting: Sendable {
     public let summary: String
     /// The default as help shows it; nil when there is none worth stating.
     public let defaultText: String?
-    /// Whether the flag takes no value (`--no-auto-fetch`); its variable is then `1`, `true` or `yes`.
-    public let isSwitch: Bool
     let apply: @Sendable (inout ServerConfiguration, String) throws -> Void
 
     init(
         _ flag: String, _ variables: [String], _ summary: String, default defaultText: String? = nil,
-        isSwitch: Bool = false, apply: @escaping @Sendable (inout ServerConfiguration, String) throws -> Void
+        apply: @escaping @Sendable (inout ServerConfiguration, String) throws -> Void
     ) {
         self.flag = flag
         self.variables = variables
         self.summary = summary
         self.defaultText = defaultText
-        self.isSwitch = isSwitch
         self.apply = apply
     }
 

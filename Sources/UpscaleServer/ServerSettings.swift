@@ -136,8 +136,7 @@ public enum ServerSettings {
         $0.defaultModel = $1
     }
     public static let noAutoFetch = ServerSetting(
-        "no-auto-fetch", ["UPSCALER_NO_AUTO_FETCH"], "Do not download missing models on a worker's first start",
-        isSwitch: true
+        "no-auto-fetch", ["UPSCALER_NO_AUTO_FETCH"], "Do not download missing models on a worker's first start"
     ) { $0.autoFetch = !isOn($1) }
     public static let drainTimeout = ServerSetting(
         "drain-timeout", ["UPSCALER_DRAIN_TIMEOUT"], "Seconds SIGTERM waits for a running job",
