@@ -95,9 +95,10 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),  // the PostgreSQL pool
             ],
             swiftSettings: swiftSettings),
-        // The HTTP service: routes and types generated from Sources/UpscaleServer/openapi.yaml.
+        // The HTTP service: routes and types generated from Sources/UpscaleServer/openapi.json.
         .target(
             name: "UpscaleServer",
             dependencies: [

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Blobs in this process's memory, beside ``MemoryJobStore``.
+/// Blobs in this process's memory, beside the in-memory job store (``Stores/memory()``).
 public final class MemoryBlobStore: BlobStore {
     private let blobs = Mutex([String: [UInt8]]())
 

@@ -7,12 +7,9 @@ import Synchronization
 extension PostgresJobStore {
     public func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult {
         try await shielded { [self] in
-            let request = job.request
-            return try await client.withTransaction(logger: logger) { connection in
+            try await client.withTransaction(logger: logger) { connection in
                 if let most = limits.maxQueued {
-                    let queued = try await count(
-                        connection.query(
-                            "SELECT COUNT(*) FROM jobs WHERE status = 'queued'", logger: logger))
+                    let queued = try await count(connection.query(JobStateMachine.queuedCount.query, logger: logger))
                     if queued >= most { return .queueFull(queued: queued) }
                 }
                 if let most = limits.maxActivePerOwner {
@@ -23,18 +20,10 @@ extension PostgresJobStore {
                             "SELECT pg_advisory_xact_lock(hashtext(\(ownerLockSpace)), hashtext(\(job.owner)))",
                             logger: logger))
                     let active = try await count(
-                        connection.query(
-                            "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND owner = \(job.owner)",
-                            logger: logger))
+                        connection.query(JobStateMachine.activeCount(owner: job.owner).query, logger: logger))
                     if active >= most { return .ownerAtLimit(active: active) }
                 }
-                try await connection.query(
-                    """
-                    INSERT INTO jobs (id, owner, owner_name, status, request, input_path, input_width, input_height,
-                                      model, created_at)
-                    VALUES (\(job.id), \(job.owner), \(job.ownerName), 'queued', \(request), \(job.inputPath),
-                            \(job.inputWidth), \(job.inputHeight), \(job.model), \(now.timeIntervalSince1970))
-                    """, logger: logger)
+                try await connection.query(JobStateMachine.enqueue(job, now: now).query, logger: logger)
                 // Wakes idle workers everywhere at commit (see listenForQueuedJobs).
                 try await drain(connection.query("SELECT pg_notify(\(channelName), \(job.id))", logger: logger))
                 guard let record = try await fetch(connection, id: job.id) else {
@@ -70,35 +59,18 @@ extension PostgresJobStore {
         async throws -> JobRecord?
     {
         try await shielded { [self] in
-            let t = now.timeIntervalSince1970
-            return try await client.withTransaction(logger: logger) { connection in
-                try await connection.query(
-                    """
-                    UPDATE jobs SET status = 'failed', finished_at = \(t), lease_owner = NULL, error_code = \(ErrorCode.workerLost.rawValue),
-                        error_message = 'the worker running this job stopped ' || attempts || ' times; giving up',
-                        expires_at = \(t + resultTTL)
-                    WHERE status = 'running' AND lease_expires < \(t) AND attempts >= \(maxAttempts)
-                    """, logger: logger)
-                let candidates = try await connection.query(
-                    """
-                    SELECT candidate.id FROM jobs AS candidate
-                    LEFT JOIN (SELECT owner, COUNT(*) AS running FROM jobs
-                               WHERE status = 'running' AND lease_expires >= \(t) GROUP BY owner) AS busy
-                           ON busy.owner = candidate.owner
-                    WHERE candidate.status = 'queued' OR (candidate.status = 'running' AND candidate.lease_expires < \(t))
-                    ORDER BY COALESCE(busy.running, 0), candidate.created_at, candidate.id
-                    LIMIT 1 FOR UPDATE OF candidate SKIP LOCKED
-                    """, logger: logger)
+            try await client.withTransaction(logger: logger) { connection in
+                let giveUp = JobStateMachine.giveUpLostJobs(maxAttempts: maxAttempts, resultTTL: resultTTL, now: now)
+                try await connection.query(giveUp.query, logger: logger)
+                // Concurrent claims skip the row another one holds instead of waiting for it.
+                let next = JobStateMachine.nextJob(now: now, lock: "FOR UPDATE OF candidate SKIP LOCKED")
                 var id: String?
-                for try await row in candidates { id = try row.decode(String.self) }
+                for try await row in try await connection.query(next.query, logger: logger).decode(String.self) {
+                    id = row
+                }
                 guard let id else { return nil }
-                try await connection.query(
-                    """
-                    UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = \(worker),
-                        lease_expires = \(t + lease), started_at = COALESCE(started_at, \(t)), progress = 0, step = NULL,
-                        tiles_done = NULL, tiles_total = NULL
-                    WHERE id = \(id)
-                    """, logger: logger)
+                let take = JobStateMachine.take(id: id, worker: worker, lease: lease, now: now)
+                try await connection.query(take.query, logger: logger)
                 return try await fetch(connection, id: id)
             }
         }
@@ -108,36 +80,16 @@ extension PostgresJobStore {
         async throws -> LeaseState
     {
         try await shielded { [self] in
-            let t = now.timeIntervalSince1970
-            // Extend the lease only while this worker holds the running job. The UPDATE sees a cancel committed
-            // while it waited for the row, so a row back means held; only otherwise is the job read again.
-            let renewed: PostgresRowSequence
-            if let progress {
-                renewed = try await client.query(
-                    """
-                    UPDATE jobs SET lease_expires = \(t + lease), progress = GREATEST(progress, \(progress.fraction)),
-                        step = \(progress.step), tiles_done = COALESCE(\(progress.tilesDone), tiles_done),
-                        tiles_total = COALESCE(\(progress.tilesTotal), tiles_total)
-                    WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id
-                    """, logger: logger)
-            } else {
-                renewed = try await client.query(
-                    """
-                    UPDATE jobs SET lease_expires = \(t + lease)
-                    WHERE id = \(id) AND status = 'running' AND lease_owner = \(worker) RETURNING id
-                    """, logger: logger)
-            }
+            // The UPDATE sees a cancel committed while it waited for the row, so a row back means held; only
+            // otherwise is the job read again.
+            let renew = JobStateMachine.renew(id: id, worker: worker, lease: lease, progress: progress, now: now)
             var held = false
-            for try await _ in renewed { held = true }
+            for try await _ in try await client.query(renew.query, logger: logger) { held = true }
             if held { return .held }
-            let rows = try await client.query("SELECT status, lease_owner FROM jobs WHERE id = \(id)", logger: logger)
+            let rows = try await client.query(JobStateMachine.leaseHolder(id: id).query, logger: logger)
             var state = LeaseState.lost
-            for try await (status, owner) in rows.decode((String, String?).self) {
-                if status == JobStatus.canceled.rawValue {
-                    state = .canceled
-                } else if status == JobStatus.running.rawValue && owner == worker {
-                    state = .held
-                }
+            for try await (status, holder) in rows.decode((String, String?).self) {
+                state = JobStateMachine.leaseState(status: status, holder: holder, worker: worker)
             }
             return state
         }
@@ -147,40 +99,13 @@ extension PostgresJobStore {
         async throws -> JobRecord?
     {
         try await shielded { [self] in
-            let t = now.timeIntervalSince1970
-            return try await client.withTransaction(logger: logger) { connection in
-                guard let job = try await lockedJob(connection, id: id), job.status == .running,
-                    job.leaseOwner == worker
-                else {
-                    return nil
-                }
-                let inputMegapixels = Double(job.inputWidth * job.inputHeight) / 1e6
-                switch outcome {
-                case .succeeded(let result):
-                    try await connection.query(
-                        """
-                        UPDATE jobs SET status = 'succeeded', progress = 1, finished_at = \(t), expires_at = \(t + resultTTL),
-                            lease_owner = NULL, result_path = \(result.path), result_width = \(result.width),
-                            result_height = \(result.height), result_format = \(result.format),
-                            processing_seconds = \(result.processingSeconds), result_device = \(result.device)
-                        WHERE id = \(id)
-                        """, logger: logger)
-                    try await addUsage(
-                        connection, owner: job.owner, name: job.ownerName, succeeded: 1, failed: 0,
-                        input: inputMegapixels, output: Double(result.width * result.height) / 1e6,
-                        seconds: result.processingSeconds)
-                case .failed(let code, let message):
-                    try await connection.query(
-                        """
-                        UPDATE jobs SET status = 'failed', finished_at = \(t), expires_at = \(t + resultTTL),
-                            lease_owner = NULL, error_code = \(code.rawValue), error_message = \(message)
-                        WHERE id = \(id)
-                        """, logger: logger)
-                    let seconds = job.startedAt.map { now.timeIntervalSince($0) } ?? 0
-                    try await addUsage(
-                        connection, owner: job.owner, name: job.ownerName, succeeded: 0, failed: 1,
-                        input: 0, output: 0, seconds: seconds)
-                }
+            try await client.withTransaction(logger: logger) { connection in
+                guard let job = try await lockedJob(connection, id: id), JobStateMachine.mayFinish(job, worker: worker)
+                else { return nil }
+                let finish = JobStateMachine.finish(job, outcome: outcome, resultTTL: resultTTL, now: now)
+                try await connection.query(finish.query, logger: logger)
+                try await connection.query(
+                    JobStateMachine.usage(of: job, outcome: outcome, now: now).query, logger: logger)
                 return try await fetch(connection, id: id)
             }
         }
@@ -188,17 +113,16 @@ extension PostgresJobStore {
 
     public func cancel(id: String, owner: String, resultTTL: TimeInterval, now: Date) async throws -> JobRecord? {
         try await shielded { [self] in
-            let t = now.timeIntervalSince1970
-            return try await client.withTransaction(logger: logger) { connection in
-                guard let job = try await lockedJob(connection, id: id), job.owner == owner else { return nil }
-                if job.status.isFinal { return job }
-                try await connection.query(
-                    """
-                    UPDATE jobs SET status = 'canceled', finished_at = \(t), expires_at = \(t + resultTTL),
-                        lease_owner = NULL, error_code = \(ErrorCode.canceled.rawValue), error_message = 'canceled by its owner'
-                    WHERE id = \(id)
-                    """, logger: logger)
-                return try await fetch(connection, id: id)
+            try await client.withTransaction(logger: logger) { connection in
+                let job = try await lockedJob(connection, id: id)
+                switch JobStateMachine.cancelRule(job, owner: owner) {
+                case .notFound: return nil
+                case .unchanged: return job
+                case .cancel:
+                    let cancel = JobStateMachine.cancel(id: id, resultTTL: resultTTL, now: now)
+                    try await connection.query(cancel.query, logger: logger)
+                    return try await fetch(connection, id: id)
+                }
             }
         }
     }
@@ -213,16 +137,13 @@ extension PostgresJobStore {
 
     public func queuedCount() async throws -> Int {
         try await shielded { [self] in
-            try await count(client.query("SELECT COUNT(*) FROM jobs WHERE status = 'queued'", logger: logger))
+            try await count(client.query(JobStateMachine.queuedCount.query, logger: logger))
         }
     }
 
     public func activeCount(owner: String) async throws -> Int {
         try await shielded { [self] in
-            try await count(
-                client.query(
-                    "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND owner = \(owner)",
-                    logger: logger))
+            try await count(client.query(JobStateMachine.activeCount(owner: owner).query, logger: logger))
         }
     }
 
@@ -234,27 +155,21 @@ extension PostgresJobStore {
 
     public func sweep(now: Date) async throws -> SweptJobs {
         try await shielded { [self] in
-            let t = now.timeIntervalSince1970
-            return try await client.withTransaction(logger: logger) { connection in
+            try await client.withTransaction(logger: logger) { connection in
                 var ids: [String] = [], files: [String] = []
-                let expired = try await connection.query(
-                    """
-                    DELETE FROM jobs WHERE expires_at IS NOT NULL AND expires_at < \(t)
-                    RETURNING id, input_path, result_path
-                    """, logger: logger)
+                let expired = try await connection.query(JobStateMachine.expire(now: now).query, logger: logger)
                 for try await (id, input, result) in expired.decode((String, String, String?).self) {
                     ids.append(id)
                     if !input.isEmpty { files.append(input) }
                     if let result { files.append(result) }
                 }
-                // Inputs of finished jobs are no longer needed; the rows stay until their results expire. One
-                // statement clears exactly the paths it returns, so a job finishing meanwhile keeps its path for the
-                // next sweep.
+                // One statement clears exactly the paths it returns, so a job finishing meanwhile keeps its path for
+                // the next sweep.
                 let finished = try await connection.query(
                     """
                     UPDATE jobs SET input_path = '' FROM (
                         SELECT id, input_path AS old_path FROM jobs
-                        WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != '' FOR UPDATE) AS done
+                        WHERE \(unescaped: JobStateMachine.finishedStates) FOR UPDATE) AS done
                     WHERE jobs.id = done.id
                     RETURNING done.old_path
                     """, logger: logger)
@@ -267,20 +182,35 @@ extension PostgresJobStore {
 
     public func workerSeen(_ worker: String, now: Date) async throws {
         try await shielded { [self] in
-            try await client.query(
-                """
-                INSERT INTO workers (id, seen_at) VALUES (\(worker), \(now.timeIntervalSince1970))
-                ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at
-                """, logger: logger)
+            try await client.query(JobStateMachine.workerSeen(worker, now: now).query, logger: logger)
         }
     }
 
     public func lastWorkerSeen() async throws -> Date? {
         try await shielded { [self] in
-            let rows = try await client.query("SELECT MAX(seen_at) FROM workers", logger: logger)
+            let rows = try await client.query(JobStateMachine.lastWorkerSeen.query, logger: logger)
             var latest: Double?
             for try await value in rows.decode(Double?.self) { latest = value }
             return latest.map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+}
+
+extension JobStatement {
+    /// The statement with its parameters numbered, as PostgreSQL takes them.
+    var query: PostgresQuery {
+        get throws {
+            let (sql, values) = numbered
+            var binds = PostgresBindings()
+            for value in values {
+                switch value {
+                case .text(let text): if let text { binds.append(text) } else { binds.appendNull() }
+                case .real(let real): if let real { binds.append(real) } else { binds.appendNull() }
+                case .integer(let integer): if let integer { binds.append(integer) } else { binds.appendNull() }
+                case .blob(let data): if let data { try binds.append(data) } else { binds.appendNull() }
+                }
+            }
+            return PostgresQuery(unsafeSQL: sql, binds: binds)
         }
     }
 }

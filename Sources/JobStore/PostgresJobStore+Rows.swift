@@ -7,23 +7,6 @@ import Synchronization
 extension PostgresJobStore {
     // MARK: - Rows
 
-    func addUsage(
-        _ connection: PostgresConnection, owner: String, name: String, succeeded: Int, failed: Int,
-        input: Double, output: Double, seconds: Double
-    ) async throws {
-        try await connection.query(
-            """
-            INSERT INTO usage (owner, owner_name, jobs_succeeded, jobs_failed, input_megapixels, output_megapixels,
-                               compute_seconds)
-            VALUES (\(owner), \(name), \(succeeded), \(failed), \(input), \(output), \(seconds))
-            ON CONFLICT (owner) DO UPDATE SET jobs_succeeded = usage.jobs_succeeded + excluded.jobs_succeeded,
-                jobs_failed = usage.jobs_failed + excluded.jobs_failed,
-                input_megapixels = usage.input_megapixels + excluded.input_megapixels,
-                output_megapixels = usage.output_megapixels + excluded.output_megapixels,
-                compute_seconds = usage.compute_seconds + excluded.compute_seconds
-            """, logger: logger)
-    }
-
     private static let columns = """
         id, owner, owner_name, status, request, input_path, input_width, input_height, model, progress, step,
         tiles_done, tiles_total, attempts, lease_owner, lease_expires, created_at, started_at, finished_at, expires_at,

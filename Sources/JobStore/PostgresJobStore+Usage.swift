@@ -26,11 +26,7 @@ extension PostgresJobStore {
 
     public func recordRequest(owner: String, name: String) async throws {
         try await shielded { [self] in
-            try await client.query(
-                """
-                INSERT INTO usage (owner, owner_name, requests) VALUES (\(owner), \(name), 1)
-                ON CONFLICT (owner) DO UPDATE SET requests = usage.requests + 1, owner_name = excluded.owner_name
-                """, logger: logger)
+            try await client.query(JobStateMachine.recordRequest(owner: owner, name: name).query, logger: logger)
         }
     }
 

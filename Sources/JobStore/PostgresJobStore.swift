@@ -2,15 +2,16 @@ import Foundation
 public import Logging
 internal import NIOSSL
 internal import PostgresNIO
+public import ServiceLifecycle
 import Synchronization
 
 /// The scale-out ``JobStore``: one PostgreSQL database shared by any number of api and worker processes on any number
 /// of machines. It keeps the same state machine as ``SQLiteJobStore``; a claim locks the row it takes with
 /// `FOR UPDATE SKIP LOCKED`, so concurrent workers never take the same job and never wait on each other.
 ///
-/// The client's connection pool must run: call ``run()`` in a long-lived task (it is a swift-service-lifecycle
-/// service in the server) before using the store.
-public final class PostgresJobStore: JobStore, BlobStore {
+/// The client's connection pool must run: the store is a swift-service-lifecycle `Service` whose ``run()`` is the
+/// pool, so the server lists it in its service group before the services that use it.
+public final class PostgresJobStore: JobStore, BlobStore, Service {
     let client: PostgresClient
     let logger: Logger
     let schema: String
@@ -49,7 +50,7 @@ public final class PostgresJobStore: JobStore, BlobStore {
         self.schema = schema
     }
 
-    /// Runs the connection pool until the task is cancelled.
+    /// Runs the connection pool until the task is cancelled or the group shuts down gracefully.
     public func run() async {
         poolStarted.store(true, ordering: .releasing)
         await client.run()

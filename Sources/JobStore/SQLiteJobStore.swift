@@ -2,18 +2,30 @@ public import Foundation
 internal import GRDB
 
 /// The embedded ``JobStore``: one SQLite file in WAL mode, shared safely by an api and a worker process on the same
-/// machine. Every state change is one transaction, so a crash at any point leaves either the old state or the new.
+/// machine, or a database in memory (``inMemory()``). Every state change is one transaction, so a crash at any
+/// point leaves either the old state or the new. The transitions are ``JobStateMachine``'s.
 public final class SQLiteJobStore: JobStore {
-    private let pool: DatabasePool
+    private let writer: any DatabaseWriter
 
     /// Opens (creating and migrating if needed) the database at `path`.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
         var configuration = Configuration()
         // Another process (api or worker) may hold the write lock for a moment.
         configuration.busyMode = .timeout(10)
         configuration.label = "jobs"
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        try self.init(writer: try DatabasePool(path: path, configuration: configuration))
+    }
+
+    /// A store in this process's memory, gone with it: for tests and for trying the service without files.
+    public static func inMemory() throws -> SQLiteJobStore {
+        var configuration = Configuration()
+        configuration.label = "jobs"
+        return try SQLiteJobStore(writer: try DatabaseQueue(configuration: configuration))
+    }
+
+    private init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
     }
 
     private static var migrator: DatabaseMigrator {
@@ -77,25 +89,16 @@ public final class SQLiteJobStore: JobStore {
 
     public func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult {
         // One write transaction: SQLite lets one writer in at a time, so the counts cannot change before the insert.
-        try await pool.write { db in
+        try await writer.write { db in
             if let most = limits.maxQueued {
-                let queued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued'") ?? 0
+                let queued = try Self.count(db, JobStateMachine.queuedCount)
                 if queued >= most { return .queueFull(queued: queued) }
             }
             if let most = limits.maxActivePerOwner {
-                let active = try Self.activeCount(db, owner: job.owner)
+                let active = try Self.count(db, JobStateMachine.activeCount(owner: job.owner))
                 if active >= most { return .ownerAtLimit(active: active) }
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO jobs (id, owner, owner_name, status, request, input_path, input_width, input_height, model,
-                                      created_at)
-                    VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    job.id, job.owner, job.ownerName, job.request, job.inputPath, job.inputWidth,
-                    job.inputHeight, job.model, now.timeIntervalSince1970,
-                ])
+            try db.execute(JobStateMachine.enqueue(job, now: now))
             guard let record = try Self.fetch(db, id: job.id) else { throw StoreError("job \(job.id) vanished") }
             return .queued(record)
         }
@@ -104,37 +107,11 @@ public final class SQLiteJobStore: JobStore {
     public func claim(worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval, now: Date)
         async throws -> JobRecord?
     {
-        let t = now.timeIntervalSince1970
-        return try await pool.write { db in
-            // A job whose worker vanished after its last allowed attempt fails with the reason, instead of looping.
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET status = 'failed', finished_at = ?, lease_owner = NULL,
-                        error_code = ?,
-                        error_message = 'the worker running this job stopped ' || attempts || ' times; giving up',
-                        expires_at = ?
-                    WHERE status = 'running' AND lease_expires < ? AND attempts >= ?
-                    """, arguments: [t, ErrorCode.workerLost.rawValue, t + resultTTL, t, maxAttempts])
-            guard
-                let id = try String.fetchOne(
-                    db,
-                    sql: """
-                        SELECT candidate.id FROM jobs AS candidate
-                        LEFT JOIN (SELECT owner, COUNT(*) AS running FROM jobs
-                                   WHERE status = 'running' AND lease_expires >= :now GROUP BY owner) AS busy
-                               ON busy.owner = candidate.owner
-                        WHERE candidate.status = 'queued' OR (candidate.status = 'running' AND candidate.lease_expires < :now)
-                        ORDER BY COALESCE(busy.running, 0), candidate.created_at, candidate.id
-                        LIMIT 1
-                        """, arguments: ["now": t])
-            else { return nil }
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires = ?,
-                        started_at = COALESCE(started_at, ?), progress = 0, step = NULL, tiles_done = NULL,
-                        tiles_total = NULL
-                    WHERE id = ?
-                    """, arguments: [worker, t + lease, t, id])
+        try await writer.write { db in
+            try db.execute(JobStateMachine.giveUpLostJobs(maxAttempts: maxAttempts, resultTTL: resultTTL, now: now))
+            let next = JobStateMachine.nextJob(now: now)
+            guard let id = try String.fetchOne(db, sql: next.sql, arguments: next.arguments) else { return nil }
+            try db.execute(JobStateMachine.take(id: id, worker: worker, lease: lease, now: now))
             return try Self.fetch(db, id: id)
         }
     }
@@ -142,94 +119,43 @@ public final class SQLiteJobStore: JobStore {
     public func heartbeat(id: String, worker: String, lease: TimeInterval, progress: JobProgress?, now: Date)
         async throws -> LeaseState
     {
-        let t = now.timeIntervalSince1970
-        return try await pool.write { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT status, lease_owner FROM jobs WHERE id = ?",
-                    arguments: [id])
-            else { return .lost }
-            let status: String = row["status"]
-            let owner: String? = row["lease_owner"]
-            if status == JobStatus.canceled.rawValue { return .canceled }
-            guard status == JobStatus.running.rawValue, owner == worker else { return .lost }
-            if let progress {
-                try db.execute(
-                    sql: """
-                        UPDATE jobs SET lease_expires = ?, progress = MAX(progress, ?), step = ?,
-                            tiles_done = COALESCE(?, tiles_done), tiles_total = COALESCE(?, tiles_total)
-                        WHERE id = ?
-                        """,
-                    arguments: [
-                        t + lease, progress.fraction, progress.step, progress.tilesDone,
-                        progress.tilesTotal, id,
-                    ])
-            } else {
-                try db.execute(sql: "UPDATE jobs SET lease_expires = ? WHERE id = ?", arguments: [t + lease, id])
-            }
-            return .held
+        try await writer.write { db in
+            let renew = JobStateMachine.renew(id: id, worker: worker, lease: lease, progress: progress, now: now)
+            if try Row.fetchOne(db, sql: renew.sql, arguments: renew.arguments) != nil { return .held }
+            let holder = JobStateMachine.leaseHolder(id: id)
+            let row = try Row.fetchOne(db, sql: holder.sql, arguments: holder.arguments)
+            return JobStateMachine.leaseState(status: row?["status"], holder: row?["lease_owner"], worker: worker)
         }
     }
 
     public func finish(id: String, worker: String, outcome: JobOutcome, resultTTL: TimeInterval, now: Date)
         async throws -> JobRecord?
     {
-        let t = now.timeIntervalSince1970
-        return try await pool.write { db in
-            guard let job = try Self.fetch(db, id: id), job.status == .running, job.leaseOwner == worker else {
+        try await writer.write { db in
+            guard let job = try Self.fetch(db, id: id), JobStateMachine.mayFinish(job, worker: worker) else {
                 return nil
             }
-            let inputMegapixels = Double(job.inputWidth * job.inputHeight) / 1e6
-            switch outcome {
-            case .succeeded(let result):
-                try db.execute(
-                    sql: """
-                        UPDATE jobs SET status = 'succeeded', progress = 1, finished_at = ?, expires_at = ?,
-                            lease_owner = NULL, result_path = ?, result_width = ?, result_height = ?, result_format = ?,
-                            processing_seconds = ?, result_device = ?
-                        WHERE id = ?
-                        """,
-                    arguments: [
-                        t, t + resultTTL, result.path, result.width, result.height, result.format,
-                        result.processingSeconds, result.device, id,
-                    ])
-                try Self.addUsage(
-                    db, owner: job.owner, name: job.ownerName, succeeded: 1, failed: 0,
-                    input: inputMegapixels, output: Double(result.width * result.height) / 1e6,
-                    seconds: result.processingSeconds)
-            case .failed(let code, let message):
-                try db.execute(
-                    sql: """
-                        UPDATE jobs SET status = 'failed', finished_at = ?, expires_at = ?, lease_owner = NULL,
-                            error_code = ?, error_message = ?
-                        WHERE id = ?
-                        """, arguments: [t, t + resultTTL, code.rawValue, message, id])
-                let seconds = job.startedAt.map { now.timeIntervalSince($0) } ?? 0
-                try Self.addUsage(
-                    db, owner: job.owner, name: job.ownerName, succeeded: 0, failed: 1,
-                    input: 0, output: 0, seconds: seconds)
-            }
+            try db.execute(JobStateMachine.finish(job, outcome: outcome, resultTTL: resultTTL, now: now))
+            try db.execute(JobStateMachine.usage(of: job, outcome: outcome, now: now))
             return try Self.fetch(db, id: id)
         }
     }
 
     public func cancel(id: String, owner: String, resultTTL: TimeInterval, now: Date) async throws -> JobRecord? {
-        let t = now.timeIntervalSince1970
-        return try await pool.write { db in
-            guard let job = try Self.fetch(db, id: id), job.owner == owner else { return nil }
-            if job.status.isFinal { return job }
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET status = 'canceled', finished_at = ?, expires_at = ?, lease_owner = NULL,
-                        error_code = ?, error_message = 'canceled by its owner'
-                    WHERE id = ?
-                    """, arguments: [t, t + resultTTL, ErrorCode.canceled.rawValue, id])
-            return try Self.fetch(db, id: id)
+        try await writer.write { db in
+            let job = try Self.fetch(db, id: id)
+            switch JobStateMachine.cancelRule(job, owner: owner) {
+            case .notFound: return nil
+            case .unchanged: return job
+            case .cancel:
+                try db.execute(JobStateMachine.cancel(id: id, resultTTL: resultTTL, now: now))
+                return try Self.fetch(db, id: id)
+            }
         }
     }
 
     public func job(id: String, owner: String?) async throws -> JobRecord? {
-        try await pool.read { db in
+        try await writer.read { db in
             guard let job = try Self.fetch(db, id: id) else { return nil }
             if let owner, job.owner != owner { return nil }
             return job
@@ -237,23 +163,19 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func queuedCount() async throws -> Int {
-        try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued'") ?? 0
-        }
+        try await writer.read { db in try Self.count(db, JobStateMachine.queuedCount) }
     }
 
     public func activeCount(owner: String) async throws -> Int {
-        try await pool.read { db in try Self.activeCount(db, owner: owner) }
+        try await writer.read { db in try Self.count(db, JobStateMachine.activeCount(owner: owner)) }
     }
 
-    private static func activeCount(_ db: Database, owner: String) throws -> Int {
-        try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND owner = ?",
-            arguments: [owner]) ?? 0
+    private static func count(_ db: Database, _ statement: JobStatement) throws -> Int {
+        try Int.fetchOne(db, sql: statement.sql, arguments: statement.arguments) ?? 0
     }
 
     public func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
-        try await pool.write { db in
+        try await writer.write { db in
             let row = try Row.fetchOne(
                 db, sql: TokenBucketStatement.sql { ":\($0)" },
                 arguments: [
@@ -266,17 +188,11 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func recordRequest(owner: String, name: String) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO usage (owner, owner_name, requests) VALUES (?, ?, 1)
-                    ON CONFLICT(owner) DO UPDATE SET requests = requests + 1, owner_name = excluded.owner_name
-                    """, arguments: [owner, name])
-        }
+        try await writer.write { db in try db.execute(JobStateMachine.recordRequest(owner: owner, name: name)) }
     }
 
     public func usage(owner: String) async throws -> Usage? {
-        try await pool.read { db in
+        try await writer.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM usage WHERE owner = ?", arguments: [owner])
             else { return nil }
             return Usage(
@@ -287,24 +203,13 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func sweep(now: Date) async throws -> SweptJobs {
-        let t = now.timeIntervalSince1970
-        return try await pool.write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, input_path, result_path FROM jobs WHERE expires_at IS NOT NULL AND expires_at < ?
-                    """, arguments: [t])
-            try db.execute(sql: "DELETE FROM jobs WHERE expires_at IS NOT NULL AND expires_at < ?", arguments: [t])
-            // Inputs of finished jobs are no longer needed; the rows stay until their results expire.
+        try await writer.write { db in
+            let expire = JobStateMachine.expire(now: now)
+            let rows = try Row.fetchAll(db, sql: expire.sql, arguments: expire.arguments)
+            // One writer at a time: the inputs read here are the ones cleared next.
             let inputs = try String.fetchAll(
-                db,
-                sql: """
-                    SELECT input_path FROM jobs WHERE status IN ('succeeded', 'failed', 'canceled') AND input_path != ''
-                    """)
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET input_path = '' WHERE status IN ('succeeded', 'failed', 'canceled')
-                    """)
+                db, sql: "SELECT input_path FROM jobs WHERE \(JobStateMachine.finishedStates)")
+            try db.execute(sql: "UPDATE jobs SET input_path = '' WHERE \(JobStateMachine.finishedStates)")
             var files = inputs
             for row in rows {
                 let input: String = row["input_path"]
@@ -316,38 +221,16 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func workerSeen(_ worker: String, now: Date) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO workers (id, seen_at) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET seen_at = excluded.seen_at
-                    """, arguments: [worker, now.timeIntervalSince1970])
-        }
+        try await writer.write { db in try db.execute(JobStateMachine.workerSeen(worker, now: now)) }
     }
 
     public func lastWorkerSeen() async throws -> Date? {
-        try await pool.read { db in
-            try Double.fetchOne(db, sql: "SELECT MAX(seen_at) FROM workers").map { Date(timeIntervalSince1970: $0) }
+        try await writer.read { db in
+            try Double.fetchOne(db, sql: JobStateMachine.lastWorkerSeen.sql).map { Date(timeIntervalSince1970: $0) }
         }
     }
 
     // MARK: - Rows
-
-    private static func addUsage(
-        _ db: Database, owner: String, name: String, succeeded: Int, failed: Int,
-        input: Double, output: Double, seconds: Double
-    ) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO usage (owner, owner_name, jobs_succeeded, jobs_failed, input_megapixels, output_megapixels,
-                                   compute_seconds)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(owner) DO UPDATE SET jobs_succeeded = jobs_succeeded + excluded.jobs_succeeded,
-                    jobs_failed = jobs_failed + excluded.jobs_failed,
-                    input_megapixels = input_megapixels + excluded.input_megapixels,
-                    output_megapixels = output_megapixels + excluded.output_megapixels,
-                    compute_seconds = compute_seconds + excluded.compute_seconds
-                """, arguments: [owner, name, succeeded, failed, input, output, seconds])
-    }
 
     private static func fetch(_ db: Database, id: String) throws -> JobRecord? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else {
@@ -373,5 +256,25 @@ public final class SQLiteJobStore: JobStore {
             startedAt: date("started_at"), finishedAt: date("finished_at"), expiresAt: date("expires_at"),
             result: result, errorCode: (row["error_code"] as String?).map(ErrorCode.init(stored:)),
             errorMessage: row["error_message"])
+    }
+}
+
+extension Database {
+    fileprivate func execute(_ statement: JobStatement) throws {
+        try execute(sql: statement.sql, arguments: statement.arguments)
+    }
+}
+
+extension JobStatement {
+    fileprivate var arguments: StatementArguments {
+        StatementArguments(
+            values.mapValues { value -> (any DatabaseValueConvertible)? in
+                switch value {
+                case .text(let text): text
+                case .real(let real): real
+                case .integer(let integer): integer
+                case .blob(let data): data
+                }
+            })
     }
 }

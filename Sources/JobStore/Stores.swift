@@ -25,8 +25,9 @@ public struct Stores: Sendable {
         return Stores(jobs: store, blobs: blobDirectory.map { FileBlobStore(root: $0) } ?? store, postgres: store)
     }
 
-    /// Everything in this process's memory, gone when it ends: for tests.
-    public static func memory() -> Stores {
-        Stores(jobs: MemoryJobStore(), blobs: MemoryBlobStore(), postgres: nil)
+    /// Everything in this process's memory, gone when it ends: for tests. The jobs are a SQLite database in memory,
+    /// so the state machine is the same code as the file's.
+    public static func memory() throws -> Stores {
+        Stores(jobs: try SQLiteJobStore.inMemory(), blobs: MemoryBlobStore(), postgres: nil)
     }
 }

@@ -25,12 +25,15 @@ public struct ServerAssembly: Sendable {
     let tokens: TokenRegistry
     let logger: Logger
     let startedAt: ContinuousClock.Instant
+    /// Wall time for leases, expiry, rate buckets and sweeps: ``WallClock/system`` but in tests.
+    let clock: WallClock
 
     public init(
         configuration: ServerConfiguration, role: ServerRole, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
         startedAt = .now
+        clock = .system
         self.configuration = configuration
         self.role = role
         self.logger = logger
@@ -72,12 +75,13 @@ public struct ServerAssembly: Sendable {
     }
 
     /// Assembles from parts the caller made, with no file or database I/O: the in-process tests' seam (a memory or
-    /// temporary store, fixed tokens and key).
+    /// temporary store, fixed tokens and key, a clock they move).
     public init(
         configuration: ServerConfiguration, role: ServerRole, logger: Logger, stores: Stores,
-        tokens: TokenRegistry, signer: DownloadSigner
+        tokens: TokenRegistry, signer: DownloadSigner, clock: WallClock = .system
     ) {
         startedAt = .now
+        self.clock = clock
         self.configuration = configuration
         self.role = role
         self.logger = logger
@@ -103,7 +107,7 @@ public struct ServerAssembly: Sendable {
         let handler = APIHandler(
             configuration: configuration, role: role, store: store, blobs: blobs, hub: hub,
             signer: signer,
-            metrics: metrics, document: document, knownModels: models)
+            metrics: metrics, document: document, knownModels: models, clock: clock)
         // Compact JSON with plain slashes, as the old service's clients saw it.
         let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
         try handler.registerHandlers(
@@ -111,7 +115,8 @@ public struct ServerAssembly: Sendable {
             middlewares: [
                 AuthMiddleware(
                     tokens: tokens, protectedOperations: document.protectedOperations,
-                    rateLimiter: RateLimiter(store: store, defaultPolicy: configuration.rateLimit, logger: logger))
+                    rateLimiter: RateLimiter(
+                        store: store, defaultPolicy: configuration.rateLimit, logger: logger, clock: clock))
             ])
         router.get("/openapi.json") { _, _ in
             Self.document(document.bytes, type: "application/json")
@@ -128,6 +133,13 @@ public struct ServerAssembly: Sendable {
         return router
     }
 
+    /// The api role's sweeper of expired results and finished inputs.
+    func makeSweeper() -> SweeperService {
+        SweeperService(
+            store: store, blobs: blobs, interval: configuration.sweepInterval,
+            scratchDirectories: configuration.blobFolders, metrics: metrics, logger: logger, clock: clock)
+    }
+
     private static func document(_ bytes: [UInt8], type: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = type
@@ -136,19 +148,34 @@ public struct ServerAssembly: Sendable {
 
     /// Runs the role until SIGTERM or SIGINT, then drains: the HTTP server stops taking connections and the worker
     /// finishes its job (up to `drainSeconds`).
+    ///
+    /// With PostgreSQL the client's pool is a service of the same group, listed first: it starts before the role
+    /// (which migrates before serving) and, since a group shuts its services down in reverse order, it stops only
+    /// after the worker has drained and written its last result.
     public func run() async throws {
-        guard let postgres else { return try await runServices() }
-        // The pool runs first, and the schema is brought up to date before anything else touches the store.
-        let pool = Task { await postgres.run() }
-        defer { pool.cancel() }
-        try await prepare(postgres)
-        try await runServices()
+        var services: [any Service] = []
+        if let postgres { services.append(postgres) }
+        services.append(RoleService(assembly: self))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The role's services, run once the store is ready: the part of ``run()`` after the pool.
+    private struct RoleService: Service {
+        let assembly: ServerAssembly
+
+        func run() async throws {
+            if let postgres = assembly.postgres { try await assembly.prepare(postgres) }
+            try await assembly.runServices()
+        }
     }
 
     /// Migrates, within a time limit (a database that cannot be reached must stop the start with a reason, not hang
     /// it), and checks that this process keeps blobs where the others do: a worker writing results into the
     /// database while the apis read a shared folder would lose every result.
-    private func prepare(_ postgres: PostgresJobStore) async throws {
+    fileprivate func prepare(_ postgres: PostgresJobStore) async throws {
         let limit = 60.0
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -178,25 +205,23 @@ public struct ServerAssembly: Sendable {
     /// Brings the store's schema up to date and returns: `upscaler migrate`.
     public func migrate() async throws {
         guard let postgres else { return }  // SQLite migrates when it opens
-        let pool = Task { await postgres.run() }
-        defer { pool.cancel() }
-        try await postgres.migrate()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await postgres.run() }
+            try await postgres.migrate()
+            group.cancelAll()
+        }
     }
 
-    private func runServices() async throws {
+    fileprivate func runServices() async throws {
         var services: [any Service] = []
         if role.runsWorker {
             services.append(
                 WorkerService(
                     configuration: configuration, store: store, blobs: blobs, hub: hub,
-                    metrics: metrics, logger: logger, startedAt: startedAt))
+                    metrics: metrics, logger: logger, startedAt: startedAt, clock: clock))
         }
         if role.runsAPI {
-            services.append(
-                SweeperService(
-                    store: store, blobs: blobs, interval: configuration.sweepInterval,
-                    scratchDirectories: configuration.blobFolders,
-                    metrics: metrics, logger: logger))
+            services.append(makeSweeper())
             let startedAt = self.startedAt
             let role = self.role
             let logger = self.logger
@@ -216,13 +241,10 @@ public struct ServerAssembly: Sendable {
                     logger.notice("listening", metadata: ["port": "\(port)", "role": "\(role.rawValue)"])
                 },
                 logger: logger)
-            try await application.runService()
+            try await application.run()
         } else {
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: services, gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
-            try await group.run()
+            // Nested in run()'s group, which owns the signals and passes graceful shutdown down.
+            try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
         }
     }
 

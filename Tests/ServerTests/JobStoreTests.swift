@@ -1,7 +1,8 @@
 import Foundation
-import JobStore
 import Logging
 import Testing
+
+@testable import JobStore
 
 /// Which store a behaviour test runs on. PostgreSQL joins when `UPSCALER_TEST_DATABASE_URL` names a server
 /// (`scripts/test.sh` starts one); each test then gets a schema of its own.
@@ -351,5 +352,17 @@ struct JobStoreTests {
                 claimed.count == 40 && Set(claimed).count == 40,
                 "\(claimed.count) claims, \(Set(claimed).count) distinct")
         }
+    }
+}
+
+/// The one rewrite between the engines' parameter styles, against answers written out by hand.
+struct JobStatementTests {
+    @Test func namedParametersAreNumberedInOrderOfFirstUse() {
+        let statement = JobStatement(
+            "UPDATE t SET a = :x, b = :y::text WHERE c < :x AND d = ':' AND e = :z_1",
+            ["x": .integer(1), "y": .text("two"), "z_1": .real(nil)])
+        let (sql, values) = statement.numbered
+        #expect(sql == "UPDATE t SET a = $1, b = $2::text WHERE c < $1 AND d = ':' AND e = $3")
+        #expect(values.count == 3)
     }
 }

@@ -13,7 +13,8 @@ import Testing
 
 /// The api role assembled in this process on a temporary SQLite store, with two fixed tokens and a fixed signing
 /// key, and driven through Hummingbird's router test framework: no process, no socket, no model. Jobs are finished
-/// by ``completeNextJob()``, a stand-in for the worker that writes a PNG of the requested size.
+/// by ``completeNextJob()``, a stand-in for the worker that writes a PNG of the requested size. Wall time is a
+/// ``ManualClock`` the tests move.
 struct InProcessServer: Sendable {
     static let tokenA = "test-token-aaaaaaaaaaaaaaaa"
     static let tokenB = "test-token-bbbbbbbbbbbbbbbb"
@@ -22,6 +23,7 @@ struct InProcessServer: Sendable {
     let store: any JobStore
     let blobs: any BlobStore
     let directory: TemporaryDirectory
+    let clock = ManualClock()
 
     init(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) throws {
         try Imaging.initialize()
@@ -45,7 +47,7 @@ struct InProcessServer: Sendable {
         let signer = DownloadSigner(key: Array(repeating: 0xab, count: 32))
         assembly = ServerAssembly(
             configuration: configuration, role: .api, logger: Logger(label: "test"),
-            stores: stores, tokens: tokens, signer: signer)
+            stores: stores, tokens: tokens, signer: signer, clock: clock.wallClock)
     }
 
     /// Runs `body` with a client of the app.
@@ -61,13 +63,13 @@ struct InProcessServer: Sendable {
         guard
             let job = try await store.claim(
                 worker: "stand-in-1", lease: 30, maxAttempts: 3, resultTTL: 3600,
-                now: Date())
+                now: clock.now)
         else { return nil }
         if let failure {
             return try await store.finish(
                 id: job.id, worker: "stand-in-1",
                 outcome: .failed(code: failure, message: "refused by the stand-in"),
-                resultTTL: resultTTL, now: Date())
+                resultTTL: resultTTL, now: clock.now)
         }
         let request = try JSONDecoder().decode(JobRequest.self, from: job.request)
         let scale = request.scale ?? 4
@@ -86,7 +88,7 @@ struct InProcessServer: Sendable {
                     path: key, width: width, height: height,
                     format: request.format, processingSeconds: 0.01,
                     device: "cpu")),
-            resultTTL: resultTTL, now: Date())
+            resultTTL: resultTTL, now: clock.now)
     }
 }
 

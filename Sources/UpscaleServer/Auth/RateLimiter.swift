@@ -12,6 +12,7 @@ struct RateLimiter: Sendable {
     /// Tokens without a limit of their own get this one; nil means no limit.
     let defaultPolicy: RateLimitPolicy?
     let logger: Logger
+    let clock: WallClock
 
     /// The policy's name in the fields.
     static let policyName = "requests"
@@ -29,7 +30,7 @@ struct RateLimiter: Sendable {
         guard let policy else { return }
         let decision: RateLimitDecision
         do {
-            decision = try await store.takeRateToken(bucket: "requests:\(caller.owner)", policy: policy, now: Date())
+            decision = try await store.takeRateToken(bucket: "requests:\(caller.owner)", policy: policy, now: clock.now)
         } catch {
             logger.warning("rate limit unavailable; request let through", metadata: ["error": "\(error)"])
             return

@@ -22,6 +22,7 @@ struct APIHandler: APIProtocol {
     let document: OpenAPIDocument
     /// Model names a job may ask for.
     let knownModels: Set<String>
+    let clock: WallClock
 
     static let version = "0.4.0"
 
@@ -58,7 +59,7 @@ struct APIHandler: APIProtocol {
     func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {
         let depth = try? await store.queuedCount()
         let lastWorker = try? await store.lastWorkerSeen()
-        let workerAlive = lastWorker.map { Date().timeIntervalSince($0) < 30 } ?? false
+        let workerAlive = lastWorker.map { clock.now.timeIntervalSince($0) < 30 } ?? false
         let storeOK = depth != nil
         let body = Components.Schemas.Readiness(
             status: storeOK && workerAlive ? "ready" : "not_ready", store: storeOK,
@@ -120,7 +121,7 @@ struct APIHandler: APIProtocol {
 
     func download(_ input: Operations.Download.Input) async throws -> Operations.Download.Output {
         let fileID = input.path.fileId
-        switch signer.verify(fileID: fileID, expires: input.query.expires, signature: input.query.sig, now: Date()) {
+        switch signer.verify(fileID: fileID, expires: input.query.expires, signature: input.query.sig, now: clock.now) {
         case .badSignature:
             throw APIError(.forbidden, .badSignature, "this download link is not valid (its signature does not match)")
         case .expired:
@@ -205,7 +206,7 @@ struct APIHandler: APIProtocol {
         guard
             let job = try await store.cancel(
                 id: input.path.id, owner: caller.owner,
-                resultTTL: configuration.resultTTL, now: Date())
+                resultTTL: configuration.resultTTL, now: clock.now)
         else { throw noSuchJob() }
         hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
         return .ok(.init(body: .json(view(job))))
@@ -288,7 +289,7 @@ struct APIHandler: APIProtocol {
                 limits: QueueLimits(
                     maxQueued: configuration.maxQueue,
                     maxActivePerOwner: configuration.maxJobsPerToken),
-                now: Date())
+                now: clock.now)
             guard case .queued(let queuedRecord) = outcome else { throw Self.refusal(outcome) }
             record = queuedRecord
         } catch {

@@ -12,7 +12,10 @@ final class LeaseKeeper: Sendable {
     private let reporter: Task<Void, Never>
     private let renewer: Task<Void, Never>
 
-    init(job: JobRecord, worker: String, store: any JobStore, hub: JobEventHub, leaseSeconds: Double) {
+    init(
+        job: JobRecord, worker: String, store: any JobStore, hub: JobEventHub, leaseSeconds: Double,
+        clock: WallClock
+    ) {
         let state = self.state
         let (progress, sink) = AsyncStream<PipelineProgress>.makeStream(bufferingPolicy: .bufferingNewest(64))
         self.sink = sink
@@ -33,7 +36,7 @@ final class LeaseKeeper: Sendable {
                     let answer =
                         (try? await store.heartbeat(
                             id: job.id, worker: worker, lease: leaseSeconds,
-                            progress: update, now: Date())) ?? .held
+                            progress: update, now: clock.now)) ?? .held
                     if answer != .held { state.withLock { $0 = answer } }
                 }
             }
@@ -45,10 +48,10 @@ final class LeaseKeeper: Sendable {
                 let answer =
                     (try? await store.heartbeat(
                         id: job.id, worker: worker, lease: leaseSeconds,
-                        progress: nil, now: Date())) ?? .held
+                        progress: nil, now: clock.now)) ?? .held
                 if answer != .held { state.withLock { $0 = answer } }
                 // A busy worker is alive too: /health/ready must not fail during a long job.
-                try? await store.workerSeen(worker, now: Date())
+                try? await store.workerSeen(worker, now: clock.now)
             }
         }
     }

@@ -14,11 +14,12 @@ struct SweeperService: Service {
     let scratchDirectories: [URL]
     let metrics: ServerMetrics
     let logger: Logger
+    let clock: WallClock
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await sweepOnce(now: Date())
+                await sweepOnce(now: clock.now)
                 try await Task.sleep(for: .seconds(interval))
             }
         }

@@ -20,6 +20,7 @@ final class WorkerService: Service, Sendable {
     private let metrics: ServerMetrics
     private let logger: Logger
     private let startedAt: ContinuousClock.Instant
+    private let clock: WallClock
     private let stopping = LockedState(false)
     /// Every model call of this worker runs here (see ``ComputeThread``).
     private let compute = ComputeThread(name: "upscaler-compute")
@@ -27,7 +28,7 @@ final class WorkerService: Service, Sendable {
     init(
         configuration: ServerConfiguration, store: any JobStore, blobs: any BlobStore, hub: JobEventHub,
         metrics: ServerMetrics,
-        logger: Logger, startedAt: ContinuousClock.Instant
+        logger: Logger, startedAt: ContinuousClock.Instant, clock: WallClock
     ) {
         var generator = SystemRandomNumberGenerator()
         id =
@@ -40,6 +41,7 @@ final class WorkerService: Service, Sendable {
         self.metrics = metrics
         self.logger = logger
         self.startedAt = startedAt
+        self.clock = clock
     }
 
     func run() async throws {
@@ -60,13 +62,13 @@ final class WorkerService: Service, Sendable {
         defer { listener.cancel() }
         await withGracefulShutdownHandler {
             while !stopping.withLock({ $0 }) {
-                try? await store.workerSeen(id, now: Date())
+                try? await store.workerSeen(id, now: clock.now)
                 let job: JobRecord?
                 do {
                     job = try await store.claim(
                         worker: id, lease: configuration.leaseSeconds,
                         maxAttempts: configuration.maxAttempts,
-                        resultTTL: configuration.resultTTL, now: Date())
+                        resultTTL: configuration.resultTTL, now: clock.now)
                 } catch {
                     logger.error("cannot read the job store", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
@@ -143,7 +145,8 @@ final class WorkerService: Service, Sendable {
                 started: started, modelSeconds: nil)
             return
         }
-        let keeper = LeaseKeeper(job: job, worker: id, store: store, hub: hub, leaseSeconds: configuration.leaseSeconds)
+        let keeper = LeaseKeeper(
+            job: job, worker: id, store: store, hub: hub, leaseSeconds: configuration.leaseSeconds, clock: clock)
         let outcome: JobOutcome
         var modelSeconds: Double?
         do {
@@ -249,7 +252,7 @@ final class WorkerService: Service, Sendable {
         do {
             let record = try await store.finish(
                 id: job.id, worker: id, outcome: outcome,
-                resultTTL: configuration.resultTTL, now: Date())
+                resultTTL: configuration.resultTTL, now: clock.now)
             if record == nil, case .succeeded(let result) = outcome {
                 // Canceled (or taken over) while the result was being written: it is nobody's now.
                 try? await blobs.delete([result.path])
