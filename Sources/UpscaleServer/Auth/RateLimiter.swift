@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import JobStore
 import Logging
+import NIOConcurrencyHelpers
 
 /// Per-token request limits. Every authenticated request takes one unit from its token's bucket in the job store, so
 /// every api process sharing the store enforces the same budget. Answers carry the `RateLimit-Policy` and `RateLimit`
@@ -36,7 +37,7 @@ struct RateLimiter: Sendable {
             return
         }
         let fields = Self.fields(decision)
-        RequestInfo.current?.extraHeaders.withLock { $0.append(contentsOf: fields) }
+        RequestInfo.current?.extraHeaders.withLockedValue { $0.append(contentsOf: fields) }
         guard decision.allowed else {
             var headers = HTTPFields()
             headers[.retryAfter] = String(max(1, decision.secondsUntilNext))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import NIOConcurrencyHelpers
 
 /// What the HTTP layer knows about the request being handled, for the generated handlers (which see only the
 /// OpenAPI request): its id, the caller once authenticated, and the base URL for links.
@@ -10,7 +11,7 @@ struct RequestInfo: Sendable {
     let baseURL: String
     var logger: Logger
     /// Fields every answer to this request carries, success or error (the rate limit's state).
-    let extraHeaders = LockedState(HTTPFields())
+    let extraHeaders = NIOLockedValueBox(HTTPFields())
 
     @TaskLocal static var current: RequestInfo?
     @TaskLocal static var caller: Caller?

@@ -1,4 +1,5 @@
 import InferenceVulkan
+import NIOConcurrencyHelpers
 import Prometheus
 import UpscaleCore
 
@@ -9,7 +10,7 @@ public final class ServerMetrics: Sendable {
     private let queueDepth: Gauge
     private let jobSeconds: ValueHistogram
     /// Where this process's worker runs the model, once it is ready (`nil` in an api-only process).
-    private let device = LockedState<ComputeTarget?>(nil)
+    private let device = NIOLockedValueBox<ComputeTarget?>(nil)
     private static let jobBuckets: [Double] = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
     private static let requestBuckets: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 300]
 
@@ -61,7 +62,7 @@ public final class ServerMetrics: Sendable {
 
     /// Records where this process's worker runs, as `upscaler_worker_info{device="gpu:0",name="..."} 1`.
     func setWorkerDevice(_ target: ComputeTarget) {
-        device.withLock { $0 = target }
+        device.withLockedValue { $0 = target }
         let name: String
         switch target {
         case .cpu: name = "cpu"
@@ -74,7 +75,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Where this process's worker runs the model, for `/health/ready`.
-    var workerDevice: ComputeTarget? { device.withLock { $0 } }
+    var workerDevice: ComputeTarget? { device.withLockedValue { $0 } }
 
     func render() -> [UInt8] {
         registry.emitToBuffer()

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import JobStore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import OpenAPIRuntime
 
@@ -68,7 +69,7 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
         response.headers[Self.requestIDField] = requestID
-        for field in info.extraHeaders.withLock({ $0 }) { response.headers[field.name] = field.value }
+        for field in info.extraHeaders.withLockedValue({ $0 }) { response.headers[field.name] = field.value }
         // The OpenAPI runtime percent-encodes header values it writes; a filename header must reach browsers as is.
         if let disposition = response.headers[.contentDisposition], disposition.contains("%") {
             response.headers[.contentDisposition] = disposition.removingPercentEncoding ?? disposition

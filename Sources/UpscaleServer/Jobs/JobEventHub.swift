@@ -1,5 +1,6 @@
 import Foundation
 import JobStore
+import NIOConcurrencyHelpers
 
 /// In-process fan-out of job events, so `serve` can stream every tile's progress and wake a waiting `POST /upscale`
 /// (through ``JobWatcher``) and an idle worker at once. Processes that share only the store (api and worker apart)
@@ -9,16 +10,16 @@ final class JobEventHub: Sendable {
     private struct State {
         var subscribers: [String: [UUID: AsyncStream<JobEvent>.Continuation]] = [:]
     }
-    private let state = LockedState(State())
+    private let state = NIOLockedValueBox(State())
     private let queued = WakeSignal()
 
     /// Events for one job until the stream is dropped.
     func subscribe(jobID: String) -> AsyncStream<JobEvent> {
         let id = UUID()
         let (stream, continuation) = AsyncStream<JobEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        state.withLock { $0.subscribers[jobID, default: [:]][id] = continuation }
+        state.withLockedValue { $0.subscribers[jobID, default: [:]][id] = continuation }
         continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { state in
+            self?.state.withLockedValue { state in
                 state.subscribers[jobID]?[id] = nil
                 if state.subscribers[jobID]?.isEmpty == true { state.subscribers[jobID] = nil }
             }
@@ -27,7 +28,7 @@ final class JobEventHub: Sendable {
     }
 
     func publish(_ event: JobEvent) {
-        let continuations = state.withLock { Array(($0.subscribers[event.jobID] ?? [:]).values) }
+        let continuations = state.withLockedValue { Array(($0.subscribers[event.jobID] ?? [:]).values) }
         for continuation in continuations { continuation.yield(event) }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import JobStore
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Follows one job until it is final: the one waiter behind both `POST /upscale` (which waits for the end) and
@@ -81,13 +82,13 @@ struct JobWatcher: Sendable {
     /// The job's state once it is final, or the latest seen when `seconds` pass first (or the server is shutting
     /// down).
     func waitForEnd(of job: JobRecord, owner: String, seconds: Double) async -> JobRecord {
-        let latest = LockedState(job)
+        let latest = NIOLockedValueBox(job)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await update in updates(of: job, owner: owner) {
                     switch update {
                     case .status(let record), .progress(let record, _), .done(let record):
-                        latest.withLock { $0 = record }
+                        latest.withLockedValue { $0 = record }
                     case .quiet:
                         break
                     }
@@ -98,6 +99,6 @@ struct JobWatcher: Sendable {
             await group.next()
             group.cancelAll()
         }
-        return latest.withLock { $0 }
+        return latest.withLockedValue { $0 }
     }
 }

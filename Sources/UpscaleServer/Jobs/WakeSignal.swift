@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Wakes a waiting task at once: how this process tells its idle worker that it queued a job, instead of the worker
 /// looking every few milliseconds. A signal given while nobody waits is kept for the next wait.
@@ -9,11 +10,11 @@ final class WakeSignal: Sendable {
         /// Waits that ended (timed out) before their continuation was registered.
         var abandoned: Set<UUID> = []
     }
-    private let state = LockedState(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Wakes every current waiter, or the next one if none waits.
     func signal() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             defer { state.waiters = [:] }
             if state.waiters.isEmpty { state.pending = true }
             return Array(state.waiters.values)
@@ -27,7 +28,7 @@ final class WakeSignal: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
-                    let resumeNow = self.state.withLock { state in
+                    let resumeNow = self.state.withLockedValue { state in
                         if state.pending || state.abandoned.remove(id) != nil {
                             state.pending = false
                             return true
@@ -42,7 +43,7 @@ final class WakeSignal: Sendable {
             await group.next()
             group.cancelAll()
             // The time ran out first: end the wait that is still registered, or keep it from registering.
-            let waiter = state.withLock { state in
+            let waiter = state.withLockedValue { state in
                 guard let waiter = state.waiters.removeValue(forKey: id) else {
                     state.abandoned.insert(id)
                     return nil as CheckedContinuation<Void, Never>?
@@ -51,6 +52,6 @@ final class WakeSignal: Sendable {
             }
             waiter?.resume()
         }
-        state.withLock { _ = $0.abandoned.remove(id) }
+        state.withLockedValue { _ = $0.abandoned.remove(id) }
     }
 }

@@ -1,13 +1,14 @@
 import Foundation
 import Inference
 import JobStore
+import NIOConcurrencyHelpers
 import UpscaleCore
 
 /// Runs beside one job on a worker: forwards the pipeline's progress to the hub (every tile) and the store (every tile,
 /// other steps at most 4/s), renews the lease on a timer too (a single tile of a big model can outlast it), and keeps
 /// what the store answered, so the run stops when the owner cancels or another worker has taken the job.
 final class LeaseKeeper: Sendable {
-    private let state = LockedState(LeaseState.held)
+    private let state = NIOLockedValueBox(LeaseState.held)
     private let sink: AsyncStream<PipelineProgress>.Continuation
     private let reporter: Task<Void, Never>
     private let renewer: Task<Void, Never>
@@ -37,7 +38,7 @@ final class LeaseKeeper: Sendable {
                         (try? await store.heartbeat(
                             id: job.id, worker: worker, lease: leaseSeconds,
                             progress: update, now: clock.now)) ?? .held
-                    if answer != .held { state.withLock { $0 = answer } }
+                    if answer != .held { state.withLockedValue { $0 = answer } }
                 }
             }
         }
@@ -49,7 +50,7 @@ final class LeaseKeeper: Sendable {
                     (try? await store.heartbeat(
                         id: job.id, worker: worker, lease: leaseSeconds,
                         progress: nil, now: clock.now)) ?? .held
-                if answer != .held { state.withLock { $0 = answer } }
+                if answer != .held { state.withLockedValue { $0 = answer } }
                 // A busy worker is alive too: /health/ready must not fail during a long job.
                 try? await store.workerSeen(worker, now: clock.now)
             }
@@ -57,7 +58,7 @@ final class LeaseKeeper: Sendable {
     }
 
     /// What the store last said: `held` while the job is this worker's to finish.
-    var lease: LeaseState { state.withLock { $0 } }
+    var lease: LeaseState { state.withLockedValue { $0 } }
 
     /// Called from the compute thread for each step and tile.
     func report(_ progress: PipelineProgress) {

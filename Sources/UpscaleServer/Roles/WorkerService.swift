@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import JobStore
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import UpscaleCore
 
@@ -21,7 +22,7 @@ final class WorkerService: Service, Sendable {
     private let logger: Logger
     private let startedAt: ContinuousClock.Instant
     private let clock: WallClock
-    private let stopping = LockedState(false)
+    private let stopping = NIOLockedValueBox(false)
     /// Every model call of this worker runs here (see ``ComputeThread``).
     private let compute = ComputeThread(name: "upscaler-compute")
 
@@ -61,7 +62,7 @@ final class WorkerService: Service, Sendable {
         }
         defer { listener.cancel() }
         await withGracefulShutdownHandler {
-            while !stopping.withLock({ $0 }) {
+            while !stopping.withLockedValue({ $0 }) {
                 try? await store.workerSeen(id, now: clock.now)
                 let job: JobRecord?
                 do {
@@ -84,7 +85,7 @@ final class WorkerService: Service, Sendable {
                 await hub.waitForQueuedJob(upTo: .seconds(configuration.pollInterval))
             }
         } onGracefulShutdown: { [stopping, hub] in
-            stopping.withLock { $0 = true }
+            stopping.withLockedValue { $0 = true }
             hub.jobQueued()  // ends an idle wait now rather than at the next look
         }
         logger.info("worker stopped", metadata: ["worker": "\(id)"])
@@ -195,13 +196,13 @@ final class WorkerService: Service, Sendable {
         _ request: JobRequest, input: [UInt8], upscaler: UncheckedUpscaler,
         keeper: LeaseKeeper
     ) async throws -> ([UInt8], UpscaleResult) {
-        let drainDeadline = LockedState<ContinuousClock.Instant?>(nil)
+        let drainDeadline = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
         let stopping = self.stopping
         let drainSeconds = configuration.drainSeconds
         let isCancelled: @Sendable () -> Bool = {
             if keeper.lease != .held { return true }
-            guard stopping.withLock({ $0 }) else { return false }
-            let deadline = drainDeadline.withLock { deadline in
+            guard stopping.withLockedValue({ $0 }) else { return false }
+            let deadline = drainDeadline.withLockedValue { deadline in
                 if deadline == nil { deadline = ContinuousClock.now + .seconds(drainSeconds) }
                 return deadline!
             }
