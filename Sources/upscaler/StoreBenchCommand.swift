@@ -38,7 +38,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
                 "bench-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             return (
-                try SQLiteJobStore(path: folder.appendingPathComponent("jobs.sqlite").path),
+                try Stores.sqlite(path: folder.appendingPathComponent("jobs.sqlite").path, blobRoot: folder).jobs,
                 {
                     try? FileManager.default.removeItem(at: folder)
                 }
@@ -47,7 +47,8 @@ struct StoreBenchCommand: AsyncParsableCommand {
         if let url {
             let postgres = try await measure("PostgreSQL") {
                 let schema = "bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-                let store = try PostgresJobStore(url: url, schema: schema, logger: Logger(label: "bench"))
+                guard let store = try Stores.postgres(url: url, schema: schema, logger: Logger(label: "bench")).postgres
+                else { throw fail("the PostgreSQL factory made no PostgreSQL store") }
                 let pool = Task { await store.run() }
                 try await store.migrate()
                 return (
