@@ -18,6 +18,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable, CustomStringConv
     case unsupportedMediaType = "unsupported_media_type"
     case tooLarge = "too_large"
     case tooManyPixels = "too_many_pixels"
+    /// More model work than the server's budget for one job.
+    case tooMuchWork = "too_much_work"
     case unprocessable
     case unauthorized
     case notFound = "not_found"
@@ -29,6 +31,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable, CustomStringConv
     case rateLimited = "rate_limited"
     case tooManyJobs = "too_many_jobs"
     case queueFull = "queue_full"
+    /// Too many event streams open, for the token (429) or the server (503).
+    case tooManyStreams = "too_many_streams"
     case modelUnavailable = "model_unavailable"
     // The service's own failures (5xx).
     case workerLost = "worker_lost"

@@ -30,11 +30,12 @@ public struct FileBlobStore: BlobStore {
     /// recognise what a killed writer left.
     public func put(_ key: String, _ bytes: [UInt8]) async throws {
         let target = try path(key)
+        // Uploads and results are the users' images: readable by the service's own user only.
         try FileManager.default.createDirectory(
             atPath: (target as NSString).deletingLastPathComponent,
-            withIntermediateDirectories: true)
+            withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         do {
-            try AtomicFile.write(bytes, to: target)
+            try AtomicFile.write(bytes, to: target, permissions: 0o600)
         } catch {
             throw StoreError(error.description)
         }

@@ -1,4 +1,5 @@
 public import Foundation
+import HTTPTypes
 import Hummingbird
 public import JobStore
 public import Logging
@@ -20,6 +21,8 @@ public struct ServerAssembly: Sendable {
     /// Set when the store is PostgreSQL, whose connection pool runs beside the services.
     let postgres: PostgresJobStore?
     let hub = JobEventHub()
+    /// Event streams open now; their limits are the configuration's.
+    let streams: StreamSlots
     let metrics = ServerMetrics()
     let signer: DownloadSigner
     let tokens: TokenRegistry
@@ -34,16 +37,25 @@ public struct ServerAssembly: Sendable {
     ) throws {
         startedAt = .now
         clock = .system
+        streams = StreamSlots(perOwner: configuration.maxStreamsPerToken, total: configuration.maxStreams)
         self.configuration = configuration
         self.role = role
         self.logger = logger
         let fm = FileManager.default
+        // Uploads, results, the job database and the signing key are private to the user the service runs as: every
+        // file and folder this process creates is 0600 or 0700, and the folders made by an earlier version are
+        // closed too.
+        umask(0o077)
         for directory in [configuration.dataDirectory, configuration.inputsDirectory, configuration.resultsDirectory] {
             do {
                 try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+                try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
             } catch {
                 throw ConfigurationError("cannot create \(directory.path): \(error.localizedDescription)")
             }
+        }
+        for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: configuration.databasePath + suffix) {
+            try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: configuration.databasePath + suffix)
         }
         let stores: Stores
         if let url = configuration.databaseURL {
@@ -62,16 +74,16 @@ public struct ServerAssembly: Sendable {
         store = stores.jobs
         blobs = stores.blobs
         postgres = stores.postgres
-        tokens = try TokenRegistry.load(validTokens: configuration.validTokens, tokensFile: configuration.tokensFile)
+        let key = try DownloadSigner.loadKey(
+            environment: configuration.signingKey, dataDirectory: configuration.dataDirectory)
+        signer = DownloadSigner(key: key)
+        tokens = try TokenRegistry.load(
+            validTokens: configuration.validTokens, tokensFile: configuration.tokensFile, secret: key)
         if role.runsAPI && tokens.count == 0 {
             throw ConfigurationError(
                 "no tokens configured: set VALID_TOKENS, or --tokens-file with lines from "
                     + "`upscaler tokens generate`")
         }
-        signer = DownloadSigner(
-            key: try DownloadSigner.loadKey(
-                environment: configuration.signingKey,
-                dataDirectory: configuration.dataDirectory))
     }
 
     /// Assembles from parts the caller made, with no file or database I/O: the in-process tests' seam (a memory or
@@ -82,6 +94,7 @@ public struct ServerAssembly: Sendable {
     ) {
         startedAt = .now
         self.clock = clock
+        streams = StreamSlots(perOwner: configuration.maxStreamsPerToken, total: configuration.maxStreams)
         self.configuration = configuration
         self.role = role
         self.logger = logger
@@ -93,21 +106,23 @@ public struct ServerAssembly: Sendable {
     }
 
     /// The HTTP routes: the generated operations behind the auth middleware, plus the three documents.
-    func makeRouter() throws -> Router<BasicRequestContext> {
+    func makeRouter() throws -> Router<ServerRequestContext> {
         let document = OpenAPIDocument.embedded
-        let router = Router(context: BasicRequestContext.self)
+        // HEAD is answered wherever GET is (the Allow field says so): the GET's headers, without its body.
+        let router = Router(context: ServerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(
             middleware: ServiceMiddleware(
                 metrics: metrics, routes: document.routes,
                 maxBodyBytes: configuration.maxBodyBytes,
-                publicURL: configuration.publicURL, logger: logger))
+                publicURL: configuration.publicURL, trustedProxies: configuration.trustedProxies, logger: logger))
         router.add(middleware: BrowserRedirectMiddleware())
         let models = Set(ModelCatalog.builtIn.map(\.name))
             .union(ModelStore(directory: configuration.modelsDirectory).list().filter(\.installed).map(\.name))
         let handler = APIHandler(
             configuration: configuration, role: role, store: store, blobs: blobs, hub: hub,
             signer: signer,
-            metrics: metrics, document: document, knownModels: models, clock: clock)
+            metrics: metrics, document: document, knownModels: models, clock: clock,
+            streams: streams)
         // Compact JSON with plain slashes, as the old service's clients saw it.
         let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
         try handler.registerHandlers(
@@ -116,16 +131,18 @@ public struct ServerAssembly: Sendable {
                 AuthMiddleware(
                     tokens: tokens, protectedOperations: document.protectedOperations,
                     rateLimiter: RateLimiter(
-                        store: store, defaultPolicy: configuration.rateLimit, logger: logger, clock: clock))
+                        store: store, defaultPolicy: configuration.rateLimit, logger: logger, clock: clock),
+                    failures: AuthFailureThrottle(clock: clock))
             ])
         router.get("/openapi.json") { _, _ in
             Self.document(document.bytes, type: "application/json")
         }
+        let page = Self.pageHeaders(publicURL: configuration.publicURL)
         router.get("/ui") { _, _ in
-            Self.document(PackageResources.ui_html, type: "text/html; charset=utf-8")
+            Self.document(PackageResources.ui_html, type: "text/html; charset=utf-8", headers: page)
         }
         router.get("/docs") { _, _ in
-            Self.document(PackageResources.docs_html, type: "text/html; charset=utf-8")
+            Self.document(PackageResources.docs_html, type: "text/html; charset=utf-8", headers: page)
         }
         router.get("/metrics") { [metrics] _, _ in
             Self.document(metrics.render(), type: "text/plain; version=0.0.4; charset=utf-8")
@@ -140,8 +157,24 @@ public struct ServerAssembly: Sendable {
             scratchDirectories: configuration.blobFolders, metrics: metrics, logger: logger, clock: clock)
     }
 
-    private static func document(_ bytes: [UInt8], type: String) -> Response {
+    /// The two pages run only their own inline script and style, talk only to this server (and to the public URL
+    /// its links name), show only images they made themselves, and may not be framed by another site.
+    static func pageHeaders(publicURL: String?) -> HTTPFields {
+        var connect = "'self'"
+        if let publicURL, let url = URL(string: publicURL), let scheme = url.scheme, let host = url.host {
+            connect += " \(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
+        }
         var headers = HTTPFields()
+        headers[.contentSecurityPolicy] =
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' blob: data:; "
+            + "connect-src \(connect); base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        return headers
+    }
+
+    private static func document(_ bytes: [UInt8], type: String, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
         headers[.contentType] = type
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
@@ -225,8 +258,16 @@ public struct ServerAssembly: Sendable {
             let startedAt = self.startedAt
             let role = self.role
             let logger = self.logger
+            // Connections that go quiet (a half-sent request, an idle keep-alive) close after `--idle-timeout`; one
+            // address holds at most `--max-connections-per-address` at once.
+            let counts = ConnectionCounts(
+                limit: configuration.maxConnectionsPerAddress, exempt: configuration.trustedProxies)
             let application = Application(
                 router: try makeRouter(),
+                server: .http1(
+                    configuration: .init(
+                        additionalChannelHandlers: [ConnectionCap(counts: counts)],
+                        idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))),
                 configuration: .init(
                     address: .hostname(configuration.host, port: configuration.port),
                     serverName: "upscaler"),

@@ -17,6 +17,17 @@ public struct ServerConfiguration: Sendable {
     /// The base of download and status links, e.g. `https://upscale.example.com`; by default taken from each
     /// request's Host header.
     public var publicURL: String?
+    /// A connection that sends nothing (no complete request head, no body part) for this long is closed, as is an
+    /// idle keep-alive connection; a request being answered is not cut.
+    public var idleTimeout: Double = 30
+    /// Connections one client address may hold open at once; trusted proxies are exempt.
+    public var maxConnectionsPerAddress = 64
+    /// Event streams (`GET /jobs/{id}/events`) one token may hold open, and this process in all: each holds a
+    /// watcher of the store.
+    public var maxStreamsPerToken = 8
+    public var maxStreams = 256
+    /// Reverse proxies (IP addresses) whose `X-Forwarded-For` and `X-Forwarded-Proto` fields are believed.
+    public var trustedProxies: Set<String> = []
     /// Hex or text; by default a random key kept in `<data-dir>/signing.key`.
     public var signingKey: String?
     /// `postgres://user:password@host:port/database` puts the queue in PostgreSQL, shared by every process that names
@@ -28,6 +39,11 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 64 << 20
     public var maxPixels = 50_000_000
     public var maxInputSide: Int? = 2048
+    /// Pixels one job may run through the model, after the shrink above 2x: the work a job costs is bounded at
+    /// every scale (a 2x job is not shrunk). 2048x2048 by default, what `maxInputSide` allows above 2x.
+    public var maxModelPixels = 2048 * 2048
+    /// The largest tile edge a request may ask for: a tile's buffers grow with its square.
+    public var maxTile = 256
     /// How long `POST /upscale` waits for its job before answering 202.
     public var waitSeconds: Double = 300
     /// How long results (and finished jobs) are kept.

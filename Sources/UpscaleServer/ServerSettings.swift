@@ -49,6 +49,26 @@ public enum ServerSettings {
         "public-url", ["UPSCALER_PUBLIC_URL"], "Base URL for links in responses",
         default: "from each request's Host header"
     ) { $0.publicURL = $1.hasSuffix("/") ? String($1.dropLast()) : $1 }
+    public static let trustedProxies = ServerSetting(
+        "trusted-proxies", ["UPSCALER_TRUSTED_PROXIES"],
+        "Comma-separated IP addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed",
+        default: "none"
+    ) {
+        $0.trustedProxies = Set(
+            $1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
+    public static let idleTimeout = ServerSetting(
+        "idle-timeout", ["UPSCALER_IDLE_TIMEOUT"],
+        "Seconds a connection may send nothing (half a request head, a stalled body, an idle keep-alive) before it is closed",
+        default: "\(format(defaults.idleTimeout))"
+    ) { $0.idleTimeout = try seconds($1, "idle-timeout", in: 0.1...3600) }
+    public static let maxConnectionsPerAddress = ServerSetting(
+        "max-connections-per-address", ["UPSCALER_MAX_CONNECTIONS_PER_ADDRESS"],
+        "Connections one client address may hold open; more are closed at once (trusted proxies are exempt)",
+        default: "\(defaults.maxConnectionsPerAddress)"
+    ) {
+        $0.maxConnectionsPerAddress = try int($1, "max-connections-per-address", in: 1...100_000)
+    }
     public static let maxBodyMB = ServerSetting(
         "max-body-mb", ["UPSCALER_MAX_BODY_MB"], "Largest request body in MiB",
         default: "\(defaults.maxBodyBytes >> 20)"
@@ -69,6 +89,19 @@ public enum ServerSettings {
             throw ConfigurationError("--max-input-side must be 0 or at least \(OptionBounds.minInputSide), got \(side)")
         }
         $0.maxInputSide = side == 0 ? nil : side
+    }
+    public static let maxModelPixels = ServerSetting(
+        "max-model-pixels", ["UPSCALER_MAX_MODEL_PIXELS"],
+        "Pixels one job may run through the model (after the shrink above 2x); larger jobs get 413 too_much_work",
+        default: "\(defaults.maxModelPixels) (2048x2048)"
+    ) {
+        $0.maxModelPixels = try int($1, "max-model-pixels", in: 1...1_000_000_000)
+    }
+    public static let maxTile = ServerSetting(
+        "max-tile", ["UPSCALER_MAX_TILE"], "Largest tile edge a request may ask for",
+        default: "\(defaults.maxTile)"
+    ) {
+        $0.maxTile = try int($1, "max-tile", in: OptionBounds.tile)
     }
     public static let waitTimeout = ServerSetting(
         "wait-timeout", ["UPSCALER_WAIT_TIMEOUT"], "Seconds POST /upscale waits before answering 202",
@@ -152,8 +185,10 @@ public enum ServerSettings {
 
     /// Every setting with a flag, in the order help lists them.
     public static let all: [ServerSetting] = [
-        host, port, dataDirectory, modelsDirectory, database, blobDirectory, tokensFile, publicURL, maxBodyMB,
-        maxPixels, maxInputSide, waitTimeout, resultTTL, sweepInterval, lease, maxAttempts, maxQueue,
+        host, port, dataDirectory, modelsDirectory, database, blobDirectory, tokensFile, publicURL, trustedProxies,
+        idleTimeout, maxConnectionsPerAddress, maxBodyMB,
+        maxPixels, maxInputSide, maxModelPixels, maxTile, waitTimeout, resultTTL, sweepInterval, lease, maxAttempts,
+        maxQueue,
         maxJobsPerToken, rateLimit, threads, precision, model, noAutoFetch, drainTimeout, pollInterval,
     ]
 

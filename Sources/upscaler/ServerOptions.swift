@@ -34,6 +34,18 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong(ServerSettings.publicURL.flag), help: ArgumentHelp(ServerSettings.publicURL.help))
     var publicURL: String?
 
+    @Option(
+        name: .customLong(ServerSettings.trustedProxies.flag), help: ArgumentHelp(ServerSettings.trustedProxies.help))
+    var trustedProxies: String?
+
+    @Option(name: .customLong(ServerSettings.idleTimeout.flag), help: ArgumentHelp(ServerSettings.idleTimeout.help))
+    var idleTimeout: String?
+
+    @Option(
+        name: .customLong(ServerSettings.maxConnectionsPerAddress.flag),
+        help: ArgumentHelp(ServerSettings.maxConnectionsPerAddress.help))
+    var maxConnectionsPerAddress: String?
+
     @Option(name: .customLong(ServerSettings.maxBodyMB.flag), help: ArgumentHelp(ServerSettings.maxBodyMB.help))
     var maxBodyMB: String?
 
@@ -42,6 +54,13 @@ struct ServerOptions: ParsableArguments {
 
     @Option(name: .customLong(ServerSettings.maxInputSide.flag), help: ArgumentHelp(ServerSettings.maxInputSide.help))
     var maxInputSide: String?
+
+    @Option(
+        name: .customLong(ServerSettings.maxModelPixels.flag), help: ArgumentHelp(ServerSettings.maxModelPixels.help))
+    var maxModelPixels: String?
+
+    @Option(name: .customLong(ServerSettings.maxTile.flag), help: ArgumentHelp(ServerSettings.maxTile.help))
+    var maxTile: String?
 
     @Option(name: .customLong(ServerSettings.waitTimeout.flag), help: ArgumentHelp(ServerSettings.waitTimeout.help))
     var waitTimeout: String?
@@ -110,9 +129,14 @@ struct ServerOptions: ParsableArguments {
             (ServerSettings.blobDirectory, blobDir),
             (ServerSettings.tokensFile, tokensFile),
             (ServerSettings.publicURL, publicURL),
+            (ServerSettings.trustedProxies, trustedProxies),
+            (ServerSettings.idleTimeout, idleTimeout),
+            (ServerSettings.maxConnectionsPerAddress, maxConnectionsPerAddress),
             (ServerSettings.maxBodyMB, maxBodyMB),
             (ServerSettings.maxPixels, maxPixels),
             (ServerSettings.maxInputSide, maxInputSide),
+            (ServerSettings.maxModelPixels, maxModelPixels),
+            (ServerSettings.maxTile, maxTile),
             (ServerSettings.waitTimeout, waitTimeout),
             (ServerSettings.resultTTL, resultTTL),
             (ServerSettings.sweepInterval, sweepInterval),

@@ -14,6 +14,12 @@ struct FileBlobStoreTests {
         try await blobs.put("results/j-1.png", bytes)
         #expect(try await blobs.get("results/j-1.png") == bytes)
         #expect(try Data(contentsOf: root.appendingPathComponent("results/j-1.png")) == Data(bytes))
+        // Private to the service's user: the file 0600, the folder it made 0700.
+        let attributes = try FileManager.default.attributesOfItem(
+            atPath: root.appendingPathComponent("results/j-1.png").path)
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+        let folder = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent("results").path)
+        #expect(folder[.posixPermissions] as? Int == 0o700)
         // No temporary file is left beside it.
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("results").path) == [

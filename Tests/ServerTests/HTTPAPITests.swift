@@ -46,6 +46,22 @@ struct HTTPAPITests {
         let headers = try String(contentsOfFile: scratch.path("headers"), encoding: .utf8).lowercased()
         #expect(headers.contains("content-type: image/\(ext == "jpg" ? "jpeg" : "png")"))
         #expect(headers.contains("content-disposition: attachment; filename=\"upscaled-"), "\(headers)")
+
+        // Nobody else on the machine may read the uploads, results, database or key: folders 0700, files 0600.
+        let data = scratch.path("data")
+        func mode(_ path: String) throws -> Int {
+            try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        }
+        for folder in [data, "\(data)/inputs", "\(data)/results"] {
+            let found = try mode(folder)
+            #expect(found == 0o700, "\(folder): \(String(found, radix: 8))")
+        }
+        let results = try FileManager.default.contentsOfDirectory(atPath: "\(data)/results")
+        #expect(!results.isEmpty)
+        for file in ["upscaler.sqlite", "signing.key"] + results.map({ "results/\($0)" }) {
+            let found = try mode("\(data)/\(file)")
+            #expect(found == 0o600, "\(file): \(String(found, radix: 8))")
+        }
     }
 
     // MARK: - Errors

@@ -43,8 +43,10 @@ struct InProcessServer: Sendable {
             blobRoot: directory.url)
         store = stores.jobs
         blobs = stores.blobs
-        let tokens = try TokenRegistry.load(validTokens: "\(Self.tokenA),\(Self.tokenB)", tokensFile: nil)
-        let signer = DownloadSigner(key: Array(repeating: 0xab, count: 32))
+        let key = [UInt8](repeating: 0xab, count: 32)
+        let tokens = try TokenRegistry.load(
+            validTokens: "\(Self.tokenA),\(Self.tokenB)", tokensFile: nil, secret: key)
+        let signer = DownloadSigner(key: key)
         assembly = ServerAssembly(
             configuration: configuration, role: .api, logger: Logger(label: "test"),
             stores: stores, tokens: tokens, signer: signer, clock: clock.wallClock)
@@ -79,14 +81,14 @@ struct InProcessServer: Sendable {
             width: width, height: height, colorType: .gray,
             samples: [UInt16](repeating: 128, count: width * height))
         // The bytes are a PNG whatever the format asked; the API reports and serves what the job recorded.
-        let key = "results/\(job.id)-\(job.attempts).\(request.format)"
+        let key = "results/\(job.id)-\(job.attempts).\(request.format.fileExtension)"
         try await blobs.put(key, png)
         return try await store.finish(
             id: job.id, worker: "stand-in-1",
             outcome: .succeeded(
                 JobResult(
                     path: key, width: width, height: height,
-                    format: request.format, processingSeconds: 0.01,
+                    format: request.format.fileExtension, processingSeconds: 0.01,
                     device: "cpu")),
             resultTTL: resultTTL, now: clock.now)
     }

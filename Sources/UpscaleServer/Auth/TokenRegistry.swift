@@ -3,10 +3,11 @@ import Foundation
 public import JobStore
 import UpscaleCore
 
-/// Who is calling: a token's name and the SHA-256 of the token, which is what jobs and usage are keyed by.
+/// Who is calling: a token's name and the owner id that jobs and usage are keyed by.
 public struct Caller: Sendable, Equatable {
     public let name: String
-    /// Hex SHA-256 of the token; the raw token is never stored.
+    /// Hex HMAC-SHA256 of the token's SHA-256 under a key derived from the server's secret: the raw token is never
+    /// stored, and a database copied off the server does not let anyone test guesses against it.
     public let owner: String
     /// This token's own request limit, if its line in the tokens file sets one.
     public var rateLimit: TokenRateLimit = .serverDefault
@@ -30,6 +31,7 @@ public struct TokenRegistry: Sendable {
         let name: String
         let digest: [UInt8]
         var rateLimit: TokenRateLimit = .serverDefault
+        var owner = ""
     }
     private let entries: [Entry]
 
@@ -39,12 +41,21 @@ public struct TokenRegistry: Sendable {
         self.entries = entries
     }
 
-    /// Reads both sources. Raw tokens are named `env-1`, `env-2`, ... in the order given.
-    public static func load(validTokens: String?, tokensFile: String?) throws -> TokenRegistry {
+    /// A raw token shorter than this is refused: guessing must not be a matter of a few thousand tries.
+    public static let minimumTokenLength = 16
+
+    /// Reads both sources. Raw tokens are named `env-1`, `env-2`, ... in the order given. `secret` (the server's
+    /// signing key) keys the owner ids.
+    public static func load(validTokens: String?, tokensFile: String?, secret: [UInt8]) throws -> TokenRegistry {
         var entries: [Entry] = []
         let raw = (validTokens ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         for (index, token) in raw.enumerated() {
+            guard token.count >= minimumTokenLength else {
+                throw ConfigurationError(
+                    "VALID_TOKENS: token \(index + 1) has \(token.count) characters; a token needs at least "
+                        + "\(minimumTokenLength) (`upscaler tokens generate` makes one)")
+            }
             entries.append(Entry(name: "env-\(index + 1)", digest: Self.digest(token)))
         }
         if let tokensFile {
@@ -73,6 +84,12 @@ public struct TokenRegistry: Sendable {
                 entries.append(entry)
             }
         }
+        let ownerKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: secret), info: Data("upscaler token owners".utf8),
+            outputByteCount: 32)
+        for index in entries.indices {
+            entries[index].owner = HMAC<SHA256>.authenticationCode(for: entries[index].digest, using: ownerKey).hex
+        }
         return TokenRegistry(entries: entries)
     }
 
@@ -88,7 +105,7 @@ public struct TokenRegistry: Sendable {
         for entry in entries where Self.constantTimeEqual(entry.digest, digest) && found == nil {
             found = entry
         }
-        return found.map { Caller(name: $0.name, owner: $0.digest.hex, rateLimit: $0.rateLimit) }
+        return found.map { Caller(name: $0.name, owner: $0.owner, rateLimit: $0.rateLimit) }
     }
 
     /// What the registry keeps of a token: its SHA-256, never the token itself.

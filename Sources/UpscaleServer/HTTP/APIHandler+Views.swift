@@ -61,7 +61,7 @@ extension APIHandler {
             .invalidBackground, .invalidOutputExtension, .unknownModel:
             return APIError(.badRequest, code, message)
         case .unsupportedMediaType: return APIError(.unsupportedMediaType, code, message)
-        case .tooLarge, .tooManyPixels: return APIError(.contentTooLarge, code, message)
+        case .tooLarge, .tooManyPixels, .tooMuchWork: return APIError(.contentTooLarge, code, message)
         case .unprocessable: return APIError(.unprocessableContent, code, message)
         case .modelUnavailable:
             return .retryLater(.serviceUnavailable, code, "the model is not available on the worker", seconds: 30)
@@ -69,7 +69,7 @@ extension APIHandler {
         case .workerLost: return APIError(.internalServerError, code, message)
         // Codes a job never ends with; answered as the generic failure they would be.
         case .unauthorized, .notFound, .methodNotAllowed, .badSignature, .expired, .rateLimited, .tooManyJobs,
-            .queueFull, .internal:
+            .queueFull, .tooManyStreams, .internal:
             return APIError(.internalServerError, .internal, "internal error", internalDetail: message)
         }
     }

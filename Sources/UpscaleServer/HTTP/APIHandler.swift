@@ -23,6 +23,8 @@ struct APIHandler: APIProtocol {
     /// Model names a job may ask for.
     let knownModels: Set<String>
     let clock: WallClock
+    /// Open event streams, per token and in all.
+    let streams: StreamSlots
 
     static let version = "0.4.0"
 
@@ -41,7 +43,8 @@ struct APIHandler: APIProtocol {
             maxBodyBytes: Int64(configuration.maxBodyBytes), maxPixels: Int64(configuration.maxPixels),
             maxInputSide: configuration.maxInputSide ?? 0, maxOutputSide: Upscaler.maxOutputSide, scales: [2, 4],
             outputFormats: ["png", "jpg", "webp"], waitSeconds: configuration.waitSeconds,
-            resultTtlSeconds: configuration.resultTTL)
+            resultTtlSeconds: configuration.resultTTL, maxModelPixels: Int64(configuration.maxModelPixels),
+            maxTile: configuration.maxTile)
         return .ok(
             .init(
                 body: .json(
@@ -143,10 +146,11 @@ struct APIHandler: APIProtocol {
         let headers = Operations.Download.Output.Ok.Headers(
             contentDisposition: "attachment; filename=\"upscaled-\(fileID).\(result.format)\"")
         let body = HTTPBody(bytes)
-        switch result.format {
-        case "jpg": return .ok(.init(headers: headers, body: .jpeg(body)))
-        case "webp": return .ok(.init(headers: headers, body: .imageWebp(body)))
-        default: return .ok(.init(headers: headers, body: .png(body)))
+        // The store keeps the format as the result's file extension.
+        switch ImageFormat(name: result.format) ?? .png {
+        case .jpeg: return .ok(.init(headers: headers, body: .jpeg(body)))
+        case .webp: return .ok(.init(headers: headers, body: .imageWebp(body)))
+        case .png: return .ok(.init(headers: headers, body: .png(body)))
         }
     }
 
@@ -161,21 +165,35 @@ struct APIHandler: APIProtocol {
             fields = Self.fields(body)
             _ = try JobRequest.validated(
                 fields, seedScales: false, defaultModel: configuration.defaultModel,
-                knownModels: knownModels)
+                knownModels: knownModels, maxTile: configuration.maxTile)
             image = try Self.decodeBase64(body.image)
         case .multipartForm(let parts):
             var found: [UInt8]?
-            for try await part in parts {
-                switch part {
-                case .image(let file): found = try await collect(file.payload.body)
-                case .scale(let value):
-                    fields.scale = try await Self.number(value.payload.body, "scale", code: .invalidScale)
-                case .outputExt(let value): fields.outputExt = try await text(value.payload.body)
-                case .model(let value): fields.model = try await text(value.payload.body)
-                case .undocumented(let part):
-                    // Unknown fields are ignored, but their bytes must be read for the next part to arrive.
-                    for try await _ in part.body {}
+            do {
+                for try await part in parts {
+                    switch part {
+                    case .image(let file): found = try await collect(file.payload.body)
+                    case .scale(let value):
+                        fields.scale = try await Self.number(value.payload.body, "scale", code: .invalidScale)
+                    case .outputExt(let value): fields.outputExt = try await Self.text(value.payload.body, "output_ext")
+                    case .model(let value): fields.model = try await Self.text(value.payload.body, "model")
+                    case .undocumented(let part):
+                        // Unknown fields are ignored, but their bytes must be read for the next part to arrive.
+                        for try await _ in part.body {}
+                    }
                 }
+            } catch let error as APIError {
+                throw error
+            } catch  where String(describing: error).hasPrefix("Missing required parts") {
+                // OpenAPIRuntime's check of the document's required parts; `image` is the only one.
+                throw APIError.badRequest(.missingImage, "the form has no 'image' file part")
+            } catch {
+                // The form is parsed as it streams in: a bad boundary, a part without a name, a field given twice
+                // or a body that is not a form at all surface here, and are the client's to fix.
+                throw APIError(
+                    .badRequest, .invalidRequest,
+                    "the multipart form is malformed; send one 'image' file part and at most one of each field",
+                    internalDetail: String(describing: error))
             }
             guard let found else { throw APIError.badRequest(.missingImage, "the form has no 'image' file part") }
             image = found
@@ -215,10 +233,23 @@ struct APIHandler: APIProtocol {
     func getJobEvents(_ input: Operations.GetJobEvents.Input) async throws -> Operations.GetJobEvents.Output {
         let caller = try authenticated()
         guard let job = try await store.job(id: input.path.id, owner: caller.owner) else { throw noSuchJob() }
-        let stream = JobEventStream(job: job, owner: caller.owner, watcher: JobWatcher(store: store, hub: hub)) {
+        switch streams.take(for: caller.owner) {
+        case .owner?:
+            throw APIError.retryLater(
+                .tooManyRequests, .tooManyStreams,
+                "this token already has \(streams.perOwner) event streams open; close one first", seconds: 5)
+        case .everyone?:
+            throw APIError.retryLater(
+                .serviceUnavailable, .tooManyStreams,
+                "the server has as many event streams open as it serves; "
+                    + "poll GET /jobs/{id} or try again shortly", seconds: 5)
+        case nil: break
+        }
+        var stream = JobEventStream(job: job, owner: caller.owner, watcher: JobWatcher(store: store, hub: hub)) {
             record, progress in
             view(record, progress: progress)
         }
+        stream.onEnd = { [streams, owner = caller.owner] in streams.giveBack(for: owner) }
         return .ok(
             .init(body: .textEventStream(HTTPBody(stream.bytes(), length: .unknown, iterationBehavior: .single))))
     }
@@ -246,7 +277,7 @@ struct APIHandler: APIProtocol {
         try await store.recordRequest(owner: caller.owner, name: caller.name)
         let request = try JobRequest.validated(
             fields, seedScales: seedScales, defaultModel: configuration.defaultModel,
-            knownModels: knownModels)
+            knownModels: knownModels, maxTile: configuration.maxTile)
         let image = try readImage()
         guard !image.isEmpty else { throw APIError.badRequest(.missingImage, "the image is empty") }
         guard image.count <= configuration.maxBodyBytes else {
@@ -269,6 +300,12 @@ struct APIHandler: APIProtocol {
             throw APIError(
                 .contentTooLarge, .tooManyPixels,
                 "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
+        }
+        let work = WorkEstimate(
+            width: header.width, height: header.height, scale: request.scale ?? 4,
+            maxInputSide: configuration.maxInputSide)
+        if let refusal = work.refusal(maxModelPixels: configuration.maxModelPixels, format: request.format) {
+            throw refusal
         }
         // A first look before the upload is stored, so a refused request costs little; the insert checks again, in
         // the same step, so concurrent requests cannot pass the limits together.
@@ -337,55 +374,6 @@ struct APIHandler: APIProtocol {
         APIError(.unsupportedMediaType, .unsupportedMediaType, "send the request as JSON")
     }
 
-    private func collect(_ body: HTTPBody) async throws -> [UInt8] {
-        do {
-            return try await [UInt8](collecting: body, upTo: configuration.maxBodyBytes)
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError(
-                .contentTooLarge, .tooLarge, "the image is larger than \(configuration.maxBodyBytes) bytes",
-                internalDetail: "\(error)")
-        }
-    }
-
-    private func text(_ body: HTTPBody) async throws -> String {
-        String(decoding: try await [UInt8](collecting: body, upTo: 1024), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    private static func number(_ body: HTTPBody, _ name: String, code: ErrorCode) async throws -> Double {
-        let value = String(decoding: try await [UInt8](collecting: body, upTo: 64), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let number = Double(value) else {
-            throw APIError.badRequest(code, "\(name) must be a number, got '\(value.prefix(20))'")
-        }
-        return number
-    }
-
-    private static func fields(_ body: Components.Schemas.UpscaleRequest) -> JobRequest.Fields {
-        JobRequest.Fields(
-            scale: body.scale, outputExt: body.outputExt, model: body.model, quality: body.quality,
-            tile: body.tile, background: body.background, keepProfile: body.keepProfile,
-            stripMetadata: body.stripMetadata)
-    }
-
-    /// Standard base64, with or without padding, whitespace and a `data:image/...;base64,` prefix allowed.
-    static func decodeBase64(_ text: String) throws -> [UInt8] {
-        var payload = Substring(text)
-        if payload.hasPrefix("data:"), let comma = payload.firstIndex(of: ",") {
-            payload = payload[payload.index(after: comma)...]
-        }
-        var cleaned = payload.filter { !$0.isWhitespace }
-        guard !cleaned.isEmpty else { throw APIError.badRequest(.missingImage, "the image field is empty") }
-        if cleaned.count % 4 != 0 { cleaned += String(repeating: "=", count: 4 - cleaned.count % 4) }
-        guard let data = Data(base64Encoded: cleaned) else {
-            throw APIError.badRequest(.invalidBase64, "the image field is not valid base64")
-        }
-        return Array(data)
-    }
-
-    /// 128 random bits as 32 hex digits: unguessable, so a job id alone reveals nothing.
     static func newJobID() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<2).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &generator)) }

@@ -4,11 +4,13 @@ import Logging
 import NIOConcurrencyHelpers
 
 /// What the HTTP layer knows about the request being handled, for the generated handlers (which see only the
-/// OpenAPI request): its id, the caller once authenticated, and the base URL for links.
+/// OpenAPI request): its id, the caller once authenticated, the client's address and the base URL for links.
 struct RequestInfo: Sendable {
     let id: String
-    /// `scheme://host[:port]` as the client addressed us.
+    /// `--public-url`, or `scheme://host[:port]` from a Host field that is a well-formed host.
     let baseURL: String
+    /// The peer's IP address, or the one a trusted proxy forwarded; `unknown` when there is no socket (tests).
+    let clientAddress: String
     var logger: Logger
     /// Fields every answer to this request carries, success or error (the rate limit's state).
     let extraHeaders = NIOLockedValueBox(HTTPFields())

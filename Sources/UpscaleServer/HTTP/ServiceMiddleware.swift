@@ -14,6 +14,8 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
     let routes: RouteTable
     let maxBodyBytes: Int
     let publicURL: String?
+    /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (`--trusted-proxies`).
+    let trustedProxies: Set<String>
     let logger: Logger
 
     static var requestIDField: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
@@ -26,7 +28,12 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
         let requestID = request.headers[Self.requestIDField].flatMap(Self.acceptableRequestID) ?? RequestInfo.newID()
         var logger = self.logger
         logger[metadataKey: "request_id"] = "\(requestID)"
-        let info = RequestInfo(id: requestID, baseURL: baseURL(for: request), logger: logger)
+        let peer = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
+        let viaProxy = peer.map(trustedProxies.contains) ?? false
+        let info = RequestInfo(
+            id: requestID, baseURL: baseURL(for: request, viaProxy: viaProxy),
+            clientAddress: (viaProxy ? Self.forwardedClient(request.headers) : nil) ?? peer ?? "unknown",
+            logger: logger)
         var request = request
         var response: Response
         do {
@@ -69,6 +76,8 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
         response.headers[Self.requestIDField] = requestID
+        // No answer of this service is meant to be sniffed into another type (a result served as a page).
+        response.headers[.xContentTypeOptions] = "nosniff"
         for field in info.extraHeaders.withLockedValue({ $0 }) { response.headers[field.name] = field.value }
         // The OpenAPI runtime percent-encodes header values it writes; a filename header must reach browsers as is.
         if let disposition = response.headers[.contentDisposition], disposition.contains("%") {
@@ -112,11 +121,56 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
         return value
     }
 
-    private func baseURL(for request: Request) -> String {
+    /// `--public-url` when set. Otherwise the Host field when it is a well-formed host (anything else would be
+    /// echoed into links and examples), and https only when a trusted proxy says the client used it.
+    private func baseURL(for request: Request, viaProxy: Bool) -> String {
         if let publicURL { return publicURL }
-        let host = request.head.authority ?? "localhost"
-        let scheme = request.headers[HTTPField.Name("X-Forwarded-Proto")!] == "https" ? "https" : "http"
+        let host = request.head.authority.flatMap(Self.wellFormedHost) ?? "localhost"
+        let scheme =
+            viaProxy && request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
+            ? "https" : "http"
         return "\(scheme)://\(host)"
+    }
+
+    /// `name[:port]` or `[v6]:port` of letters, digits, dots, hyphens and underscores, up to 255 characters.
+    static func wellFormedHost(_ authority: String) -> String? {
+        guard (1...255).contains(authority.utf8.count) else { return nil }
+        var host = Substring(authority), port: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let inner = host[host.index(after: host.startIndex)..<close]
+            guard !inner.isEmpty, inner.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+            let rest = host[host.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { return nil }
+                port = rest.dropFirst()
+            }
+            host = host[...close]
+        } else {
+            let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { return nil }
+            host = parts[0]
+            port = parts.count == 2 ? parts[1] : nil
+            guard !host.isEmpty,
+                host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) })
+            else { return nil }
+        }
+        if let port {
+            guard (1...5).contains(port.count), port.allSatisfy(\.isASCII), let number = Int(port), number <= 65535
+            else { return nil }
+        }
+        return authority
+    }
+
+    /// The client a trusted proxy names: the last `X-Forwarded-For` entry (the one that proxy added), if it is an
+    /// address.
+    static func forwardedClient(_ headers: HTTPFields) -> String? {
+        guard let field = headers[HTTPField.Name("X-Forwarded-For")!],
+            let last = field.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+            !last.isEmpty, last.count <= 45,
+            last.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" })
+        else { return nil }
+        return last
     }
 
     /// Any error to the JSON error a client sees.
@@ -133,6 +187,14 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
                 return APIError(
                     .unsupportedMediaType, .unsupportedMediaType,
                     "this content type is not accepted here; see /docs", internalDetail: detail)
+            }
+            // OpenAPIRuntime's URI decoder (query and path parameters) says "Failed to convert"; JSONDecoder never
+            // does. A parameter that does not decode is no JSON problem.
+            if let decoding = error.underlyingError as? DecodingError, Self.isParameterError(decoding) {
+                return APIError(
+                    .badRequest, .invalidRequest,
+                    "a query or path parameter is not valid: " + Self.decodingSummary(decoding),
+                    internalDetail: detail)
             }
             if error.underlyingError is DecodingError || detail.contains("JSON") || detail.contains("decod") {
                 return APIError(
@@ -167,6 +229,16 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
         default:
             return .internalFailure(String(reflecting: error))
         }
+    }
+
+    static func isParameterError(_ error: DecodingError) -> Bool {
+        let context: DecodingError.Context? =
+            switch error {
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): context
+            case .keyNotFound(_, let context): context
+            @unknown default: nil
+            }
+        return context?.debugDescription.hasPrefix("Failed to convert") == true
     }
 
     /// A short, safe description of a JSON decoding failure: which field, and what was wrong.

@@ -9,6 +9,8 @@ struct JobEventStream: Sendable {
     let owner: String
     let watcher: JobWatcher
     let render: @Sendable (JobRecord, JobProgress?) -> Components.Schemas.Job
+    /// Called once when the stream ends, however it ends.
+    var onEnd: @Sendable () -> Void = {}
 
     func bytes() -> AsyncStream<ArraySlice<UInt8>> {
         let (output, sink) = AsyncStream<ArraySlice<UInt8>>.makeStream(bufferingPolicy: .unbounded)
@@ -43,7 +45,10 @@ struct JobEventStream: Sendable {
             }
             sink.finish()
         }
-        sink.onTermination = { _ in writer.cancel() }
+        sink.onTermination = { [onEnd] _ in
+            writer.cancel()
+            onEnd()
+        }
         return output
     }
 }

@@ -9,8 +9,8 @@ struct JobRequest: Codable, Sendable, Equatable {
     var model: String
     /// nil: the model's native scale.
     var scale: Double?
-    /// `png`, `jpg` or `webp`.
-    var format: String
+    /// Stored as its file extension, as requests queued by earlier versions have it.
+    var format: ImageFormat
     var quality: Int?
     var tile: Int?
     var background: String?
@@ -32,7 +32,7 @@ struct JobRequest: Codable, Sendable, Equatable {
     /// Checks `fields` the way the old service did (scale 2 or 4 when `seedScales`), or as the command line does.
     static func validated(
         _ fields: Fields, seedScales: Bool, defaultModel: String,
-        knownModels: Set<String>
+        knownModels: Set<String>, maxTile: Int
     ) throws -> JobRequest {
         if let scale = fields.scale {
             if seedScales {
@@ -62,15 +62,18 @@ struct JobRequest: Codable, Sendable, Equatable {
             throw APIError.badRequest(
                 .invalidQuality, "quality must be \(OptionBounds.text(OptionBounds.quality)), got \(quality)")
         }
-        if let tile = fields.tile, !OptionBounds.tile.contains(tile) {
-            throw APIError.badRequest(.invalidTile, "tile must be \(OptionBounds.text(OptionBounds.tile)), got \(tile)")
+        // The server's cap, not the pipeline's: a client's tile edge sets the memory a worker takes.
+        let tiles = OptionBounds.tile.lowerBound...min(maxTile, OptionBounds.tile.upperBound)
+        if let tile = fields.tile, !tiles.contains(tile) {
+            throw APIError.badRequest(
+                .invalidTile, "tile must be \(OptionBounds.text(tiles)) on this server (--max-tile), got \(tile)")
         }
         if let background = fields.background, UpscaleOptions.parseColour(background) == nil {
             throw APIError.badRequest(.invalidBackground, "background must be #rrggbb, white or black")
         }
         // The old service defaulted to 4x.
         return JobRequest(
-            model: model, scale: fields.scale ?? 4, format: format.fileExtension, quality: fields.quality,
+            model: model, scale: fields.scale ?? 4, format: format, quality: fields.quality,
             tile: fields.tile, background: fields.background, keepProfile: fields.keepProfile,
             stripMetadata: fields.stripMetadata)
     }
@@ -82,7 +85,7 @@ struct JobRequest: Codable, Sendable, Equatable {
     /// The pipeline options for this request under the server's limits.
     func upscaleOptions(_ configuration: ServerConfiguration) -> UpscaleOptions {
         var options = UpscaleOptions(
-            model: model, scale: scale, format: ImageFormat(name: format) ?? .png,
+            model: model, scale: scale, format: format,
             quality: quality ?? 95, threads: configuration.threads,
             limits: ImageLimits(
                 maxPixels: configuration.maxPixels,
@@ -97,14 +100,5 @@ struct JobRequest: Codable, Sendable, Equatable {
         options.stripMetadata = stripMetadata ?? false
         options.maxInputSide = configuration.maxInputSide
         return options
-    }
-
-    /// The MIME type for the result format.
-    static func contentType(forFormat format: String) -> String {
-        switch format {
-        case "jpg": "image/jpeg"
-        case "webp": "image/webp"
-        default: "image/png"
-        }
     }
 }

@@ -174,7 +174,8 @@ final class WorkerService: Service, Sendable {
         // An earlier attempt's worker may have stored its result and died before recording it; nobody else knows
         // that key, so the attempt that ended the job removes it.
         if job.attempts > 1 {
-            try? await blobs.delete((1..<job.attempts).map { "results/\(job.id)-\($0).\(request.format)" })
+            try? await blobs.delete(
+                (1..<job.attempts).map { "results/\(job.id)-\($0).\(request.format.fileExtension)" })
         }
     }
 
@@ -223,10 +224,10 @@ final class WorkerService: Service, Sendable {
         _ bytes: [UInt8], of result: UpscaleResult, job: JobRecord,
         request: JobRequest
     ) async throws -> JobResult {
-        let key = "results/\(job.id)-\(job.attempts).\(request.format)"
+        let key = "results/\(job.id)-\(job.attempts).\(request.format.fileExtension)"
         try await blobs.put(key, bytes)
         return JobResult(
-            path: key, width: result.outputWidth, height: result.outputHeight, format: request.format,
+            path: key, width: result.outputWidth, height: result.outputHeight, format: request.format.fileExtension,
             processingSeconds: result.timings.reduce(0) { $0 + $1.seconds }, device: result.device)
     }
 
