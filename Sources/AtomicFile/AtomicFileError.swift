@@ -9,10 +9,13 @@ public struct AtomicFileError: Error, CustomStringConvertible {
     public let operation: String
     public let path: String
     public let reason: String
+    /// The file system is full, or the user's quota is spent: the write may work later, and is nobody's mistake.
+    public let isStorageFull: Bool
 
     init(operation: String, path: String) {
         self.operation = operation
         self.path = path
+        isStorageFull = errno == ENOSPC || errno == EDQUOT
         reason = String(cString: strerror(errno))
     }
 

@@ -34,6 +34,10 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable, CustomStringConv
     /// Too many event streams open, for the token (429) or the server (503).
     case tooManyStreams = "too_many_streams"
     case modelUnavailable = "model_unavailable"
+    /// The server's disk or database is full (507), or its job store cannot be reached for a call that creates a
+    /// job (503).
+    case storageFull = "storage_full"
+    case storeUnavailable = "store_unavailable"
     // The service's own failures (5xx).
     case workerLost = "worker_lost"
     case `internal`

@@ -37,7 +37,7 @@ public struct FileBlobStore: BlobStore {
         do {
             try AtomicFile.write(bytes, to: target, permissions: 0o600)
         } catch {
-            throw StoreError(error.description)
+            throw StoreError(error.description, storageFull: error.isStorageFull)
         }
     }
 

@@ -91,7 +91,11 @@ public final class PostgresJobStore: JobStore, BlobStore, Service {
     func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await Task {
             await untilPoolRuns()
-            return try await body()
+            do {
+                return try await body()
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "53100" {  // disk_full
+                throw StoreError("the database's disk is full", storageFull: true)
+            }
         }.value
     }
 }

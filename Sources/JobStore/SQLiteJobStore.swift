@@ -23,6 +23,15 @@ public final class SQLiteJobStore: JobStore {
         return try SQLiteJobStore(writer: try DatabaseQueue(configuration: configuration))
     }
 
+    /// A write transaction; a full disk becomes a ``StoreError`` that says so.
+    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(updates)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreError("the job database's disk is full", storageFull: true)
+        }
+    }
+
     private init(writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
@@ -89,7 +98,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult {
         // One write transaction: SQLite lets one writer in at a time, so the counts cannot change before the insert.
-        try await writer.write { db in
+        try await write { db in
             if let most = limits.maxQueued {
                 let queued = try Self.count(db, JobStateMachine.queuedCount)
                 if queued >= most { return .queueFull(queued: queued) }
@@ -107,7 +116,7 @@ public final class SQLiteJobStore: JobStore {
     public func claim(worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval, now: Date)
         async throws -> JobRecord?
     {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(JobStateMachine.giveUpLostJobs(maxAttempts: maxAttempts, resultTTL: resultTTL, now: now))
             let next = JobStateMachine.nextJob(now: now)
             guard let id = try String.fetchOne(db, sql: next.sql, arguments: next.arguments) else { return nil }
@@ -119,7 +128,7 @@ public final class SQLiteJobStore: JobStore {
     public func heartbeat(id: String, worker: String, lease: TimeInterval, progress: JobProgress?, now: Date)
         async throws -> LeaseState
     {
-        try await writer.write { db in
+        try await write { db in
             let renew = JobStateMachine.renew(id: id, worker: worker, lease: lease, progress: progress, now: now)
             if try Row.fetchOne(db, sql: renew.sql, arguments: renew.arguments) != nil { return .held }
             let holder = JobStateMachine.leaseHolder(id: id)
@@ -131,7 +140,7 @@ public final class SQLiteJobStore: JobStore {
     public func finish(id: String, worker: String, outcome: JobOutcome, resultTTL: TimeInterval, now: Date)
         async throws -> JobRecord?
     {
-        try await writer.write { db in
+        try await write { db in
             guard let job = try Self.fetch(db, id: id), JobStateMachine.mayFinish(job, worker: worker) else {
                 return nil
             }
@@ -142,7 +151,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func cancel(id: String, owner: String, resultTTL: TimeInterval, now: Date) async throws -> JobRecord? {
-        try await writer.write { db in
+        try await write { db in
             let job = try Self.fetch(db, id: id)
             switch JobStateMachine.cancelRule(job, owner: owner) {
             case .notFound: return nil
@@ -175,7 +184,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
-        try await writer.write { db in
+        try await write { db in
             let row = try Row.fetchOne(
                 db, sql: TokenBucketStatement.sql { ":\($0)" },
                 arguments: [
@@ -188,7 +197,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func recordRequest(owner: String, name: String) async throws {
-        try await writer.write { db in try db.execute(JobStateMachine.recordRequest(owner: owner, name: name)) }
+        try await write { db in try db.execute(JobStateMachine.recordRequest(owner: owner, name: name)) }
     }
 
     public func usage(owner: String) async throws -> Usage? {
@@ -203,7 +212,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func sweep(now: Date) async throws -> SweptJobs {
-        try await writer.write { db in
+        try await write { db in
             let expire = JobStateMachine.expire(now: now)
             let rows = try Row.fetchAll(db, sql: expire.sql, arguments: expire.arguments)
             // One writer at a time: the inputs read here are the ones cleared next.
@@ -221,7 +230,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func workerSeen(_ worker: String, now: Date) async throws {
-        try await writer.write { db in try db.execute(JobStateMachine.workerSeen(worker, now: now)) }
+        try await write { db in try db.execute(JobStateMachine.workerSeen(worker, now: now)) }
     }
 
     public func lastWorkerSeen() async throws -> Date? {

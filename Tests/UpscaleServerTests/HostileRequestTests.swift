@@ -156,6 +156,32 @@ import Testing
         }
     }
 
+    /// A full disk answers 507 `storage_full` with Retry-After and stores nothing, readiness says so, and `/health`
+    /// still answers; a job store that cannot take a rate unit refuses calls that create jobs (503) and lets reads
+    /// through (item 11).
+    @Test func fullDiskAndUnreachableStore() async throws {
+        let full = try InProcessServer(wrap: { ($0.jobs, FullDiskBlobs(base: $0.blobs)) })
+        try await full.test { client in
+            let refused = try await client.call(
+                .post, "/jobs", token: Self.token, json: ["image": Data(Self.png).base64EncodedString()])
+            #expect(refused.status == 507 && refused.errorCode == "storage_full", "\(refused.text)")
+            #expect(refused.header("Retry-After") == "60")
+            let ready = try await client.call(.get, "/health/ready")
+            #expect(ready.status == 503 && ready.json["storage_writable"] as? Bool == false, "\(ready.text)")
+            #expect(try await client.call(.get, "/health").status == 200)
+        }
+        #expect(try await full.store.queuedCount() == 0)
+        let unreachable = try InProcessServer(wrap: { (UnreachableBuckets(base: $0.jobs), $0.blobs) })
+        try await unreachable.test { client in
+            let refused = try await client.call(
+                .post, "/jobs", token: Self.token, json: ["image": Data(Self.png).base64EncodedString()])
+            #expect(refused.status == 503 && refused.errorCode == "store_unavailable", "\(refused.text)")
+            #expect(refused.header("Retry-After") != nil)
+            #expect(try await client.call(.get, "/usage", token: Self.token).status == 200, "reads go through")
+        }
+        #expect(try await unreachable.store.queuedCount() == 0)
+    }
+
     /// HEAD answers wherever GET does, as `Allow` says, with no body (item 15).
     @Test func headAnswersWhereGetDoes() async throws {
         let server = try InProcessServer()

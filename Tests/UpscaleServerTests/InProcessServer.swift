@@ -3,12 +3,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Imaging
-import JobStore
 import Logging
 import NIOCore
 import TestSupport
 import Testing
 
+@testable import JobStore
 @testable import UpscaleServer
 
 /// The api role assembled in this process on a temporary SQLite store, with two fixed tokens and a fixed signing
@@ -25,7 +25,11 @@ struct InProcessServer: Sendable {
     let directory: TemporaryDirectory
     let clock = ManualClock()
 
-    init(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    /// `wrap` may stand the stores in for failing ones (a full disk, an unreachable database).
+    init(
+        _ adjust: (inout ServerConfiguration) -> Void = { _ in },
+        wrap: (Stores) -> (jobs: any JobStore, blobs: any BlobStore) = { ($0.jobs, $0.blobs) }
+    ) throws {
         try Imaging.initialize()
         directory = try TemporaryDirectory()
         var configuration = ServerConfiguration(
@@ -38,9 +42,11 @@ struct InProcessServer: Sendable {
         // wait at once.
         configuration.waitSeconds = 300
         adjust(&configuration)
-        let stores = try Stores.sqlite(
+        let made = try Stores.sqlite(
             path: directory.url.appendingPathComponent("jobs.sqlite").path,
             blobRoot: directory.url)
+        let wrapped = wrap(made)
+        let stores = Stores(jobs: wrapped.jobs, blobs: wrapped.blobs, postgres: nil)
         store = stores.jobs
         blobs = stores.blobs
         let key = [UInt8](repeating: 0xab, count: 32)

@@ -11,6 +11,9 @@ struct AuthMiddleware: ServerMiddleware {
     let rateLimiter: RateLimiter
     let failures: AuthFailureThrottle
 
+    /// The operations that store an upload and queue a job.
+    static let jobCreating: Set<String> = ["upscale", "createJob"]
+
     func intercept(
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
@@ -29,7 +32,7 @@ struct AuthMiddleware: ServerMiddleware {
             if authorization != nil { failures.recordFailure(from: address) }
             throw APIError.unauthorized
         }
-        try await rateLimiter.admit(caller)
+        try await rateLimiter.admit(caller, failClosed: Self.jobCreating.contains(operationID))
         return try await RequestInfo.$caller.withValue(caller) { try await next(request, body, metadata) }
     }
 }

@@ -19,9 +19,10 @@ struct RateLimiter: Sendable {
     static let policyName = "requests"
 
     /// Takes `caller`'s unit for this request, records the fields for the answer, and throws 429 when the bucket is
-    /// empty. A store that cannot be reached lets the request through (logged): the limit protects the service, and
-    /// the request itself will meet the same store and fail on its own terms.
-    func admit(_ caller: Caller) async throws {
+    /// empty. When the store cannot take the unit (unreachable, or its disk full), a call that would create a job
+    /// (`failClosed`) is refused with 503 or 507 and `Retry-After`, since it would store an upload past the limit;
+    /// other calls go through (logged) and meet the store on their own terms.
+    func admit(_ caller: Caller, failClosed: Bool) async throws {
         let policy: RateLimitPolicy?
         switch caller.rateLimit {
         case .serverDefault: policy = defaultPolicy
@@ -33,6 +34,15 @@ struct RateLimiter: Sendable {
         do {
             decision = try await store.takeRateToken(bucket: "requests:\(caller.owner)", policy: policy, now: clock.now)
         } catch {
+            if failClosed {
+                logger.warning("rate limit unavailable; job refused", metadata: ["error": "\(error)"])
+                if let error = error as? StoreError, error.isStorageFull {
+                    throw APIError.storageFull(error.description)
+                }
+                throw APIError.retryLater(
+                    .serviceUnavailable, .storeUnavailable, "the job store cannot be reached; try again shortly",
+                    seconds: 10)
+            }
             logger.warning("rate limit unavailable; request let through", metadata: ["error": "\(error)"])
             return
         }

@@ -5,7 +5,7 @@ public import JobStore
 /// An error answered as JSON `{"error": {"code", "message", "request_id"}, "detail": message}`.
 ///
 /// `message` is what the client sees; `internalDetail` goes to the log only, under the request id. Handlers and
-/// middleware throw these; ``ErrorMiddleware`` renders them, and renders anything else as a 500 with no text leaked.
+/// middleware throw these; ``ServiceMiddleware`` renders them, and renders anything else as a 500 with no text leaked.
 public struct APIError: Error, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     /// Stable and machine-readable: `invalid_scale`, `unauthorized`, `too_large`, ...
@@ -38,6 +38,15 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     }
 
     static func notFound(_ message: String) -> APIError { APIError(.notFound, .notFound, message) }
+
+    /// A write the full disk refused: nothing was stored, and the same call may work later.
+    static func storageFull(_ detail: String) -> APIError {
+        var error = retryLater(
+            HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), .storageFull,
+            "the server is out of storage space; nothing was stored, try again later", seconds: 60)
+        error.internalDetail = detail
+        return error
+    }
 
     static func retryLater(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, seconds: Int)
         -> APIError

@@ -64,11 +64,16 @@ struct APIHandler: APIProtocol {
         let lastWorker = try? await store.lastWorkerSeen()
         let workerAlive = lastWorker.map { clock.now.timeIntervalSince($0) < 30 } ?? false
         let storeOK = depth != nil
+        // A full disk reads fine and fails every upload: readiness writes (and removes) a small blob to know.
+        let probe = "inputs/ready-probe-\(Self.newJobID())"
+        let writable = (try? await blobs.put(probe, [1])) != nil
+        try? await blobs.delete([probe])
+        let ready = storeOK && workerAlive && writable
         let body = Components.Schemas.Readiness(
-            status: storeOK && workerAlive ? "ready" : "not_ready", store: storeOK,
+            status: ready ? "ready" : "not_ready", store: storeOK,
             worker: workerAlive, queueDepth: depth ?? 0,
-            device: metrics.workerDevice?.description)
-        return storeOK && workerAlive ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
+            device: metrics.workerDevice?.description, storageWritable: writable)
+        return ready ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
     }
 
     func getUpscaleUsage(_ input: Operations.GetUpscaleUsage.Input) async throws -> Operations.GetUpscaleUsage.Output {

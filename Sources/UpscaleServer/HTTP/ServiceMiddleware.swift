@@ -178,8 +178,13 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as StoreError where error.isStorageFull:
+            return .storageFull(error.description)
         case let error as ServerError:
             if let inner = error.underlyingError as? APIError { return inner }
+            if let store = error.underlyingError as? StoreError, store.isStorageFull {
+                return .storageFull(store.description)
+            }
             let detail = String(describing: error.underlyingError)
             // Once the input was parsed, the handler ran: what it threw is ours, not the client's.
             if error.operationInput != nil { return .internalFailure(detail) }
