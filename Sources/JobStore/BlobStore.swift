@@ -1,3 +1,5 @@
+public import Foundation
+
 /// Where uploads and results live, by key (`inputs/<job>`, `results/<job>-<attempt>.png`). A `put` is whole or
 /// nothing: a reader sees the complete bytes or no blob, never part of one.
 public protocol BlobStore: Sendable {
@@ -5,4 +7,7 @@ public protocol BlobStore: Sendable {
     func get(_ key: String) async throws -> [UInt8]?
     /// Deletes what exists of `keys`; missing keys are not an error.
     func delete(_ keys: [String]) async throws
+    /// The keys of uploads and results written before `date`: what the sweeper checks against the jobs, so that
+    /// blobs no job references (an upload stored before a crash, the result of a lost lease) do not stay forever.
+    func keys(writtenBefore date: Date) async throws -> [String]
 }

@@ -56,4 +56,23 @@ public struct FileBlobStore: BlobStore {
             try? FileManager.default.removeItem(atPath: file)
         }
     }
+
+    /// Files in `inputs` and `results` last modified before `date`; temporary files of writes in progress (or of
+    /// killed writers, which the sweeper removes by their own rule) are not blobs.
+    public func keys(writtenBefore date: Date) async throws -> [String] {
+        let fm = FileManager.default
+        var keys: [String] = []
+        for folder in ["inputs", "results"] {
+            let directory = root.appendingPathComponent(folder).path
+            for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where !AtomicFile.isTemporary(name: name)
+            {
+                let attributes = try? fm.attributesOfItem(atPath: directory + "/" + name)
+                guard attributes?[.type] as? FileAttributeType == .typeRegular,
+                    let modified = attributes?[.modificationDate] as? Date, modified < date
+                else { continue }
+                keys.append("\(folder)/\(name)")
+            }
+        }
+        return keys.sorted()
+    }
 }

@@ -231,6 +231,11 @@ enum JobStateMachine {
             """, ["now": .real(now.timeIntervalSince1970)])
     }
 
+    /// Every blob a job row names: what the sweeper must not take as an orphan.
+    static let referencedBlobs = JobStatement(
+        "SELECT input_path AS path FROM jobs WHERE input_path != '' "
+            + "UNION SELECT result_path AS path FROM jobs WHERE result_path IS NOT NULL")
+
     /// Inputs of finished jobs are no longer needed; the rows stay until their results expire.
     static let finishedStates = "status IN ('succeeded', 'failed', 'canceled') AND input_path != ''"
 

@@ -49,6 +49,9 @@ public protocol JobStore: Sendable {
     /// Deletes jobs whose results expired, and returns their files. Finished jobs' inputs are returned too.
     func sweep(now: Date) async throws -> SweptJobs
 
+    /// The blob keys some job names, as input or result.
+    func referencedBlobs() async throws -> Set<String>
+
     /// A worker says it is alive (at start and while idle), so `/health/ready` can tell.
     func workerSeen(_ worker: String, now: Date) async throws
 

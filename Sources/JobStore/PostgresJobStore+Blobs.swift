@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Logging
 internal import NIOSSL
 internal import PostgresNIO
@@ -24,6 +24,16 @@ extension PostgresJobStore {
             var found: Data?
             for try await data in rows.decode(Data.self) { found = data }
             return found.map { Array($0) }
+        }
+    }
+
+    public func keys(writtenBefore date: Date) async throws -> [String] {
+        try await shielded { [self] in
+            let rows = try await client.query(
+                "SELECT key FROM blobs WHERE created_at < \(date.timeIntervalSince1970) ORDER BY key", logger: logger)
+            var keys: [String] = []
+            for try await key in rows.decode(String.self) { keys.append(key) }
+            return keys
         }
     }
 

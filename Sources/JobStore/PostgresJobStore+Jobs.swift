@@ -180,6 +180,15 @@ extension PostgresJobStore {
         }
     }
 
+    public func referencedBlobs() async throws -> Set<String> {
+        try await shielded { [self] in
+            var paths = Set<String>()
+            let rows = try await client.query(JobStateMachine.referencedBlobs.query, logger: logger)
+            for try await path in rows.decode(String.self) { paths.insert(path) }
+            return paths
+        }
+    }
+
     public func workerSeen(_ worker: String, now: Date) async throws {
         try await shielded { [self] in
             try await client.query(JobStateMachine.workerSeen(worker, now: now).query, logger: logger)

@@ -229,6 +229,12 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func referencedBlobs() async throws -> Set<String> {
+        try await writer.read { db in
+            Set(try String.fetchAll(db, sql: JobStateMachine.referencedBlobs.sql))
+        }
+    }
+
     public func workerSeen(_ worker: String, now: Date) async throws {
         try await write { db in try db.execute(JobStateMachine.workerSeen(worker, now: now)) }
     }

@@ -153,7 +153,7 @@ public struct ServerAssembly: Sendable {
     /// The api role's sweeper of expired results and finished inputs.
     func makeSweeper() -> SweeperService {
         SweeperService(
-            store: store, blobs: blobs, interval: configuration.sweepInterval,
+            store: store, blobs: blobs, interval: configuration.sweepInterval, resultTTL: configuration.resultTTL,
             scratchDirectories: configuration.blobFolders, metrics: metrics, logger: logger, clock: clock)
     }
 

@@ -308,8 +308,11 @@ struct JobStoreTests {
             let result = JobResult(path: "/out/old.png", width: 1, height: 1, format: "png", processingSeconds: 0)
             _ = try await store.finish(
                 id: "old", worker: "w", outcome: .succeeded(result), resultTTL: 10, now: t0.addingTimeInterval(1))
+            // What the orphan sweep must leave alone: every input and result a row names.
+            #expect(try await store.referencedBlobs() == ["/in/old", "/in/new", "/out/old.png"])
             let early = try await store.sweep(now: t0.addingTimeInterval(5))
             #expect(early.jobIDs.isEmpty && early.files == ["/in/old"])
+            #expect(try await store.referencedBlobs() == ["/in/new", "/out/old.png"], "a cleared input is no one's")
             let late = try await store.sweep(now: t0.addingTimeInterval(20))
             #expect(late.jobIDs == ["old"] && late.files == ["/out/old.png"])
             #expect(try await store.job(id: "old", owner: nil) == nil)
@@ -364,5 +367,32 @@ struct JobStatementTests {
         let (sql, values) = statement.numbered
         #expect(sql == "UPDATE t SET a = $1, b = $2::text WHERE c < $1 AND d = ':' AND e = $3")
         #expect(values.count == 3)
+    }
+}
+
+/// Each blob store lists what was written before a time, uploads and results alike, and nothing written after.
+struct BlobKeysTests {
+    @Test(arguments: StoreKind.available)
+    func keysWrittenBefore(_ kind: StoreKind) async throws {
+        let scratch = try Scratch()
+        let blobs: any BlobStore
+        var pool: Task<Void, Never>?
+        switch kind {
+        case .memory: blobs = MemoryBlobStore()
+        case .sqlite: blobs = FileBlobStore(root: URL(fileURLWithPath: scratch.path("blobs")))
+        case .postgres:
+            let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            let url = try #require(StoreKind.postgresURL)
+            let made = try Stores.postgres(url: url, schema: schema, logger: Logger(label: "t"))
+            let store = try #require(made.postgres)
+            pool = Task { await store.run() }
+            try await store.migrate()
+            blobs = store
+        }
+        defer { pool?.cancel() }
+        try await blobs.put("inputs/a", [1])
+        try await blobs.put("results/a-1.png", [2])
+        #expect(try await blobs.keys(writtenBefore: Date().addingTimeInterval(60)) == ["inputs/a", "results/a-1.png"])
+        #expect(try await blobs.keys(writtenBefore: Date().addingTimeInterval(-60)).isEmpty)
     }
 }

@@ -45,6 +45,28 @@ import Testing
         }
     }
 
+    /// Blobs no job names (an upload stored before a crash, the result of a lost lease) are removed once older than
+    /// the result TTL; a queued job's upload and anything younger stay (issue 14, item 13).
+    @Test func orphanBlobsAreSweptAfterTheTTL() async throws {
+        let server = try InProcessServer { $0.resultTTL = 600 }
+        try await server.test { client in
+            let id = try await client.createJob(side: 8)
+            let input = try #require(try await server.store.job(id: id, owner: nil)?.inputPath)
+            try await server.blobs.put("inputs/never-queued", [1, 2, 3])
+            try await server.blobs.put("results/lost-lease-1.png", [4, 5, 6])
+
+            server.clock.advance(seconds: 590)
+            await server.assembly.makeSweeper().sweepOnce(now: server.clock.now)
+            #expect(try await server.blobs.get("inputs/never-queued") != nil, "younger than the TTL")
+
+            server.clock.advance(seconds: 20)
+            await server.assembly.makeSweeper().sweepOnce(now: server.clock.now)
+            #expect(try await server.blobs.get("inputs/never-queued") == nil)
+            #expect(try await server.blobs.get("results/lost-lease-1.png") == nil)
+            #expect(try await server.blobs.get(input) != nil, "the queued job's upload is named by its job")
+        }
+    }
+
     @Test func rateBucketRefillsAtItsRate() async throws {
         // 2 requests at once, then one every 10 s.
         let server = try InProcessServer { $0.rateLimit = .init(burst: 2, perSecond: 0.1) }

@@ -10,6 +10,7 @@ struct FullDiskBlobs: BlobStore {
     }
     func get(_ key: String) async throws -> [UInt8]? { try await base.get(key) }
     func delete(_ keys: [String]) async throws { try await base.delete(keys) }
+    func keys(writtenBefore date: Date) async throws -> [String] { try await base.keys(writtenBefore: date) }
 }
 
 /// A job store whose rate buckets cannot be reached (a lost connection, a locked database); everything else works.
@@ -49,6 +50,7 @@ struct UnreachableBuckets: JobStore {
     }
     func usage(owner: String) async throws -> Usage? { try await base.usage(owner: owner) }
     func sweep(now: Date) async throws -> SweptJobs { try await base.sweep(now: now) }
+    func referencedBlobs() async throws -> Set<String> { try await base.referencedBlobs() }
     func workerSeen(_ worker: String, now: Date) async throws { try await base.workerSeen(worker, now: now) }
     func lastWorkerSeen() async throws -> Date? { try await base.lastWorkerSeen() }
 }

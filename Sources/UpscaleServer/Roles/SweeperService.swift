@@ -10,6 +10,8 @@ struct SweeperService: Service {
     let store: any JobStore
     let blobs: any BlobStore
     let interval: Double
+    /// Blobs no job names are removed once they are older than this.
+    let resultTTL: Double
     /// Folders where writes go through ``AtomicFile``'s temporary files.
     let scratchDirectories: [URL]
     let metrics: ServerMetrics
@@ -33,10 +35,24 @@ struct SweeperService: Service {
                 logger.info("swept expired results", metadata: ["jobs": "\(swept.jobIDs.count)"])
             }
             removeAbandonedTemporaryFiles(now: now)
+            try await removeOrphans(now: now)
             metrics.setQueueDepth(try await store.queuedCount())
         } catch {
             logger.error("sweep failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Blobs no job names, once older than the result TTL: an upload stored before its process crashed (the job was
+    /// never queued), a result written by a worker whose lease ran out. Anything younger may be a write whose job
+    /// row is on its way.
+    private func removeOrphans(now: Date) async throws {
+        let old = try await blobs.keys(writtenBefore: now.addingTimeInterval(-resultTTL))
+        guard !old.isEmpty else { return }
+        let referenced = try await store.referencedBlobs()
+        let orphans = old.filter { !referenced.contains($0) }
+        guard !orphans.isEmpty else { return }
+        try await blobs.delete(orphans)
+        logger.info("removed blobs no job names", metadata: ["count": "\(orphans.count)"])
     }
 
     /// A process killed while writing leaves its temporary file behind; one untouched for an hour is nobody's.
