@@ -10,4 +10,14 @@ public protocol BlobStore: Sendable {
     /// The keys of uploads and results written before `date`: what the sweeper checks against the jobs, so that
     /// blobs no job references (an upload stored before a crash, the result of a lost lease) do not stay forever.
     func keys(writtenBefore date: Date) async throws -> [String]
+    /// The blob as chunks read as they are consumed, with its length; nil if there is none. A store that cannot
+    /// stream hands over the whole blob as one chunk.
+    func chunks(_ key: String) async throws -> BlobChunks?
+}
+
+extension BlobStore {
+    public func chunks(_ key: String) async throws -> BlobChunks? {
+        guard let bytes = try await get(key) else { return nil }
+        return BlobChunks(length: bytes.count, next: { [bytes] index in index == 0 ? bytes : nil })
+    }
 }

@@ -33,6 +33,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable, CustomStringConv
     case queueFull = "queue_full"
     /// Too many event streams open, for the token (429) or the server (503).
     case tooManyStreams = "too_many_streams"
+    /// Too many downloads at once, from the address (429) or in all (503).
+    case tooManyDownloads = "too_many_downloads"
     case modelUnavailable = "model_unavailable"
     /// The server's disk or database is full (507), or its job store cannot be reached for a call that creates a
     /// job (503).

@@ -57,6 +57,15 @@ public struct FileBlobStore: BlobStore {
         }
     }
 
+    /// The file in 256 KiB chunks, read as they are asked for.
+    public func chunks(_ key: String) async throws -> BlobChunks? {
+        guard let handle = FileHandle(forReadingAtPath: try path(key)) else { return nil }
+        let length = Int(try handle.seekToEnd())
+        try handle.seek(toOffset: 0)
+        let reader = ChunkReader(handle: handle)
+        return BlobChunks(length: length) { _ in try reader.read(upTo: 256 << 10) }
+    }
+
     /// Files in `inputs` and `results` last modified before `date`; temporary files of writes in progress (or of
     /// killed writers, which the sweeper removes by their own rule) are not blobs.
     public func keys(writtenBefore date: Date) async throws -> [String] {

@@ -21,8 +21,10 @@ public struct ServerAssembly: Sendable {
     /// Set when the store is PostgreSQL, whose connection pool runs beside the services.
     let postgres: PostgresJobStore?
     let hub = JobEventHub()
-    /// Event streams open now; their limits are the configuration's.
-    let streams: StreamSlots
+    /// Event streams open now, per token; their limits are the configuration's.
+    let streams: ConcurrencySlots
+    /// Downloads being sent now, per client address.
+    let downloads: ConcurrencySlots
     let metrics = ServerMetrics()
     let signer: DownloadSigner
     let tokens: TokenRegistry
@@ -37,7 +39,9 @@ public struct ServerAssembly: Sendable {
     ) throws {
         startedAt = .now
         clock = .system
-        streams = StreamSlots(perOwner: configuration.maxStreamsPerToken, total: configuration.maxStreams)
+        streams = ConcurrencySlots(perKey: configuration.maxStreamsPerToken, total: configuration.maxStreams)
+        downloads = ConcurrencySlots(
+            perKey: configuration.maxDownloadsPerAddress, total: configuration.maxDownloads)
         self.configuration = configuration
         self.role = role
         self.logger = logger
@@ -94,7 +98,9 @@ public struct ServerAssembly: Sendable {
     ) {
         startedAt = .now
         self.clock = clock
-        streams = StreamSlots(perOwner: configuration.maxStreamsPerToken, total: configuration.maxStreams)
+        streams = ConcurrencySlots(perKey: configuration.maxStreamsPerToken, total: configuration.maxStreams)
+        downloads = ConcurrencySlots(
+            perKey: configuration.maxDownloadsPerAddress, total: configuration.maxDownloads)
         self.configuration = configuration
         self.role = role
         self.logger = logger
@@ -122,7 +128,7 @@ public struct ServerAssembly: Sendable {
             configuration: configuration, role: role, store: store, blobs: blobs, hub: hub,
             signer: signer,
             metrics: metrics, document: document, knownModels: models, clock: clock,
-            streams: streams)
+            streams: streams, downloads: downloads)
         // Compact JSON with plain slashes, as the old service's clients saw it.
         let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
         try handler.registerHandlers(
@@ -260,13 +266,14 @@ public struct ServerAssembly: Sendable {
             let logger = self.logger
             // Connections that go quiet (a half-sent request, an idle keep-alive) close after `--idle-timeout`; one
             // address holds at most `--max-connections-per-address` at once.
-            let counts = ConnectionCounts(
-                limit: configuration.maxConnectionsPerAddress, exempt: configuration.trustedProxies)
+            let connections = ConcurrencySlots(perKey: configuration.maxConnectionsPerAddress)
             let application = Application(
                 router: try makeRouter(),
                 server: .http1(
                     configuration: .init(
-                        additionalChannelHandlers: [ConnectionCap(counts: counts)],
+                        additionalChannelHandlers: [
+                            ConnectionCap(slots: connections, exempt: configuration.trustedProxies)
+                        ],
                         idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))),
                 configuration: .init(
                     address: .hostname(configuration.host, port: configuration.port),

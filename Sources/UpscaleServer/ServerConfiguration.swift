@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     /// watcher of the store.
     public var maxStreamsPerToken = 8
     public var maxStreams = 256
+    /// Downloads one client address may be sent at once, and this process in all: each holds a result's bytes.
+    public var maxDownloadsPerAddress = 8
+    public var maxDownloads = 64
     /// Reverse proxies (IP addresses) whose `X-Forwarded-For` and `X-Forwarded-Proto` fields are believed.
     public var trustedProxies: Set<String> = []
     /// Hex or text; by default a random key kept in `<data-dir>/signing.key`.

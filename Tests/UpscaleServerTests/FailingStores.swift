@@ -11,6 +11,7 @@ struct FullDiskBlobs: BlobStore {
     func get(_ key: String) async throws -> [UInt8]? { try await base.get(key) }
     func delete(_ keys: [String]) async throws { try await base.delete(keys) }
     func keys(writtenBefore date: Date) async throws -> [String] { try await base.keys(writtenBefore: date) }
+    func chunks(_ key: String) async throws -> BlobChunks? { try await base.chunks(key) }
 }
 
 /// A job store whose rate buckets cannot be reached (a lost connection, a locked database); everything else works.

@@ -182,6 +182,31 @@ import Testing
         #expect(try await unreachable.store.queuedCount() == 0)
     }
 
+    /// A result is streamed from the store in chunks, byte for byte, and one address may download only so many at
+    /// once (item 6).
+    @Test func downloadsAreStreamedAndCapped() async throws {
+        let server = try InProcessServer { $0.maxDownloadsPerAddress = 2 }
+        try await server.test { client in
+            let id = try await client.createJob(side: 200)  // an 800x800 result: several 256 KiB chunks
+            let job = try #require(try await server.completeNextJob())
+            let path = try #require(job.result?.path)
+            let stored = try #require(try await server.blobs.get(path))
+            #expect(stored.count > 600_000)
+            let view = try await client.call(.get, "/jobs/\(id)", token: Self.token).json
+            let link = String(try #require(view["download_url"] as? String).dropFirst("http://upscaler.test".count))
+            let download = try await client.call(.get, link)
+            #expect(download.status == 200 && download.body == stored)
+            #expect(download.header("Content-Length") == "\(stored.count)")
+            // Two held by this address (clients still reading): the third is refused until one is done.
+            #expect(server.assembly.downloads.take(for: "unknown") == nil)
+            #expect(server.assembly.downloads.take(for: "unknown") == nil)
+            let refused = try await client.call(.get, link)
+            #expect(refused.status == 429 && refused.errorCode == "too_many_downloads", "\(refused.text)")
+            server.assembly.downloads.giveBack(for: "unknown")
+            #expect(try await client.call(.get, link).status == 200, "a finished download gave its slot back")
+        }
+    }
+
     /// HEAD answers wherever GET does, as `Allow` says, with no body (item 15).
     @Test func headAnswersWhereGetDoes() async throws {
         let server = try InProcessServer()

@@ -69,7 +69,7 @@ extension APIHandler {
         case .workerLost: return APIError(.internalServerError, code, message)
         // Codes a job never ends with; answered as the generic failure they would be.
         case .unauthorized, .notFound, .methodNotAllowed, .badSignature, .expired, .rateLimited, .tooManyJobs,
-            .queueFull, .tooManyStreams, .storageFull, .storeUnavailable, .internal:
+            .queueFull, .tooManyStreams, .tooManyDownloads, .storageFull, .storeUnavailable, .internal:
             return APIError(.internalServerError, .internal, "internal error", internalDetail: message)
         }
     }

@@ -24,7 +24,9 @@ struct APIHandler: APIProtocol {
     let knownModels: Set<String>
     let clock: WallClock
     /// Open event streams, per token and in all.
-    let streams: StreamSlots
+    let streams: ConcurrencySlots
+    /// Downloads being sent, per client address and in all.
+    let downloads: ConcurrencySlots
 
     static let version = "0.4.0"
 
@@ -144,13 +146,32 @@ struct APIHandler: APIProtocol {
         guard job.status == .succeeded, let result = job.result else {
             throw APIError.notFound("no result for \(fileID)")
         }
-        guard let stored = try await blobs.get(result.path) else {
+        // Each download holds a chunk of memory and a descriptor while its client reads: a few per address at once.
+        let address = RequestInfo.current?.clientAddress ?? "unknown"
+        switch downloads.take(for: address) {
+        case .key?:
+            throw APIError.retryLater(
+                .tooManyRequests, .tooManyDownloads,
+                "this address is already downloading \(downloads.perKey) files; try again when one is done", seconds: 5)
+        case .everyone?:
+            throw APIError.retryLater(
+                .serviceUnavailable, .tooManyDownloads,
+                "the server is sending as many files as it can; try again shortly",
+                seconds: 5)
+        case nil: break
+        }
+        let slot = SlotHolder(slots: downloads, key: address)
+        guard let stored = try await blobs.chunks(result.path) else {
             throw APIError(.gone, .expired, "this result has expired and was deleted", internalDetail: result.path)
         }
-        let bytes = Data(stored)
         let headers = Operations.Download.Output.Ok.Headers(
             contentDisposition: "attachment; filename=\"upscaled-\(fileID).\(result.format)\"")
-        let body = HTTPBody(bytes)
+        // Streamed from the store; the slot is given back when the body is done with, however it ends.
+        let pieces = AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { [slot] in
+            guard let chunk = try await stored.next(slot.advance()) else { return nil }
+            return ArraySlice(chunk)
+        })
+        let body = HTTPBody(pieces, length: .known(Int64(stored.length)), iterationBehavior: .single)
         // The store keeps the format as the result's file extension.
         switch ImageFormat(name: result.format) ?? .png {
         case .jpeg: return .ok(.init(headers: headers, body: .jpeg(body)))
@@ -239,10 +260,10 @@ struct APIHandler: APIProtocol {
         let caller = try authenticated()
         guard let job = try await store.job(id: input.path.id, owner: caller.owner) else { throw noSuchJob() }
         switch streams.take(for: caller.owner) {
-        case .owner?:
+        case .key?:
             throw APIError.retryLater(
                 .tooManyRequests, .tooManyStreams,
-                "this token already has \(streams.perOwner) event streams open; close one first", seconds: 5)
+                "this token already has \(streams.perKey) event streams open; close one first", seconds: 5)
         case .everyone?:
             throw APIError.retryLater(
                 .serviceUnavailable, .tooManyStreams,
