@@ -32,8 +32,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 APT_PACKAGES=(libvips-dev libexif-dev libdnnl-dev libsqlite3-dev pkg-config unzip python3-pip curl
               libvulkan-dev libshaderc-dev glslang-dev spirv-tools)
 # Test only: the web page's browser test runs headless Chromium through chromedriver; the store tests also run on
-# PostgreSQL; the GPU tests run on Mesa's CPU Vulkan driver (lavapipe, in mesa-vulkan-drivers).
-TEST_APT_PACKAGES=(chromium chromium-driver fonts-dejavu-core postgresql mesa-vulkan-drivers)
+# PostgreSQL; the GPU tests run on Mesa's CPU Vulkan driver (lavapipe, in mesa-vulkan-drivers); the API fuzzer
+# (tools/fuzz_api.sh) keeps its pinned schemathesis in a virtualenv (python3-venv).
+TEST_APT_PACKAGES=(chromium chromium-driver fonts-dejavu-core postgresql mesa-vulkan-drivers python3-venv)
 # The test database: a role and a database of that name on the local server, reached over loopback.
 TEST_DATABASE=upscaler_test
 

@@ -198,7 +198,7 @@ struct ServiceMiddleware<Context: RequestContext>: RouterMiddleware {
             if let decoding = error.underlyingError as? DecodingError, Self.isParameterError(decoding) {
                 return APIError(
                     .badRequest, .invalidRequest,
-                    "a query or path parameter is not valid: " + Self.decodingSummary(decoding),
+                    "a query or path parameter is not valid (see /docs for each one's type)",
                     internalDetail: detail)
             }
             if error.underlyingError is DecodingError || detail.contains("JSON") || detail.contains("decod") {
