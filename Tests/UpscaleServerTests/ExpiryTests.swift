@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import JobStore
+import TestSupport
 import Testing
 
 @testable import UpscaleServer
@@ -54,6 +55,12 @@ import Testing
             let input = try #require(try await server.store.job(id: id, owner: nil)?.inputPath)
             try await server.blobs.put("inputs/never-queued", [1, 2, 3])
             try await server.blobs.put("results/lost-lease-1.png", [4, 5, 6])
+            // Written "now" by the test's clock: a machine slowed by other tests must not make them younger.
+            for key in ["inputs/never-queued", "results/lost-lease-1.png"] {
+                try FileManager.default.setAttributes(
+                    [.modificationDate: server.clock.now],
+                    ofItemAtPath: server.directory.url.appendingPathComponent(key).path)
+            }
 
             server.clock.advance(seconds: 590)
             await server.assembly.makeSweeper().sweepOnce(now: server.clock.now)

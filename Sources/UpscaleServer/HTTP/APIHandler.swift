@@ -148,18 +148,10 @@ struct APIHandler: APIProtocol {
         }
         // Each download holds a chunk of memory and a descriptor while its client reads: a few per address at once.
         let address = RequestInfo.current?.clientAddress ?? "unknown"
-        switch downloads.take(for: address) {
-        case .key?:
-            throw APIError.retryLater(
-                .tooManyRequests, .tooManyDownloads,
-                "this address is already downloading \(downloads.perKey) files; try again when one is done", seconds: 5)
-        case .everyone?:
-            throw APIError.retryLater(
-                .serviceUnavailable, .tooManyDownloads,
-                "the server is sending as many files as it can; try again shortly",
-                seconds: 5)
-        case nil: break
-        }
+        try Self.take(
+            downloads, for: address, code: .tooManyDownloads,
+            mine: "this address is already downloading \(downloads.perKey) files; try again when one is done",
+            everyone: "the server is sending as many files as it can; try again shortly")
         let slot = SlotHolder(slots: downloads, key: address)
         guard let stored = try await blobs.chunks(result.path) else {
             throw APIError(.gone, .expired, "this result has expired and was deleted", internalDetail: result.path)
@@ -259,18 +251,11 @@ struct APIHandler: APIProtocol {
     func getJobEvents(_ input: Operations.GetJobEvents.Input) async throws -> Operations.GetJobEvents.Output {
         let caller = try authenticated()
         guard let job = try await store.job(id: input.path.id, owner: caller.owner) else { throw noSuchJob() }
-        switch streams.take(for: caller.owner) {
-        case .key?:
-            throw APIError.retryLater(
-                .tooManyRequests, .tooManyStreams,
-                "this token already has \(streams.perKey) event streams open; close one first", seconds: 5)
-        case .everyone?:
-            throw APIError.retryLater(
-                .serviceUnavailable, .tooManyStreams,
-                "the server has as many event streams open as it serves; "
-                    + "poll GET /jobs/{id} or try again shortly", seconds: 5)
-        case nil: break
-        }
+        try Self.take(
+            streams, for: caller.owner, code: .tooManyStreams,
+            mine: "this token already has \(streams.perKey) event streams open; close one first",
+            everyone: "the server has as many event streams open as it serves; poll GET /jobs/{id} or try again shortly"
+        )
         var stream = JobEventStream(job: job, owner: caller.owner, watcher: JobWatcher(store: store, hub: hub)) {
             record, progress in
             view(record, progress: progress)
@@ -292,101 +277,6 @@ struct APIHandler: APIProtocol {
                         outputMegapixels: usage.outputMegapixels, computeSeconds: usage.computeSeconds))))
     }
 
-    // MARK: - Submitting
-
-    /// Validates and queues a job. Everything cheap is checked before the image is stored: the options, the image's
-    /// header (format and pixel count, without decoding pixels) and the queue's room.
-    private func submit(
-        image readImage: () throws -> [UInt8], fields: JobRequest.Fields, seedScales: Bool,
-        caller: Caller
-    ) async throws -> JobRecord {
-        try await store.recordRequest(owner: caller.owner, name: caller.name)
-        let request = try JobRequest.validated(
-            fields, seedScales: seedScales, defaultModel: configuration.defaultModel,
-            knownModels: knownModels, maxTile: configuration.maxTile)
-        let image = try readImage()
-        guard !image.isEmpty else { throw APIError.badRequest(.missingImage, "the image is empty") }
-        guard image.count <= configuration.maxBodyBytes else {
-            throw APIError(.contentTooLarge, .tooLarge, "the image is larger than \(configuration.maxBodyBytes) bytes")
-        }
-        let header: ImageHeader
-        do {
-            header = try Imaging.readHeader(data: image)
-        } catch let error as ImagingError {
-            switch error.code {
-            case .unsupportedFormat:
-                throw APIError(
-                    .unsupportedMediaType, .unsupportedMediaType, error.message, internalDetail: error.detail)
-            default:
-                throw APIError(.badRequest, .invalidImage, error.message, internalDetail: error.detail)
-            }
-        }
-        let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
-        guard !overflow, pixels <= configuration.maxPixels else {
-            throw APIError(
-                .contentTooLarge, .tooManyPixels,
-                "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
-        }
-        let work = WorkEstimate(
-            width: header.width, height: header.height, scale: request.scale ?? 4,
-            maxInputSide: configuration.maxInputSide)
-        if let refusal = work.refusal(maxModelPixels: configuration.maxModelPixels, format: request.format) {
-            throw refusal
-        }
-        // A first look before the upload is stored, so a refused request costs little; the insert checks again, in
-        // the same step, so concurrent requests cannot pass the limits together.
-        let queued = try await store.queuedCount()
-        if queued >= configuration.maxQueue { throw Self.refusal(.queueFull(queued: queued)) }
-        let active = try await store.activeCount(owner: caller.owner)
-        if active >= configuration.maxJobsPerToken { throw Self.refusal(.ownerAtLimit(active: active)) }
-
-        let id = Self.newJobID()
-        let inputPath = "inputs/\(id)"
-        try await blobs.put(inputPath, image)
-        let record: JobRecord
-        do {
-            let outcome = try await store.enqueue(
-                NewJob(
-                    id: id, owner: caller.owner, ownerName: caller.name, request: try JSONEncoder().encode(request),
-                    inputPath: inputPath, inputWidth: header.width, inputHeight: header.height, model: request.model),
-                limits: QueueLimits(
-                    maxQueued: configuration.maxQueue,
-                    maxActivePerOwner: configuration.maxJobsPerToken),
-                now: clock.now)
-            guard case .queued(let queuedRecord) = outcome else { throw Self.refusal(outcome) }
-            record = queuedRecord
-        } catch {
-            try? await blobs.delete([inputPath])
-            throw error
-        }
-        hub.jobQueued()
-        metrics.setQueueDepth(queued + 1)
-        RequestInfo.current?.logger.info(
-            "job queued",
-            metadata: [
-                "job": "\(id)", "token": "\(caller.name)", "size": "\(header.width)x\(header.height)",
-                "model": "\(request.model)",
-            ])
-        return record
-    }
-
-    /// The answer to a job the queue limits turned away.
-    static func refusal(_ outcome: EnqueueResult) -> APIError {
-        switch outcome {
-        case .queueFull(let queued):
-            APIError.retryLater(
-                .serviceUnavailable, .queueFull,
-                "the queue is full (\(queued) jobs waiting); try again shortly", seconds: 10)
-        case .ownerAtLimit(let active):
-            APIError.retryLater(
-                .tooManyRequests, .tooManyJobs,
-                "this token already has \(active) jobs queued or running, the most it may have at once",
-                seconds: 5)
-        case .queued:
-            APIError.internalFailure("a queued job was treated as refused")
-        }
-    }
-
     // MARK: - Helpers
 
     private func authenticated() throws -> Caller {
@@ -395,6 +285,18 @@ struct APIHandler: APIProtocol {
     }
 
     private func noSuchJob() -> APIError { .notFound("no job with this id") }
+
+    /// Takes one of `slots` for `key`, or answers 429 with `mine` (this key holds its share) or 503 with `everyone`
+    /// (the server holds all it serves), with `code` and `Retry-After`.
+    private static func take(
+        _ slots: ConcurrencySlots, for key: String, code: ErrorCode, mine: String, everyone: String
+    ) throws {
+        switch slots.take(for: key) {
+        case .key?: throw APIError.retryLater(.tooManyRequests, code, mine, seconds: 5)
+        case .everyone?: throw APIError.retryLater(.serviceUnavailable, code, everyone, seconds: 5)
+        case nil: break
+        }
+    }
 
     private func unsupportedBody() -> APIError {
         APIError(.unsupportedMediaType, .unsupportedMediaType, "send the request as JSON")
