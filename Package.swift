@@ -114,6 +114,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),  // NIOLockedValueBox
+                .product(name: "NIOPosix", package: "swift-nio"),  // NIOThreadPool, for a large upload's decoding
             ],
             resources: [
                 .embedInCode("openapi.json"), .embedInCode("Resources/docs.html"),

@@ -28,6 +28,8 @@ import time
 import zlib
 
 TOKEN = "figures-token-0123456789abcdef"
+# The large bodies are sent by four tokens, one each: a token may have only two large bodies in flight.
+SENDERS = ["figures-sender-%d-0123456789abcdef" % i for i in range(4)]
 
 
 def png_header(width, height):
@@ -70,7 +72,7 @@ def main():
     server = subprocess.Popen(
         [args.bin, "api", "--data-dir", data + "/data", "--port", str(port), "--log-level", "error",
          "--rate-limit", "off", "--max-queue", "100000", "--max-jobs-per-token", "100000"],
-        env=dict(os.environ, VALID_TOKENS=TOKEN), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=dict(os.environ, VALID_TOKENS=",".join([TOKEN] + SENDERS)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -121,11 +123,14 @@ def main():
         body = json.dumps({"image": "A" * (args.body_mb * 1000 * 1000)}).encode()
         latencies, failures, done = [], [0], threading.Event()
 
-        def send():
+        statuses = []
+
+        def send(token):
             try:
-                request(port, "POST", "/jobs", body, dict(auth, **{"Content-Type": "application/json"}), timeout=300)
-            except OSError:
-                pass
+                headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+                statuses.append(request(port, "POST", "/jobs", body, headers, timeout=300)[0])
+            except OSError as error:
+                statuses.append(type(error).__name__)
 
         def probe():
             while not done.is_set():
@@ -139,7 +144,7 @@ def main():
 
         prober = threading.Thread(target=probe)
         prober.start()
-        senders = [threading.Thread(target=send) for _ in range(args.bodies)]
+        senders = [threading.Thread(target=send, args=(SENDERS[i % len(SENDERS)],)) for i in range(args.bodies)]
         for thread in senders:
             thread.start()
         for thread in senders:
@@ -151,7 +156,8 @@ def main():
         def pct(p):
             return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1) if latencies else None
 
-        figures["health_under_bodies"] = {"bodies": args.bodies, "mb_each": args.body_mb, "probes": len(latencies),
+        figures["health_under_bodies"] = {"bodies": args.bodies, "mb_each": args.body_mb, "answers": sorted(map(str, statuses)),
+                                          "probes": len(latencies),
                                           "failures": failures[0], "p50_ms": pct(0.5), "p99_ms": pct(0.99),
                                           "max_ms": round(latencies[-1], 1) if latencies else None,
                                           "peak_kb_after": peak_kb(server.pid)}

@@ -8,9 +8,14 @@ public protocol NetworkRunner: AnyObject {
     func run(_ input: Tensor) throws -> Tensor
     /// Input extents this runner is fastest at are multiples of this; the tiler pads tiles up to one.
     var preferredAlignment: Int { get }
+    /// Frees what runs of the last input shape keep (the plan and its buffers); the next run plans again.
+    func releaseBuffers()
 }
 
 extension NetworkRunner {
     /// Input extents this runner is fastest at are multiples of this; the tiler pads tiles up to one (default 1).
     public var preferredAlignment: Int { 1 }
+
+    /// Nothing is kept between runs (default).
+    public func releaseBuffers() {}
 }

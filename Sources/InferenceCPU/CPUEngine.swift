@@ -108,4 +108,8 @@ public final class CPUEngine: NetworkRunner {
 
     /// Bytes held by the current plan's activation buffers.
     public var planBytes: Int { plan?.bufferBytes ?? 0 }
+
+    public func releaseBuffers() {
+        plan = nil
+    }
 }

@@ -58,6 +58,10 @@ public final class VulkanEngine: NetworkRunner {
     /// Bytes of device memory the current plan's activations and staging buffers hold.
     public var planBytes: Int { plan?.bufferBytes ?? 0 }
 
+    public func releaseBuffers() {
+        plan = nil
+    }
+
     /// Compute pipelines cached for the plans of the last few input shapes.
     public var cachedPipelines: Int { kernels.pipelineCount }
 

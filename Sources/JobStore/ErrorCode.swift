@@ -27,6 +27,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable, CustomStringConv
     case badSignature = "bad_signature"
     case expired
     case canceled
+    /// The job's image stopped a worker twice (a crash, a kill): its jobs fail and new uploads of it are refused.
+    case inputCrashedWorker = "input_crashed_worker"
     // Back-pressure (429 and 503, with Retry-After).
     case rateLimited = "rate_limited"
     case tooManyJobs = "too_many_jobs"
@@ -35,6 +37,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable, CustomStringConv
     case tooManyStreams = "too_many_streams"
     /// Too many downloads at once, from the address (429) or in all (503).
     case tooManyDownloads = "too_many_downloads"
+    /// Too many large request bodies in flight, for the token (429) or the server (503).
+    case tooManyUploads = "too_many_uploads"
     case modelUnavailable = "model_unavailable"
     /// The server's disk or database is full (507), or its job store cannot be reached for a call that creates a
     /// job (503).

@@ -6,8 +6,11 @@ import Foundation
 /// the sweep hands back the inputs it clears.
 ///
 ///     queued ──claim──▶ running ──finish──▶ succeeded | failed
-///        │                │  ▲ lease ran out: retaken by the next claim, or failed (worker_lost) after maxAttempts
-///        └──cancel──▶ canceled ◀──cancel──┘
+///      ▲ │                │ lease ran out (the worker stopped): the next claim queues it again and counts the
+///      │ │                │ crash against its input; it fails (worker_lost) after maxAttempts, or
+///      │ │                │ (input_crashed_worker) once its input has stopped a worker twice.
+///      └─┼────────────────┘ released by a worker shutting down: queued at once, neither attempt nor crash
+///        └──cancel──▶ canceled ◀──cancel── running
 ///     any final state ──sweep, once expires_at has passed──▶ deleted
 enum JobStateMachine {
     // MARK: - Enqueue
@@ -25,29 +28,45 @@ enum JobStateMachine {
         JobStatement(
             """
             INSERT INTO jobs (id, owner, owner_name, status, request, input_path, input_width, input_height, model,
-                              created_at)
-            VALUES (:id, :owner, :owner_name, 'queued', :request, :input_path, :input_width, :input_height, :model, :now)
+                              created_at, input_digest)
+            VALUES (:id, :owner, :owner_name, 'queued', :request, :input_path, :input_width, :input_height, :model, :now,
+                    :input_digest)
             """,
             [
                 "id": .text(job.id), "owner": .text(job.owner), "owner_name": .text(job.ownerName),
                 "request": .blob(job.request), "input_path": .text(job.inputPath),
                 "input_width": .integer(job.inputWidth), "input_height": .integer(job.inputHeight),
                 "model": .text(job.model), "now": .real(now.timeIntervalSince1970),
+                "input_digest": .text(job.inputDigest),
             ])
     }
 
     // MARK: - Claim
 
-    /// First step of a claim: a running job whose lease ran out after its last allowed attempt fails with the
-    /// reason, instead of being taken again forever.
+    /// First step of a claim: a running job whose lease ran out lost its worker (a crash, a kill, a hang past the
+    /// lease). It goes back to the queue with its progress reset, and hands back its input's digest so that the
+    /// store counts the crash against the input (``countCrash(inputDigest:now:)``). Row locks (PostgreSQL) or the
+    /// single writer (SQLite) hand each lost job to exactly one claim, so a crash is counted once.
+    static func requeueLostJobs(now: Date) -> JobStatement {
+        JobStatement(
+            """
+            UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires = NULL, progress = 0, step = NULL,
+                tiles_done = NULL, tiles_total = NULL
+            WHERE status = 'running' AND lease_expires < :now
+            RETURNING input_digest
+            """, ["now": .real(now.timeIntervalSince1970)])
+    }
+
+    /// Then a job that has lost its worker `maxAttempts` times fails with the reason, instead of being taken again
+    /// forever.
     static func giveUpLostJobs(maxAttempts: Int, resultTTL: TimeInterval, now: Date) -> JobStatement {
         let t = now.timeIntervalSince1970
         return JobStatement(
             """
-            UPDATE jobs SET status = 'failed', finished_at = :now, lease_owner = NULL, error_code = :code,
+            UPDATE jobs SET status = 'failed', finished_at = :now, error_code = :code,
                 error_message = 'the worker running this job stopped ' || attempts || ' times; giving up',
                 expires_at = :expires
-            WHERE status = 'running' AND lease_expires < :now AND attempts >= :max_attempts
+            WHERE status = 'queued' AND attempts >= :max_attempts
             """,
             [
                 "now": .real(t), "code": .text(ErrorCode.workerLost.rawValue), "expires": .real(t + resultTTL),
@@ -55,7 +74,7 @@ enum JobStateMachine {
             ])
     }
 
-    /// Second step: the job to take, queued or with a lease that ran out. The owner with the fewest running jobs goes
+    /// Next: the queued job to take. The owner with the fewest running jobs goes
     /// first, then the oldest job. `lock` is what the engine appends to take the row (PostgreSQL's `FOR UPDATE … SKIP
     /// LOCKED`; nothing for SQLite, whose writer is alone).
     static func nextJob(now: Date, lock: String = "") -> JobStatement {
@@ -65,13 +84,13 @@ enum JobStateMachine {
             LEFT JOIN (SELECT owner, COUNT(*) AS running FROM jobs
                        WHERE status = 'running' AND lease_expires >= :now GROUP BY owner) AS busy
                    ON busy.owner = candidate.owner
-            WHERE candidate.status = 'queued' OR (candidate.status = 'running' AND candidate.lease_expires < :now)
+            WHERE candidate.status = 'queued'
             ORDER BY COALESCE(busy.running, 0), candidate.created_at, candidate.id
             LIMIT 1 \(lock)
             """, ["now": .real(now.timeIntervalSince1970)])
     }
 
-    /// Third step: `worker` takes the job for `lease` seconds, as a new attempt with its progress reset.
+    /// Last: `worker` takes the job for `lease` seconds, as a new attempt with its progress reset.
     static func take(id: String, worker: String, lease: TimeInterval, now: Date) -> JobStatement {
         let t = now.timeIntervalSince1970
         return JobStatement(

@@ -3,15 +3,17 @@ public import Foundation
 /// The durable queue between the api role and the workers: jobs, their leases and progress, results, usage.
 ///
 /// Every method takes `now`, so tests can move time; callers pass `Date()`. Jobs survive restarts: a queued job stays
-/// queued, and a running job whose worker stopped (its lease ran out) is taken again by the next `claim`, up to
-/// `maxAttempts` takes, after which it fails with the reason.
+/// queued, and a running job whose worker stopped (its lease ran out) is queued again by the next `claim`, up to
+/// `maxAttempts` takes, after which it fails with the reason. Each such stop counts against the job's input; an
+/// input that stopped a worker twice fails at once (``ErrorCode/inputCrashedWorker``).
 public protocol JobStore: Sendable {
     /// Queues `job` unless that would pass `limits`.
     func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult
 
-    /// Takes a runnable job for `worker`: a queued one, or a running one whose lease expired. Owners with the fewest
-    /// running jobs go first, then the oldest job, so one client with many jobs cannot keep every worker to itself.
-    /// Jobs whose lease expired after their last allowed attempt are failed on the way.
+    /// Takes a queued job for `worker`, after queuing again the running jobs whose lease expired (and counting the
+    /// crash against their inputs). Owners with the fewest running jobs go first, then the oldest job, so one client
+    /// with many jobs cannot keep every worker to itself. Jobs past their last allowed attempt, and jobs whose input
+    /// has stopped a worker twice, are failed on the way.
     func claim(worker: String, lease: TimeInterval, maxAttempts: Int, resultTTL: TimeInterval, now: Date) async throws
         -> JobRecord?
 
@@ -24,12 +26,19 @@ public protocol JobStore: Sendable {
     func finish(id: String, worker: String, outcome: JobOutcome, resultTTL: TimeInterval, now: Date) async throws
         -> JobRecord?
 
+    /// Gives `worker`'s running job back to the queue at once, as a worker shutting down does: the attempt is not
+    /// counted, nor a crash. Nothing happens when `worker` no longer holds it.
+    func release(id: String, worker: String) async throws
+
     /// Cancels `owner`'s job: a queued or running job becomes `canceled` (a running one's worker sees that at its next
     /// heartbeat). A finished job is returned as it is. Nil if `owner` has no such job.
     func cancel(id: String, owner: String, resultTTL: TimeInterval, now: Date) async throws -> JobRecord?
 
     /// The job, if it exists and (when `owner` is given) belongs to `owner`.
     func job(id: String, owner: String?) async throws -> JobRecord?
+
+    /// How many times the input with this SHA-256 (hex) has stopped a worker, as counted by ``claim``.
+    func crashes(inputDigest: String) async throws -> Int
 
     /// Jobs waiting, in all: the queue depth.
     func queuedCount() async throws -> Int
@@ -76,5 +85,12 @@ extension JobStore {
             throw StoreError("job \(job.id) was not queued")
         }
         return record
+    }
+}
+
+extension JobStore {
+    /// Whether new jobs with the input of this SHA-256 (hex) are refused: it has stopped a worker twice.
+    public func refuses(inputDigest: String) async throws -> Bool {
+        try await crashes(inputDigest: inputDigest) >= JobStateMachine.crashesBeforeGivingUp
     }
 }

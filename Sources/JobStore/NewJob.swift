@@ -10,10 +10,12 @@ public struct NewJob: Sendable {
     public var inputWidth: Int
     public var inputHeight: Int
     public var model: String
+    /// SHA-256 of the input's bytes (hex), which crashes are counted against; nil counts none.
+    public var inputDigest: String?
 
     public init(
         id: String, owner: String, ownerName: String, request: Data, inputPath: String,
-        inputWidth: Int, inputHeight: Int, model: String
+        inputWidth: Int, inputHeight: Int, model: String, inputDigest: String? = nil
     ) {
         self.id = id
         self.owner = owner
@@ -23,5 +25,6 @@ public struct NewJob: Sendable {
         self.inputWidth = inputWidth
         self.inputHeight = inputHeight
         self.model = model
+        self.inputDigest = inputDigest
     }
 }

@@ -60,8 +60,17 @@ extension PostgresJobStore {
     {
         try await shielded { [self] in
             try await client.withTransaction(logger: logger) { connection in
+                var digests: [String] = []
+                let lost = try await connection.query(JobStateMachine.requeueLostJobs(now: now).query, logger: logger)
+                for try await digest in lost.decode(String?.self) { if let digest { digests.append(digest) } }
+                for digest in digests {
+                    try await connection.query(
+                        JobStateMachine.countCrash(inputDigest: digest, now: now).query, logger: logger)
+                }
                 let giveUp = JobStateMachine.giveUpLostJobs(maxAttempts: maxAttempts, resultTTL: resultTTL, now: now)
                 try await connection.query(giveUp.query, logger: logger)
+                try await connection.query(
+                    JobStateMachine.giveUpCrashingInputs(resultTTL: resultTTL, now: now).query, logger: logger)
                 // Concurrent claims skip the row another one holds instead of waiting for it.
                 let next = JobStateMachine.nextJob(now: now, lock: "FOR UPDATE OF candidate SKIP LOCKED")
                 var id: String?
@@ -135,6 +144,18 @@ extension PostgresJobStore {
         }
     }
 
+    public func release(id: String, worker: String) async throws {
+        try await shielded { [self] in
+            try await client.query(JobStateMachine.release(id: id, worker: worker).query, logger: logger)
+        }
+    }
+
+    public func crashes(inputDigest: String) async throws -> Int {
+        try await shielded { [self] in
+            try await count(client.query(JobStateMachine.crashes(inputDigest: inputDigest).query, logger: logger))
+        }
+    }
+
     public func queuedCount() async throws -> Int {
         try await shielded { [self] in
             try await count(client.query(JobStateMachine.queuedCount.query, logger: logger))
@@ -175,6 +196,7 @@ extension PostgresJobStore {
                     """, logger: logger)
                 var inputs: [String] = []
                 for try await old in finished.decode(String.self) { inputs.append(old) }
+                try await connection.query(JobStateMachine.forgetCrashes(now: now).query, logger: logger)
                 return SweptJobs(jobIDs: ids, files: inputs + files)
             }
         }

@@ -89,7 +89,7 @@ extension PostgresJobStore {
         [
             // Per-token request buckets shared by every api process; counting an owner's jobs for the cap and for
             // the fair claim order.
-            TokenBucketStatement.createTable,
+            JobStateMachine.createRateBuckets,
             "CREATE INDEX jobs_by_owner ON jobs (owner, status)",
             // Choices every process must share, set by the first to start.
             "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -98,5 +98,7 @@ extension PostgresJobStore {
             // Where each job's model ran (`cpu` or `gpu:N`), for its timings.
             "ALTER TABLE jobs ADD COLUMN result_device TEXT"
         ],
+        // Crashes counted against inputs (see JobStateMachine+Crashes).
+        JobStateMachine.crashesMigration,
     ]
 }

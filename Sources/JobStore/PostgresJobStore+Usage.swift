@@ -7,14 +7,8 @@ import Synchronization
 extension PostgresJobStore {
     public func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
         try await shielded { [self] in
-            let order = ["bucket", "now", "burst", "rate"]
-            var binds = PostgresBindings()
-            binds.append(bucket)
-            binds.append(now.timeIntervalSince1970)
-            binds.append(Double(policy.burst))
-            binds.append(policy.perSecond)
-            let sql = TokenBucketStatement.sql { "$\(order.firstIndex(of: $0)! + 1)" }
-            let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            let rows = try await client.query(
+                JobStateMachine.takeRateToken(bucket: bucket, policy: policy, now: now).query, logger: logger)
             var decision: RateLimitDecision?
             for try await (tokens, allowed) in rows.decode((Double, Int32).self) {
                 decision = RateLimitDecision(allowed: allowed == 1, level: tokens, policy: policy)

@@ -87,11 +87,14 @@ public final class SQLiteJobStore: JobStore {
                     """)
         }
         migrator.registerMigration("v2: rate limits, owners' jobs") { db in
-            try db.execute(sql: TokenBucketStatement.createTable)
+            try db.execute(sql: JobStateMachine.createRateBuckets)
             try db.execute(sql: "CREATE INDEX jobs_by_owner ON jobs (owner, status)")
         }
         migrator.registerMigration("v3: the device a job ran on") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN result_device TEXT")
+        }
+        migrator.registerMigration("v4: crashes counted against inputs") { db in
+            for statement in JobStateMachine.crashesMigration { try db.execute(sql: statement) }
         }
         return migrator
     }
@@ -117,7 +120,12 @@ public final class SQLiteJobStore: JobStore {
         async throws -> JobRecord?
     {
         try await write { db in
+            let lost = JobStateMachine.requeueLostJobs(now: now)
+            for digest in try String?.fetchAll(db, sql: lost.sql, arguments: lost.arguments).compactMap({ $0 }) {
+                try db.execute(JobStateMachine.countCrash(inputDigest: digest, now: now))
+            }
             try db.execute(JobStateMachine.giveUpLostJobs(maxAttempts: maxAttempts, resultTTL: resultTTL, now: now))
+            try db.execute(JobStateMachine.giveUpCrashingInputs(resultTTL: resultTTL, now: now))
             let next = JobStateMachine.nextJob(now: now)
             guard let id = try String.fetchOne(db, sql: next.sql, arguments: next.arguments) else { return nil }
             try db.execute(JobStateMachine.take(id: id, worker: worker, lease: lease, now: now))
@@ -150,6 +158,10 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func release(id: String, worker: String) async throws {
+        try await write { db in try db.execute(JobStateMachine.release(id: id, worker: worker)) }
+    }
+
     public func cancel(id: String, owner: String, resultTTL: TimeInterval, now: Date) async throws -> JobRecord? {
         try await write { db in
             let job = try Self.fetch(db, id: id)
@@ -171,6 +183,10 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func crashes(inputDigest: String) async throws -> Int {
+        try await writer.read { db in try Self.count(db, JobStateMachine.crashes(inputDigest: inputDigest)) }
+    }
+
     public func queuedCount() async throws -> Int {
         try await writer.read { db in try Self.count(db, JobStateMachine.queuedCount) }
     }
@@ -185,12 +201,8 @@ public final class SQLiteJobStore: JobStore {
 
     public func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
         try await write { db in
-            let row = try Row.fetchOne(
-                db, sql: TokenBucketStatement.sql { ":\($0)" },
-                arguments: [
-                    "bucket": bucket, "now": now.timeIntervalSince1970, "burst": Double(policy.burst),
-                    "rate": policy.perSecond,
-                ])
+            let statement = JobStateMachine.takeRateToken(bucket: bucket, policy: policy, now: now)
+            let row = try Row.fetchOne(db, sql: statement.sql, arguments: statement.arguments)
             guard let row else { throw StoreError("the rate limit bucket \(bucket) returned nothing") }
             return RateLimitDecision(allowed: (row["allowed"] as Int) == 1, level: row["tokens"], policy: policy)
         }
@@ -219,6 +231,7 @@ public final class SQLiteJobStore: JobStore {
             let inputs = try String.fetchAll(
                 db, sql: "SELECT input_path FROM jobs WHERE \(JobStateMachine.finishedStates)")
             try db.execute(sql: "UPDATE jobs SET input_path = '' WHERE \(JobStateMachine.finishedStates)")
+            try db.execute(JobStateMachine.forgetCrashes(now: now))
             var files = inputs
             for row in rows {
                 let input: String = row["input_path"]

@@ -152,25 +152,16 @@ public final class Upscaler {
         if native != nil { try checkOutputSize(state) }
     }
 
-    /// Above 2x, an input longer than `maxInputSide` is first shrunk to it (Lanczos, alpha too), as the service this
-    /// replaces did. A `scale` then applies to the shrunk input; a `fitWidth`/`fitHeight` target stays as asked.
+    /// Shrinks a large input first above 2x (`UpscaleOptions.shrunkInputSize`: Lanczos, alpha too), with a warning.
     private func shrinkLargeInput(_ state: inout State) throws {
-        guard let limit = state.options.maxInputSide else { return }
         let (width, height) = state.inputSize
-        let longest = max(width, height)
-        guard longest > limit else { return }
-        let target = outputSize(state)
-        let enlargement = max(Double(target.width) / Double(width), Double(target.height) / Double(height))
-        guard enlargement > 2 + 1e-9 else { return }
-        let shrink = Double(limit) / Double(longest)
-        let size = (
-            width: max(1, Int((Double(width) * shrink).rounded())),
-            height: max(1, Int((Double(height) * shrink).rounded()))
-        )
+        guard
+            let size = state.options.shrunkInputSize(width: width, height: height, modelScale: state.modelScale)
+        else { return }
         state.image = try Imaging.resize(state.image, width: size.width, height: size.height)
         state.inputSize = size
         state.warnings.append(
-            "\(width)x\(height) is longer than \(limit) px, the input limit above 2x: "
+            "\(width)x\(height) is longer than \(state.options.maxInputSide ?? 0) px, the input limit above 2x: "
                 + "shrunk to \(size.width)x\(size.height) first")
     }
 
@@ -185,6 +176,12 @@ public final class Upscaler {
                 "output would be \(target.width)x\(target.height) (the model makes up to "
                     + "\(largest) px per side on the way); the limit is \(Self.maxOutputSide) px per side")
         }
+    }
+
+    /// Frees the plans and buffers the loaded engines keep for the last tile shape (the weights stay): after a job of
+    /// an unusual shape, so that its memory does not stay until the next job plans its own.
+    public func releaseBuffers() {
+        for loaded in engines.values { loaded.runner.releaseBuffers() }
     }
 
     /// Largest output edge; beyond it encoders and viewers struggle and memory for the result grows past reason.
@@ -293,23 +290,9 @@ public final class Upscaler {
         return passes
     }
 
-    /// The exact output size: the native scale, `scale`, or the largest size that fits `fitWidth` x `fitHeight`.
     private func outputSize(_ state: State) -> (width: Int, height: Int) {
-        let (w, h) = (Double(state.inputSize.width), Double(state.inputSize.height))
-        let options = state.options
-        if options.fitWidth != nil || options.fitHeight != nil {
-            let widthScale = options.fitWidth.map { Double($0) / w } ?? .infinity
-            let heightScale = options.fitHeight.map { Double($0) / h } ?? .infinity
-            // The constraining side is exact; the other follows the aspect ratio.
-            if widthScale <= heightScale {
-                return (options.fitWidth!, max(1, Int((h * widthScale).rounded())))
-            }
-            return (max(1, Int((w * heightScale).rounded())), options.fitHeight!)
-        }
-        guard let scale = options.scale else {
-            return (state.inputSize.width * state.modelScale, state.inputSize.height * state.modelScale)
-        }
-        return (max(1, Int((w * scale).rounded())), max(1, Int((h * scale).rounded())))
+        state.options.outputSize(
+            width: state.inputSize.width, height: state.inputSize.height, modelScale: state.modelScale)
     }
 
     /// Alpha is resized on its own to the model's output size (Lanczos), unless the model already enlarged it, and joins

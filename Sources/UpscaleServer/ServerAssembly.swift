@@ -25,6 +25,10 @@ public struct ServerAssembly: Sendable {
     let streams: ConcurrencySlots
     /// Downloads being sent now, per client address.
     let downloads: ConcurrencySlots
+    /// Large request bodies being received now, per token.
+    let largeBodies: ConcurrencySlots
+    /// One watcher per followed job, shared by every wait and event stream on it.
+    let watchers: JobWatchers
     let metrics = ServerMetrics()
     let signer: DownloadSigner
     let tokens: TokenRegistry
@@ -37,14 +41,6 @@ public struct ServerAssembly: Sendable {
         configuration: ServerConfiguration, role: ServerRole, logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
-        startedAt = .now
-        clock = .system
-        streams = ConcurrencySlots(perKey: configuration.maxStreamsPerToken, total: configuration.maxStreams)
-        downloads = ConcurrencySlots(
-            perKey: configuration.maxDownloadsPerAddress, total: configuration.maxDownloads)
-        self.configuration = configuration
-        self.role = role
-        self.logger = logger
         let fm = FileManager.default
         // Uploads, results, the job database and the signing key are private to the user the service runs as: every
         // file and folder this process creates is 0600 or 0700, and the folders made by an earlier version are
@@ -75,19 +71,18 @@ public struct ServerAssembly: Sendable {
                 throw ConfigurationError("cannot open the job store \(configuration.databasePath): \(error)")
             }
         }
-        store = stores.jobs
-        blobs = stores.blobs
-        postgres = stores.postgres
         let key = try DownloadSigner.loadKey(
             environment: configuration.signingKey, dataDirectory: configuration.dataDirectory)
-        signer = DownloadSigner(key: key)
-        tokens = try TokenRegistry.load(
+        let tokens = try TokenRegistry.load(
             validTokens: configuration.validTokens, tokensFile: configuration.tokensFile, secret: key)
         if role.runsAPI && tokens.count == 0 {
             throw ConfigurationError(
                 "no tokens configured: set VALID_TOKENS, or --tokens-file with lines from "
                     + "`upscaler tokens generate`")
         }
+        self.init(
+            configuration: configuration, role: role, logger: logger, stores: stores, tokens: tokens,
+            signer: DownloadSigner(key: key))
     }
 
     /// Assembles from parts the caller made, with no file or database I/O: the in-process tests' seam (a memory or
@@ -101,12 +96,15 @@ public struct ServerAssembly: Sendable {
         streams = ConcurrencySlots(perKey: configuration.maxStreamsPerToken, total: configuration.maxStreams)
         downloads = ConcurrencySlots(
             perKey: configuration.maxDownloadsPerAddress, total: configuration.maxDownloads)
+        largeBodies = ConcurrencySlots(
+            perKey: configuration.maxLargeBodiesPerToken, total: configuration.maxLargeBodies)
         self.configuration = configuration
         self.role = role
         self.logger = logger
         store = stores.jobs
         blobs = stores.blobs
         postgres = stores.postgres
+        watchers = JobWatchers(watcher: JobWatcher(store: stores.jobs, hub: hub))
         self.tokens = tokens
         self.signer = signer
     }
@@ -128,7 +126,7 @@ public struct ServerAssembly: Sendable {
             configuration: configuration, role: role, store: store, blobs: blobs, hub: hub,
             signer: signer,
             metrics: metrics, document: document, knownModels: models, clock: clock,
-            streams: streams, downloads: downloads)
+            streams: streams, downloads: downloads, watchers: watchers)
         // Compact JSON with plain slashes, as the old service's clients saw it.
         let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
         try handler.registerHandlers(
@@ -138,7 +136,8 @@ public struct ServerAssembly: Sendable {
                     tokens: tokens, protectedOperations: document.protectedOperations,
                     rateLimiter: RateLimiter(
                         store: store, defaultPolicy: configuration.rateLimit, logger: logger, clock: clock),
-                    failures: AuthFailureThrottle(clock: clock))
+                    failures: AuthFailureThrottle(clock: clock), largeBodies: largeBodies,
+                    largeBodyBytes: configuration.largeBodyBytes)
             ])
         router.get("/openapi.json") { _, _ in
             Self.document(document.bytes, type: "application/json")

@@ -29,6 +29,11 @@ public struct ServerConfiguration: Sendable {
     /// Downloads one client address may be sent at once, and this process in all: each holds a result's bytes.
     public var maxDownloadsPerAddress = 8
     public var maxDownloads = 64
+    /// Requests with a body past `largeBodyBytes` (or of unknown length) that one token may send at once, and this
+    /// process in all: each can hold its body, a decoded copy and the image until it is answered.
+    public var maxLargeBodiesPerToken = 2
+    public var maxLargeBodies = 16
+    public var largeBodyBytes = 1 << 20
     /// Reverse proxies (IP addresses) whose `X-Forwarded-For` and `X-Forwarded-Proto` fields are believed.
     public var trustedProxies: Set<String> = []
     /// Hex or text; by default a random key kept in `<data-dir>/signing.key`.

@@ -58,6 +58,20 @@ struct EngineVersusReferenceTests {
         try compare(b.network(), input: b.random.tensor(3, 15, 18), grouping: grouping)
     }
 
+    /// Releasing the buffers frees the plan (issue 14: a job of an unusual tile does not keep its memory), and the
+    /// next run plans again and still matches the reference.
+    @Test func releasedBuffersArePlannedAgain() throws {
+        let (network, input) = try OpCase.all[0].build()
+        let engine = try CPUEngine(network: network, options: EngineOptions(threads: 2))
+        _ = try engine.run(input)
+        #expect(engine.planBytes > 0)
+        engine.releaseBuffers()
+        #expect(engine.planBytes == 0)
+        let check = try checkAgainstReference(engine, input: input)
+        #expect(check.shapesMatch && check.difference <= Self.tolerance, "\(check.difference)")
+        #expect(engine.planBytes > 0)
+    }
+
     /// Whole shipped models on small inputs, when the set-up script has installed them.
     @Test(arguments: [("realesr-animevideov3", 20), ("realesrgan-x4plus", 10)])
     func shippedModel(_ name: String, _ size: Int) throws {

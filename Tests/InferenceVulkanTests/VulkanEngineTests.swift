@@ -109,6 +109,11 @@ struct VulkanEngineTests {
             let engine = try VulkanEngine(network: network, device: try Self.device().index, precision: .fp32)
             _ = try engine.run(input)
             #expect(engine.planBytes > 0)
+            // Released buffers (after a job of an unusual tile) are planned again by the next run.
+            engine.releaseBuffers()
+            #expect(engine.planBytes == 0)
+            _ = try engine.run(input)
+            #expect(engine.planBytes > 0)
             dropped = engine
         }
         #expect(dropped == nil)

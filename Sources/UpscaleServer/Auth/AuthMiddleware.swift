@@ -4,12 +4,18 @@ import OpenAPIRuntime
 
 /// Checks the bearer token of every operation the document marks with `security`, before its body is read, and makes
 /// the caller available to the handler. An authenticated request then takes its unit from the token's rate limit;
-/// an address that presented too many wrong tokens is refused before its token is looked at.
+/// an address that presented too many wrong tokens is refused before its token is looked at. A job-creating call with
+/// a large body (or one of unknown length) also takes one of the token's few large-body slots before its body is
+/// read, so that one token cannot hold the memory of many large uploads at once.
 struct AuthMiddleware: ServerMiddleware {
     let tokens: TokenRegistry
     let protectedOperations: Set<String>
     let rateLimiter: RateLimiter
     let failures: AuthFailureThrottle
+    /// Large bodies being received and answered, per token and in all.
+    let largeBodies: ConcurrencySlots
+    /// From this size (`Content-Length`) a body takes a slot of ``largeBodies``.
+    let largeBodyBytes: Int
 
     /// The operations that store an upload and queue a job.
     static let jobCreating: Set<String> = ["upscale", "createJob"]
@@ -32,7 +38,22 @@ struct AuthMiddleware: ServerMiddleware {
             if authorization != nil { failures.recordFailure(from: address) }
             throw APIError.unauthorized
         }
-        try await rateLimiter.admit(caller, failClosed: Self.jobCreating.contains(operationID))
+        let createsJob = Self.jobCreating.contains(operationID)
+        try await rateLimiter.admit(caller, failClosed: createsJob)
+        guard createsJob, body != nil, isLarge(request) else {
+            return try await RequestInfo.$caller.withValue(caller) { try await next(request, body, metadata) }
+        }
+        try largeBodies.take(
+            for: caller.owner, code: .tooManyUploads,
+            mine: "this token is already sending \(largeBodies.perKey) large images; wait for one to be answered",
+            everyone: "the server is receiving as many large images as it can; try again shortly")
+        defer { largeBodies.giveBack(for: caller.owner) }
         return try await RequestInfo.$caller.withValue(caller) { try await next(request, body, metadata) }
+    }
+
+    /// A body past ``largeBodyBytes``, or one whose length is not given (chunked).
+    private func isLarge(_ request: HTTPRequest) -> Bool {
+        guard let length = request.headerFields[.contentLength].flatMap({ Int($0) }) else { return true }
+        return length >= largeBodyBytes
     }
 }

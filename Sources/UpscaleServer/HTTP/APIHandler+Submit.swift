@@ -1,8 +1,10 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Imaging
 import JobStore
 import Logging
+import NIOPosix
 import OpenAPIRuntime
 import ServiceLifecycle
 import UpscaleCore
@@ -12,30 +14,14 @@ extension APIHandler {
     /// Validates and queues a job. Everything cheap is checked before the image is stored: the options, the image's
     /// header (format and pixel count, without decoding pixels) and the queue's room.
     func submit(
-        image readImage: () throws -> [UInt8], fields: JobRequest.Fields, seedScales: Bool,
+        image readImage: @escaping @Sendable () throws -> [UInt8], fields: JobRequest.Fields, seedScales: Bool,
         caller: Caller
     ) async throws -> JobRecord {
         try await store.recordRequest(owner: caller.owner, name: caller.name)
         let request = try JobRequest.validated(
             fields, seedScales: seedScales, defaultModel: configuration.defaultModel,
             knownModels: knownModels, maxTile: configuration.maxTile)
-        let image = try readImage()
-        guard !image.isEmpty else { throw APIError.badRequest(.missingImage, "the image is empty") }
-        guard image.count <= configuration.maxBodyBytes else {
-            throw APIError(.contentTooLarge, .tooLarge, "the image is larger than \(configuration.maxBodyBytes) bytes")
-        }
-        let header: ImageHeader
-        do {
-            header = try Imaging.readHeader(data: image)
-        } catch let error as ImagingError {
-            switch error.code {
-            case .unsupportedFormat:
-                throw APIError(
-                    .unsupportedMediaType, .unsupportedMediaType, error.message, internalDetail: error.detail)
-            default:
-                throw APIError(.badRequest, .invalidImage, error.message, internalDetail: error.detail)
-            }
-        }
+        let (image, header, digest) = try await Self.inspect(readImage, maxBodyBytes: configuration.maxBodyBytes)
         let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
         guard !overflow, pixels <= configuration.maxPixels else {
             throw APIError(
@@ -43,10 +29,15 @@ extension APIHandler {
                 "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
         }
         let work = WorkEstimate(
-            width: header.width, height: header.height, scale: request.scale ?? 4,
-            maxInputSide: configuration.maxInputSide)
+            width: header.width, height: header.height, options: request.upscaleOptions(configuration))
         if let refusal = work.refusal(maxModelPixels: configuration.maxModelPixels, format: request.format) {
             throw refusal
+        }
+        // An image that has stopped a worker twice is not queued again (see JobStateMachine+Crashes).
+        if try await store.refuses(inputDigest: digest) {
+            throw APIError(
+                .unprocessableContent, .inputCrashedWorker,
+                "this image stopped the worker twice while it was being processed; it is not tried again")
         }
         // A first look before the upload is stored, so a refused request costs little; the insert checks again, in
         // the same step, so concurrent requests cannot pass the limits together.
@@ -63,7 +54,8 @@ extension APIHandler {
             let outcome = try await store.enqueue(
                 NewJob(
                     id: id, owner: caller.owner, ownerName: caller.name, request: try JSONEncoder().encode(request),
-                    inputPath: inputPath, inputWidth: header.width, inputHeight: header.height, model: request.model),
+                    inputPath: inputPath, inputWidth: header.width, inputHeight: header.height, model: request.model,
+                    inputDigest: digest),
                 limits: QueueLimits(
                     maxQueued: configuration.maxQueue,
                     maxActivePerOwner: configuration.maxJobsPerToken),
@@ -99,6 +91,32 @@ extension APIHandler {
                 seconds: 5)
         case .queued:
             APIError.internalFailure("a queued job was treated as refused")
+        }
+    }
+
+    /// The upload's bytes, header and SHA-256: the part of a submission that costs CPU in proportion to its size
+    /// (base64 over tens of megabytes, the header parse, the digest). It runs on the thread pool, so that a large
+    /// upload does not hold one of the few threads every other request's tasks share.
+    private static func inspect(_ readImage: @escaping @Sendable () throws -> [UInt8], maxBodyBytes: Int)
+        async throws -> (image: [UInt8], header: ImageHeader, digest: String)
+    {
+        try await NIOThreadPool.singleton.runIfActive {
+            let image = try readImage()
+            guard !image.isEmpty else { throw APIError.badRequest(.missingImage, "the image is empty") }
+            guard image.count <= maxBodyBytes else {
+                throw APIError(.contentTooLarge, .tooLarge, "the image is larger than \(maxBodyBytes) bytes")
+            }
+            do {
+                return (image, try Imaging.readHeader(data: image), SHA256.hash(data: image).hex)
+            } catch let error as ImagingError {
+                switch error.code {
+                case .unsupportedFormat:
+                    throw APIError(
+                        .unsupportedMediaType, .unsupportedMediaType, error.message, internalDetail: error.detail)
+                default:
+                    throw APIError(.badRequest, .invalidImage, error.message, internalDetail: error.detail)
+                }
+            }
         }
     }
 }

@@ -62,14 +62,14 @@ extension APIHandler {
             return APIError(.badRequest, code, message)
         case .unsupportedMediaType: return APIError(.unsupportedMediaType, code, message)
         case .tooLarge, .tooManyPixels, .tooMuchWork: return APIError(.contentTooLarge, code, message)
-        case .unprocessable: return APIError(.unprocessableContent, code, message)
+        case .unprocessable, .inputCrashedWorker: return APIError(.unprocessableContent, code, message)
         case .modelUnavailable:
             return .retryLater(.serviceUnavailable, code, "the model is not available on the worker", seconds: 30)
         case .canceled: return APIError(.conflict, code, "the job was canceled")
         case .workerLost: return APIError(.internalServerError, code, message)
         // Codes a job never ends with; answered as the generic failure they would be.
         case .unauthorized, .notFound, .methodNotAllowed, .badSignature, .expired, .rateLimited, .tooManyJobs,
-            .queueFull, .tooManyStreams, .tooManyDownloads, .storageFull, .storeUnavailable, .internal:
+            .queueFull, .tooManyStreams, .tooManyDownloads, .tooManyUploads, .storageFull, .storeUnavailable, .internal:
             return APIError(.internalServerError, .internal, "internal error", internalDetail: message)
         }
     }

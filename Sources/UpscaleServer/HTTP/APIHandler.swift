@@ -27,6 +27,8 @@ struct APIHandler: APIProtocol {
     let streams: ConcurrencySlots
     /// Downloads being sent, per client address and in all.
     let downloads: ConcurrencySlots
+    /// One watcher per followed job, shared by its waits and event streams.
+    let watchers: JobWatchers
 
     static let version = "0.4.0"
 
@@ -105,8 +107,7 @@ struct APIHandler: APIProtocol {
             image: { try Self.decodeBase64(body.image) }, fields: Self.fields(body),
             seedScales: true, caller: caller)
         // On shutdown the wait ends early with 202: the job is durable, and draining should not wait for it.
-        let current = await JobWatcher(store: store, hub: hub, pollInterval: .milliseconds(250))
-            .waitForEnd(of: job, owner: caller.owner, seconds: configuration.waitSeconds)
+        let current = await watchers.waitForEnd(of: job, owner: caller.owner, seconds: configuration.waitSeconds)
         switch current.status {
         case .succeeded:
             guard let result = current.result, let expires = current.expiresAt else {
@@ -148,8 +149,8 @@ struct APIHandler: APIProtocol {
         }
         // Each download holds a chunk of memory and a descriptor while its client reads: a few per address at once.
         let address = RequestInfo.current?.clientAddress ?? "unknown"
-        try Self.take(
-            downloads, for: address, code: .tooManyDownloads,
+        try downloads.take(
+            for: address, code: .tooManyDownloads,
             mine: "this address is already downloading \(downloads.perKey) files; try again when one is done",
             everyone: "the server is sending as many files as it can; try again shortly")
         let slot = SlotHolder(slots: downloads, key: address)
@@ -176,7 +177,8 @@ struct APIHandler: APIProtocol {
 
     func createJob(_ input: Operations.CreateJob.Input) async throws -> Operations.CreateJob.Output {
         let caller = try authenticated()
-        let image: [UInt8]
+        // Read on the thread pool by `submit`: base64 decoding costs in proportion to the body.
+        let image: @Sendable () throws -> [UInt8]
         var fields = JobRequest.Fields()
         switch input.body {
         case .json(let body):
@@ -184,7 +186,7 @@ struct APIHandler: APIProtocol {
             _ = try JobRequest.validated(
                 fields, seedScales: false, defaultModel: configuration.defaultModel,
                 knownModels: knownModels, maxTile: configuration.maxTile)
-            image = try Self.decodeBase64(body.image)
+            image = { try Self.decodeBase64(body.image) }
         case .multipartForm(let parts):
             var found: [UInt8]?
             do {
@@ -214,20 +216,21 @@ struct APIHandler: APIProtocol {
                     internalDetail: String(describing: error))
             }
             guard let found else { throw APIError.badRequest(.missingImage, "the form has no 'image' file part") }
-            image = found
+            image = { found }
             // Query parameters also apply to a form, for clients that cannot add fields.
             fields.scale = fields.scale ?? input.query.scale
             fields.outputExt = fields.outputExt ?? input.query.outputExt
             fields.model = fields.model ?? input.query.model
             fields.quality = input.query.quality
         case .image_Ast_(let body), .binary(let body):
-            image = try await collect(body)
+            let bytes = try await collect(body)
+            image = { bytes }
             fields.scale = input.query.scale
             fields.outputExt = input.query.outputExt
             fields.model = input.query.model
             fields.quality = input.query.quality
         }
-        let job = try await submit(image: { image }, fields: fields, seedScales: false, caller: caller)
+        let job = try await submit(image: image, fields: fields, seedScales: false, caller: caller)
         return .accepted(.init(body: .json(accepted(job))))
     }
 
@@ -251,12 +254,12 @@ struct APIHandler: APIProtocol {
     func getJobEvents(_ input: Operations.GetJobEvents.Input) async throws -> Operations.GetJobEvents.Output {
         let caller = try authenticated()
         guard let job = try await store.job(id: input.path.id, owner: caller.owner) else { throw noSuchJob() }
-        try Self.take(
-            streams, for: caller.owner, code: .tooManyStreams,
+        try streams.take(
+            for: caller.owner, code: .tooManyStreams,
             mine: "this token already has \(streams.perKey) event streams open; close one first",
             everyone: "the server has as many event streams open as it serves; poll GET /jobs/{id} or try again shortly"
         )
-        var stream = JobEventStream(job: job, owner: caller.owner, watcher: JobWatcher(store: store, hub: hub)) {
+        var stream = JobEventStream(job: job, owner: caller.owner, watchers: watchers) {
             record, progress in
             view(record, progress: progress)
         }
@@ -288,16 +291,6 @@ struct APIHandler: APIProtocol {
 
     /// Takes one of `slots` for `key`, or answers 429 with `mine` (this key holds its share) or 503 with `everyone`
     /// (the server holds all it serves), with `code` and `Retry-After`.
-    private static func take(
-        _ slots: ConcurrencySlots, for key: String, code: ErrorCode, mine: String, everyone: String
-    ) throws {
-        switch slots.take(for: key) {
-        case .key?: throw APIError.retryLater(.tooManyRequests, code, mine, seconds: 5)
-        case .everyone?: throw APIError.retryLater(.serviceUnavailable, code, everyone, seconds: 5)
-        case nil: break
-        }
-    }
-
     private func unsupportedBody() -> APIError {
         APIError(.unsupportedMediaType, .unsupportedMediaType, "send the request as JSON")
     }

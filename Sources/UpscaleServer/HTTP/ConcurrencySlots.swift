@@ -1,7 +1,10 @@
+import HTTPTypes
+import JobStore
 import NIOConcurrencyHelpers
 
 /// Things held open at once, per key (a token, a client address, a file) and in all: a slot is taken when one
-/// opens and given back when it ends, however it ends. Event streams, downloads and connections are counted so.
+/// opens and given back when it ends, however it ends. Event streams, downloads, large uploads and connections are
+/// counted so.
 final class ConcurrencySlots: Sendable {
     let perKey: Int
     let total: Int
@@ -22,6 +25,16 @@ final class ConcurrencySlots: Sendable {
             open.keys[key, default: 0] += 1
             open.total += 1
             return nil
+        }
+    }
+
+    /// Takes a slot for `key`, or throws the refusal with `code`: 429 with `mine` when `key` holds all it may, 503
+    /// with `everyone` when the process does; both carry Retry-After.
+    func take(for key: String, code: ErrorCode, mine: String, everyone: String) throws {
+        switch take(for: key) {
+        case .key?: throw APIError.retryLater(.tooManyRequests, code, mine, seconds: 5)
+        case .everyone?: throw APIError.retryLater(.serviceUnavailable, code, everyone, seconds: 5)
+        case nil: break
         }
     }
 

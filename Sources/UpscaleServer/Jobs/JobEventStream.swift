@@ -1,20 +1,20 @@
 import Foundation
 import JobStore
 
-/// `GET /jobs/{id}/events`: the job as Server-Sent Events, from a ``JobWatcher``: `status` on each change of state,
+/// `GET /jobs/{id}/events`: the job as Server-Sent Events, from the job's shared watcher (``JobWatchers``): `status` on each change of state,
 /// `progress` each time it grows (one per tile from a worker in this process), and a final `done` with the job's end
 /// state, after which the stream ends.
 struct JobEventStream: Sendable {
     let job: JobRecord
     let owner: String
-    let watcher: JobWatcher
+    let watchers: JobWatchers
     let render: @Sendable (JobRecord, JobProgress?) -> Components.Schemas.Job
     /// Called once when the stream ends, however it ends.
     var onEnd: @Sendable () -> Void = {}
 
     func bytes() -> AsyncStream<ArraySlice<UInt8>> {
         let (output, sink) = AsyncStream<ArraySlice<UInt8>>.makeStream(bufferingPolicy: .unbounded)
-        let updates = watcher.updates(of: job, owner: owner)
+        let updates = watchers.updates(of: job, owner: owner)
         let writer = Task { [render] in
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

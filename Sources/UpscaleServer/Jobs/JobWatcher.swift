@@ -1,10 +1,9 @@
 import Foundation
 import JobStore
-import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Follows one job until it is final: the one waiter behind both `POST /upscale` (which waits for the end) and
-/// `GET /jobs/{id}/events` (which shows every step).
+/// `GET /jobs/{id}/events` (which shows every step), shared by all of a job's followers through ``JobWatchers``.
 ///
 /// A worker in this process publishes on the hub, which wakes the watcher at once, with every tile's progress. The
 /// store is read after each other event and every `pollInterval`, which is how a worker in another process is seen.
@@ -77,28 +76,5 @@ struct JobWatcher: Sendable {
             mergedSink.finish()
         }
         return output
-    }
-
-    /// The job's state once it is final, or the latest seen when `seconds` pass first (or the server is shutting
-    /// down).
-    func waitForEnd(of job: JobRecord, owner: String, seconds: Double) async -> JobRecord {
-        let latest = NIOLockedValueBox(job)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await update in updates(of: job, owner: owner) {
-                    switch update {
-                    case .status(let record), .progress(let record, _), .done(let record):
-                        latest.withLockedValue { $0 = record }
-                    case .quiet:
-                        break
-                    }
-                }
-            }
-            group.addTask { try? await Task.sleep(for: .seconds(seconds)) }
-            // Whichever ends first: the updates (the job is final, or watching stopped) or the time.
-            await group.next()
-            group.cancelAll()
-        }
-        return latest.withLockedValue { $0 }
     }
 }

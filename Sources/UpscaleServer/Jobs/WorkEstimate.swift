@@ -5,7 +5,8 @@ import UpscaleCore
 
 /// What a job will cost, from the image header and the request alone, so that a job past the server's limits is
 /// refused before its upload is stored: the pixels the model runs over (after the shrink above 2x that
-/// `--max-input-side` asks for) and the size of the output.
+/// `--max-input-side` asks for) and the size of the output. The sizes come from the rules the pipeline follows
+/// (`UpscaleOptions.shrunkInputSize` and `outputSize`), applied to the options the worker will run with.
 struct WorkEstimate: Equatable {
     let modelWidth: Int
     let modelHeight: Int
@@ -14,17 +15,13 @@ struct WorkEstimate: Equatable {
 
     var modelPixels: Int { modelWidth * modelHeight }
 
-    init(width: Int, height: Int, scale: Double, maxInputSide: Int?) {
-        var (w, h) = (width, height)
-        // As the pipeline does it (Upscaler.shrinkLargeInput): only above 2x, to the limit on the longer side.
-        if scale > 2 + 1e-9, let limit = maxInputSide, max(w, h) > limit {
-            let shrink = Double(limit) / Double(max(w, h))
-            (w, h) = (max(1, Int((Double(w) * shrink).rounded())), max(1, Int((Double(h) * shrink).rounded())))
-        }
-        modelWidth = w
-        modelHeight = h
-        outputWidth = max(1, Int((Double(w) * scale).rounded()))
-        outputHeight = max(1, Int((Double(h) * scale).rounded()))
+    init(width: Int, height: Int, options: UpscaleOptions) {
+        let modelScale = ModelCatalog.named(options.model)?.nativeScale ?? 4
+        let input =
+            options.shrunkInputSize(width: width, height: height, modelScale: modelScale) ?? (width, height)
+        let output = options.outputSize(width: input.width, height: input.height, modelScale: modelScale)
+        (modelWidth, modelHeight) = (input.width, input.height)
+        (outputWidth, outputHeight) = (output.width, output.height)
     }
 
     /// The refusal for a job past `maxModelPixels` or past what the output format can hold, or nil.

@@ -211,7 +211,10 @@ final class WorkerService: Service, Sendable {
         }
         let options = request.upscaleOptions(configuration)
         return try await compute.run {
-            try upscaler.value.upscale(data: input, options: options, isCancelled: isCancelled) { progress in
+            // A tile the client chose is a shape the next job will not have: its buffers go when the job ends
+            // rather than staying until the next job plans its own.
+            defer { if request.tile != nil { upscaler.value.releaseBuffers() } }
+            return try upscaler.value.upscale(data: input, options: options, isCancelled: isCancelled) { progress in
                 keeper.report(progress)
             }
         }
@@ -231,13 +234,20 @@ final class WorkerService: Service, Sendable {
             processingSeconds: result.timings.reduce(0) { $0 + $1.seconds }, device: result.device)
     }
 
-    /// A run that stopped records nothing: a canceled job is final already, a job taken over is another worker's,
-    /// and on shutdown the job is left running, so its lease runs out and a worker takes it again.
+    /// A run that stopped records no outcome: a canceled job is final already, a job taken over is another worker's,
+    /// and on shutdown the job goes back to the queue, where the next worker takes it at once (not as a crash).
     private func stopped(
         _ job: JobRecord, lease: LeaseState, model: String, logger: Logger,
         started: ContinuousClock.Instant
     ) async {
         logger.notice("job stopped", metadata: ["reason": "\(lease == .held ? "shutdown" : "\(lease)")"])
+        if lease == .held {
+            do {
+                try await store.release(id: job.id, worker: id)
+            } catch {
+                logger.error("cannot give the job back; its lease will run out", metadata: ["error": "\(error)"])
+            }
+        }
         if lease == .canceled {
             hub.publish(JobEvent(kind: .done, jobID: job.id, progress: nil))
             metrics.job(

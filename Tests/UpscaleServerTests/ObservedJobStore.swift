@@ -1,25 +1,24 @@
 import Foundation
 import JobStore
 
-/// A blob store on a full disk: every write fails as the file system would make it fail; reads still work.
-struct FullDiskBlobs: BlobStore {
-    let base: any BlobStore
-
-    func put(_ key: String, _ bytes: [UInt8]) async throws {
-        throw StoreError("cannot write \(key): No space left on device", storageFull: true)
-    }
-    func get(_ key: String) async throws -> [UInt8]? { try await base.get(key) }
-    func delete(_ keys: [String]) async throws { try await base.delete(keys) }
-    func keys(writtenBefore date: Date) async throws -> [String] { try await base.keys(writtenBefore: date) }
-    func chunks(_ key: String) async throws -> BlobChunks? { try await base.chunks(key) }
-}
-
-/// A job store whose rate buckets cannot be reached (a lost connection, a locked database); everything else works.
-struct UnreachableBuckets: JobStore {
+/// A job store that forwards every call to `base`, with hooks before the calls tests break or count: a rate bucket
+/// that cannot be reached (a lost connection, a locked database), or a look at one job.
+struct ObservedJobStore: JobStore {
     let base: any JobStore
+    var beforeRateToken: @Sendable () throws -> Void = {}
+    var beforeJobRead: @Sendable () -> Void = {}
+
+    static func unreachableBuckets(_ base: any JobStore) -> ObservedJobStore {
+        ObservedJobStore(base: base, beforeRateToken: { throw StoreError("the rate buckets cannot be reached") })
+    }
 
     func takeRateToken(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
-        throw StoreError("the rate buckets cannot be reached")
+        try beforeRateToken()
+        return try await base.takeRateToken(bucket: bucket, policy: policy, now: now)
+    }
+    func job(id: String, owner: String?) async throws -> JobRecord? {
+        beforeJobRead()
+        return try await base.job(id: id, owner: owner)
     }
 
     func enqueue(_ job: NewJob, limits: QueueLimits, now: Date) async throws -> EnqueueResult {
@@ -40,10 +39,11 @@ struct UnreachableBuckets: JobStore {
     {
         try await base.finish(id: id, worker: worker, outcome: outcome, resultTTL: resultTTL, now: now)
     }
+    func release(id: String, worker: String) async throws { try await base.release(id: id, worker: worker) }
     func cancel(id: String, owner: String, resultTTL: TimeInterval, now: Date) async throws -> JobRecord? {
         try await base.cancel(id: id, owner: owner, resultTTL: resultTTL, now: now)
     }
-    func job(id: String, owner: String?) async throws -> JobRecord? { try await base.job(id: id, owner: owner) }
+    func crashes(inputDigest: String) async throws -> Int { try await base.crashes(inputDigest: inputDigest) }
     func queuedCount() async throws -> Int { try await base.queuedCount() }
     func activeCount(owner: String) async throws -> Int { try await base.activeCount(owner: owner) }
     func recordRequest(owner: String, name: String) async throws {
