@@ -197,8 +197,13 @@ public final class Upscaler {
         let colour = Tensor(state.image)
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
         let options = state.options
+        // Without alpha the colour is shrunk to the target as it comes; with alpha, both planes are resized together
+        // afterwards (`outscale`).
+        let target = state.sourceAlpha == nil ? outputSize(state) : nil
         func enlarge(_ model: LoadedModel) throws -> Tensor {
-            try runModel(colour, passes: passes, model: model, options: options, isCancelled: isCancelled) {
+            try runModel(
+                colour, passes: passes, model: model, options: options, target: target, isCancelled: isCancelled
+            ) {
                 tile, fraction in
                 progress(PipelineProgress(step: "infer", fraction: fraction * share, tile: tile))
             }
@@ -241,9 +246,11 @@ public final class Upscaler {
     }
 
     /// Runs the model over `image` once per pass, tiled. `progress` gets each finished tile and the fraction done.
+    /// With a `target` smaller than the last pass makes, whose height divides it (a 4x model asked for 2x), the last
+    /// pass's rows are shrunk to it as they come (``RowShrinker``), so its full-size output is never held.
     private func runModel(
         _ input: Tensor, passes: [(width: Int, height: Int)], model: LoadedModel,
-        options: UpscaleOptions, isCancelled: () -> Bool,
+        options: UpscaleOptions, target: (width: Int, height: Int)? = nil, isCancelled: () -> Bool,
         progress: (TileProgress, Double) -> Void
     ) throws -> Tensor {
         var tiling = options.tiling
@@ -256,12 +263,24 @@ public final class Upscaler {
             if image.width != pass.width || image.height != pass.height {
                 image = Tensor(try Imaging.resize(RGBImage(image), width: pass.width, height: pass.height))
             }
-            image = try Tiler.upscale(image, scale: model.scale, engine: model.runner, options: tiling) { tile in
+            func onTile(_ tile: TileProgress) throws {
                 if isCancelled() {
                     throw UpscaleError(.cancelled, "cancelled after tile \(tile.completed) of \(tile.total)")
                 }
                 progress(tile, (Double(index) + Double(tile.completed) / Double(tile.total)) / Double(passes.count))
             }
+            if index == passes.count - 1, image.channels == 3, let target,
+                var shrinker = RowShrinker(
+                    sourceWidth: pass.width * model.scale, sourceHeight: pass.height * model.scale,
+                    width: target.width, height: target.height)
+            {
+                try Tiler.run(image, scale: model.scale, engine: model.runner, options: tiling, progress: onTile) {
+                    try shrinker.add(firstRow: $0, rows: $1)
+                }
+                return shrinker.output
+            }
+            image = try Tiler.upscale(
+                image, scale: model.scale, engine: model.runner, options: tiling, progress: onTile)
         }
         return image
     }

@@ -100,4 +100,76 @@ struct HostileConnectionTests {
         #expect(health.status == 200)
         #expect(server.process.isRunning)
     }
+
+    /// `/health` keeps answering within 1 s while four 20 MB JSON bodies arrive at once (two per token, the most a
+    /// token may have in flight), and each body gets its 4xx (no image in them), as does a fifth sent beside them.
+    @Test func healthAnswersDuringLargeBodies() throws {
+        let scratch = try Scratch()
+        let server = try TestServer(role: "api", dataDirectory: scratch.path("data"))
+        let probe = try runTool([
+            "python3", "-c",
+            """
+            import http.client, json, threading, time
+            port = \(server.port)
+            def post(token, body):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                try:
+                    connection.request("POST", "/jobs", body=body, headers={
+                        "Authorization": "Bearer " + token, "Content-Type": "application/json"})
+                    response = connection.getresponse()
+                    return response.status, json.loads(response.read() or b"{}").get("error", {}).get("code")
+                except OSError as error:
+                    return type(error).__name__, None
+                finally:
+                    connection.close()
+            body = json.dumps({"image": "A" * 20_000_000}).encode()
+            answers, latencies, failures, done = [], [], [0], threading.Event()
+            def send(token):
+                answers.append(post(token, body))
+            def health():
+                while not done.is_set():
+                    started = time.monotonic()
+                    try:
+                        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                        connection.request("GET", "/health")
+                        if connection.getresponse().status != 200:
+                            failures[0] += 1
+                        latencies.append(time.monotonic() - started)
+                        connection.close()
+                    except OSError:
+                        failures[0] += 1
+                    time.sleep(0.05)
+            prober = threading.Thread(target=health)
+            prober.start()
+            senders = [threading.Thread(target=send, args=(token,))
+                       for token in ["\(ServerFixtures.tokenA)", "\(ServerFixtures.tokenA)",
+                                     "\(ServerFixtures.tokenB)", "\(ServerFixtures.tokenB)"]]
+            for sender in senders:
+                sender.start()
+            time.sleep(0.2)
+            extra = None
+            if any(sender.is_alive() for sender in senders[:2]):
+                extra = post("\(ServerFixtures.tokenA)", body)
+            for sender in senders:
+                sender.join()
+            done.set()
+            prober.join()
+            print(json.dumps({"answers": sorted(str(a) for a in answers), "extra": str(extra), "probes": len(latencies),
+                              "failures": failures[0], "slowest": max(latencies or [99])}))
+            """,
+        ])
+        let figures = try #require(
+            try JSONSerialization.jsonObject(with: Data(probe.stdout.utf8)) as? [String: Any],
+            "\(probe.stdout) \(probe.stderr)")
+        let answers = figures["answers"] as? [String] ?? []
+        #expect(answers.count == 4 && answers.allSatisfy { $0.hasPrefix("(4") }, "\(figures)")
+        #expect(!answers.contains { $0.contains("too_many_uploads") }, "\(figures)")
+        // A fifth body while token A's two may still be arriving: refused before it is read (429
+        // `too_many_uploads`), or answered like the others when they were done; a 4xx either way.
+        let extra = figures["extra"] as? String ?? ""
+        #expect(extra == "None" || extra.hasPrefix("(4"), "\(figures)")
+        #expect((figures["probes"] as? Int ?? 0) >= 1 && figures["failures"] as? Int == 0, "\(figures)")
+        #expect((figures["slowest"] as? Double ?? 99) < 1, "\(figures)")
+        #expect(server.process.isRunning)
+    }
 }

@@ -7,6 +7,9 @@ import NIOConcurrencyHelpers
 /// and stops when the last one leaves or the job ends; a follower that joins late starts from the latest state.
 final class JobWatchers: Sendable {
     private struct Shared {
+        /// Tells this watch from a later one of the same job, so that a stopped watcher's last updates and its end
+        /// never reach the followers of the next.
+        let generation = UUID()
         var followers: [UUID: AsyncStream<JobWatcher.Update>.Continuation] = [:]
         var latest: JobRecord
         var task: Task<Void, Never>?
@@ -19,7 +22,7 @@ final class JobWatchers: Sendable {
         self.watcher = watcher
     }
 
-    /// How many jobs are watched now (for tests and metrics).
+    /// How many jobs are watched now.
     var watchedJobs: Int { shared.withLockedValue { $0.count } }
 
     /// Updates of `job` (as `owner` sees it), starting with its latest known state as a ``JobWatcher/Update/status(_:)``.
@@ -35,9 +38,11 @@ final class JobWatchers: Sendable {
             }
             var entry = Shared(followers: [id: continuation], latest: job)
             // Started inside the lock, so a follower leaving at once cannot miss the task it has to stop.
-            entry.task = Task { [watcher] in
-                for await update in watcher.updates(of: job, owner: owner) { self.send(update, key: key) }
-                self.end(key)
+            entry.task = Task { [watcher, generation = entry.generation] in
+                for await update in watcher.updates(of: job, owner: owner) {
+                    self.send(update, key: key, generation: generation)
+                }
+                self.end(key, generation: generation)
             }
             shared[key] = entry
         }
@@ -68,8 +73,9 @@ final class JobWatchers: Sendable {
         return latest.withLockedValue { $0 }
     }
 
-    private func send(_ update: JobWatcher.Update, key: String) {
+    private func send(_ update: JobWatcher.Update, key: String, generation: UUID) {
         let followers = shared.withLockedValue { shared -> [AsyncStream<JobWatcher.Update>.Continuation] in
+            guard shared[key]?.generation == generation else { return [] }
             switch update {
             case .status(let record), .progress(let record, _), .done(let record): shared[key]?.latest = record
             case .quiet: break
@@ -79,8 +85,11 @@ final class JobWatchers: Sendable {
         for follower in followers { follower.yield(update) }
     }
 
-    private func end(_ key: String) {
-        let followers = shared.withLockedValue { $0.removeValue(forKey: key).map { Array($0.followers.values) } ?? [] }
+    private func end(_ key: String, generation: UUID) {
+        let followers = shared.withLockedValue { shared -> [AsyncStream<JobWatcher.Update>.Continuation] in
+            guard shared[key]?.generation == generation else { return [] }
+            return shared.removeValue(forKey: key).map { Array($0.followers.values) } ?? []
+        }
         for follower in followers { follower.finish() }
     }
 

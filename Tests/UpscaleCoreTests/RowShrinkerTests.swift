@@ -1,0 +1,36 @@
+import Imaging
+import Inference
+import TestSupport
+import Testing
+
+@testable import UpscaleCore
+
+/// The row shrinker (a 4x model's rows shrunk to 2x as they come) against libvips resizing the whole image at once.
+struct RowShrinkerTests {
+    /// Rows fed in uneven bands give the whole-image resize, at ratios 2 and 4 and a width that does not divide.
+    @Test(arguments: [(148, 116, 74, 58), (148, 116, 37, 29), (148, 117, 74, 50), (64, 40, 32, 40)])
+    func bandsGiveTheWholeImageResize(sourceHeight: Int, sourceWidth: Int, height: Int, width: Int) throws {
+        var random = SeededRandom(seed: UInt64(sourceHeight * 1000 + width))
+        let source = random.tensor(3, sourceHeight, sourceWidth, 0, 1)
+        let whole = try Imaging.resize(RGBImage(source), width: width, height: height)
+        var shrinker = try #require(
+            RowShrinker(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height))
+        let bands = [1, 7, 30, 2, 45]
+        var (row, index) = (0, 0)
+        while row < sourceHeight {
+            let rows = min(bands[index % bands.count], sourceHeight - row)
+            try shrinker.add(firstRow: row, rows: source.cropped(y: row, x: 0, height: rows, width: sourceWidth))
+            (row, index) = (row + rows, index + 1)
+        }
+        #expect(shrinker.isComplete)
+        let difference = zip(shrinker.output.data, whole.pixels).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(shrinker.output.data.count == whole.pixels.count && difference <= 1e-6, "max difference \(difference)")
+    }
+
+    /// A ratio that is not a whole number, or a target larger than the source, is left to the whole-image resize.
+    @Test func declinesWhatItCannotDoExactly() {
+        #expect(RowShrinker(sourceWidth: 100, sourceHeight: 148, width: 75, height: 111) == nil)
+        #expect(RowShrinker(sourceWidth: 100, sourceHeight: 148, width: 120, height: 74) == nil)
+        #expect(RowShrinker(sourceWidth: 100, sourceHeight: 148, width: 100, height: 148) == nil)
+    }
+}
