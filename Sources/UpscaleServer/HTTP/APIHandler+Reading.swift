@@ -53,31 +53,48 @@ extension APIHandler {
             stripMetadata: body.stripMetadata)
     }
 
-    /// Standard base64, with or without padding, whitespace and a `data:image/...;base64,` prefix allowed.
     /// The image of a base64 field, read as UTF-8 bytes (a 60 MB field is never split into Characters): an optional
-    /// `data:...;base64,` prefix, whitespace anywhere, and missing `=` padding are accepted.
+    /// `data:...;base64,` prefix, whitespace anywhere, and missing `=` padding are accepted. The text is decoded in
+    /// slices of ``base64Slice`` characters straight into the image, so that besides the field and the image only one
+    /// slice is held: no cleaned copy of the text, no second copy of the image.
     static func decodeBase64(_ text: String) throws -> [UInt8] {
         var bytes = Substring(text).utf8[...]
         if bytes.starts(with: "data:".utf8), let comma = bytes.prefix(256).firstIndex(of: UInt8(ascii: ",")) {
             bytes = bytes[bytes.index(after: comma)...]
         }
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
-        var encoded: Data
-        if bytes.contains(where: isSpace) {
-            encoded = Data(capacity: bytes.count + 3)
-            for byte in bytes where !isSpace(byte) { encoded.append(byte) }
-        } else {
-            encoded = Data(bytes)
+        let invalid = APIError.badRequest(.invalidBase64, "the image field is not valid base64")
+        var image: [UInt8] = []
+        image.reserveCapacity(bytes.count / 4 * 3 + 3)
+        var slice: [UInt8] = []
+        slice.reserveCapacity(min(bytes.count, base64Slice) + 3)
+        var padding = false
+        func decodeSlice() throws {
+            guard let decoded = Data(base64Encoded: Data(slice)) else { throw invalid }
+            image.append(contentsOf: decoded)
+            slice.removeAll(keepingCapacity: true)
         }
-        guard !encoded.isEmpty else { throw APIError.badRequest(.missingImage, "the image field is empty") }
-        if encoded.count % 4 != 0 {
-            encoded.append(contentsOf: repeatElement(UInt8(ascii: "="), count: 4 - encoded.count % 4))
+        for byte in bytes where byte != 0x20 && byte != 0x0A && byte != 0x0D && byte != 0x09 {
+            // `=` only ends the text: anything after it would otherwise start a new slice as if it were valid.
+            if byte == UInt8(ascii: "=") {
+                padding = true
+            } else if padding {
+                throw invalid
+            }
+            slice.append(byte)
+            if slice.count == base64Slice { try decodeSlice() }
         }
-        guard let data = Data(base64Encoded: encoded) else {
-            throw APIError.badRequest(.invalidBase64, "the image field is not valid base64")
+        guard !image.isEmpty || !slice.isEmpty else {
+            throw APIError.badRequest(.missingImage, "the image field is empty")
         }
-        return [UInt8](data)
+        if slice.count % 4 != 0 {
+            slice.append(contentsOf: repeatElement(UInt8(ascii: "="), count: 4 - slice.count % 4))
+        }
+        if !slice.isEmpty { try decodeSlice() }
+        return image
     }
+
+    /// Base64 characters decoded at a time (a multiple of 4: every slice but the last is whole groups).
+    static let base64Slice = 1 << 22
 
     /// 128 random bits as 32 hex digits: unguessable, so a job id alone reveals nothing.
 }
