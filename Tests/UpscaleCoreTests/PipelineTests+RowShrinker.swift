@@ -6,11 +6,12 @@ import Testing
 import UpscaleCore
 
 extension PipelineTests {
-    /// A 4x model asked for 2x shrinks the rows of its output as they come, never holding the 4x image: the result
-    /// is the pipeline's own 4x output resized in one piece, within 16-bit rounding, over several tile rows (tile 32
-    /// on a 45x38 input) and on both sides of every band's edge. The input is smooth and inside [0.3, 0.7], so the
+    /// A 4x model asked for 2x or 3x shrinks the rows of its output as they come, never holding the 4x image: the
+    /// result is the pipeline's own 4x output resized in one piece, within 16-bit rounding, over several tile rows
+    /// (tile 32 on a 45x38 input) and on both sides of every band's edge. The input is smooth and inside [0.3, 0.7], so the
     /// model's output stays inside [0, 1] and the 4x file's clipping plays no part.
-    @Test func twoTimesIsTheFourTimesOutputResizedWhole() throws {
+    @Test(arguments: [2, 3])
+    func smallerScalesAreTheFourTimesOutputResizedWhole(scale: Int) throws {
         let (width, height) = (45, 38)
         var samples: [UInt16] = []
         for y in 0..<height {
@@ -24,15 +25,16 @@ extension PipelineTests {
         }
         let png = TestPNG.encode(width: width, height: height, colorType: .rgb, bitDepth: 16, samples: samples)
         let upscaler = try PipelineFixtures.upscaler()
-        var options = PipelineFixtures.options(scale: 2, tiling: TilingOptions(tile: 32, overlap: 8, pad: 10))
-        let two = try upscaler.upscale(data: png, options: options).bytes
+        var options = PipelineFixtures.options(
+            scale: Double(scale), tiling: TilingOptions(tile: 32, overlap: 8, pad: 10))
+        let small = try upscaler.upscale(data: png, options: options).bytes
         options.scale = 4
         let four = try upscaler.upscale(data: png, options: options).bytes
-        let twoImage = try Imaging.decode(data: two, limits: .default)
+        let smallImage = try Imaging.decode(data: small, limits: .default)
         let expected = try Imaging.resize(
-            try Imaging.decode(data: four, limits: .default), width: 2 * width, height: 2 * height)
-        #expect(twoImage.width == 2 * width && twoImage.height == 2 * height)
-        let difference = zip(twoImage.pixels, expected.pixels).map { abs($0 - $1) }.max() ?? .infinity
+            try Imaging.decode(data: four, limits: .default), width: scale * width, height: scale * height)
+        #expect(smallImage.width == scale * width && smallImage.height == scale * height)
+        let difference = zip(smallImage.pixels, expected.pixels).map { abs($0 - $1) }.max() ?? .infinity
         #expect(difference <= 3 / 65535, "max difference \(difference * 65535) / 65535")
     }
 }
