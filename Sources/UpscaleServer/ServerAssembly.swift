@@ -137,7 +137,8 @@ public struct ServerAssembly: Sendable {
                     rateLimiter: RateLimiter(
                         store: store, defaultPolicy: configuration.rateLimit, logger: logger, clock: clock),
                     failures: AuthFailureThrottle(clock: clock), largeBodies: largeBodies,
-                    largeBodyBytes: configuration.largeBodyBytes)
+                    largeBodyBytes: configuration.largeBodyBytes),
+                ImageFieldMiddleware(largeBodyBytes: configuration.largeBodyBytes),
             ])
         router.get("/openapi.json") { _, _ in
             Self.document(document.bytes, type: "application/json")

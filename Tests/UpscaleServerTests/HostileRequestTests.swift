@@ -156,40 +156,6 @@ import Testing
         }
     }
 
-    /// Large bodies are capped per token (429) and in all (503) before they are read, small ones are not, and a
-    /// call that ends gives its slot back (item 4).
-    @Test func largeBodiesAreCappedPerToken() async throws {
-        let server = try InProcessServer {
-            $0.largeBodyBytes = 1024
-            $0.maxLargeBodiesPerToken = 2
-            $0.maxLargeBodies = 3
-        }
-        let ownerA = try #require(server.assembly.tokens.authenticate(authorization: "Bearer \(Self.token)")?.owner)
-        let large = ["image": Data(testPNG(width: 24, height: 24)).base64EncodedString()]
-        let small = ["image": Data(Self.png).base64EncodedString()]
-        try await server.test { client in
-            // Answered calls give their slots back: three in a row from one token pass a limit of two.
-            for _ in 0..<3 {
-                let created = try await client.call(.post, "/jobs", token: Self.token, json: large)
-                #expect(created.status == 202, "\(created.text)")
-            }
-            // Two held by token A (as by uploads still arriving): a third large body is refused, a small one is not.
-            #expect(
-                server.assembly.largeBodies.take(for: ownerA) == nil
-                    && server.assembly.largeBodies.take(for: ownerA) == nil)
-            let refused = try await client.call(.post, "/jobs", token: Self.token, json: large)
-            #expect(refused.status == 429 && refused.errorCode == "too_many_uploads", "\(refused.text)")
-            #expect(refused.header("Retry-After") != nil)
-            #expect(try await client.call(.post, "/jobs", token: Self.token, json: small).status == 202)
-            // One held by someone else fills the server: token B is refused with 503.
-            #expect(server.assembly.largeBodies.take(for: "someone else") == nil)
-            let full = try await client.call(.post, "/jobs", token: InProcessServer.tokenB, json: large)
-            #expect(full.status == 503 && full.errorCode == "too_many_uploads", "\(full.text)")
-            server.assembly.largeBodies.giveBack(for: ownerA)
-            #expect(try await client.call(.post, "/jobs", token: Self.token, json: large).status == 202)
-        }
-    }
-
     /// An image whose job stopped the worker twice fails with 422 `input_crashed_worker` although attempts are
     /// left, a new upload of the same bytes is refused before it is stored, and other images are still taken
     /// (item 14).

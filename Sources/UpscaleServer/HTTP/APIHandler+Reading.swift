@@ -58,7 +58,12 @@ extension APIHandler {
     /// slices of ``base64Slice`` characters straight into the image, so that besides the field and the image only one
     /// slice is held: no cleaned copy of the text, no second copy of the image.
     static func decodeBase64(_ text: String) throws -> [UInt8] {
-        var bytes = Substring(text).utf8[...]
+        try decodeBase64(bytes: Substring(text).utf8)
+    }
+
+    /// The same, over the field's UTF-8 bytes wherever they lie.
+    static func decodeBase64<Bytes: Collection<UInt8>>(bytes text: Bytes) throws -> [UInt8] {
+        var bytes = text[...]
         if bytes.starts(with: "data:".utf8), let comma = bytes.prefix(256).firstIndex(of: UInt8(ascii: ",")) {
             bytes = bytes[bytes.index(after: comma)...]
         }
@@ -91,6 +96,18 @@ extension APIHandler {
         }
         if !slice.isEmpty { try decodeSlice() }
         return image
+    }
+
+    /// The image reader of a JSON body: the text ``ImageFieldMiddleware`` lifted out of a large body, else the field
+    /// the generated decoding made. The box is found here, in the operation's task (the reader runs on the thread
+    /// pool), and emptied where the text is decoded, so the body's bytes go as soon as the image is made.
+    static func jsonImage(_ field: String) -> @Sendable () throws -> [UInt8] {
+        guard let uploaded = RequestInfo.uploadedImage else { return { try decodeBase64(field) } }
+        return {
+            guard let text = uploaded.take() else { return try decodeBase64(field) }
+            guard uploaded.escapedSlashes else { return try decodeBase64(bytes: text) }
+            return try decodeBase64(bytes: text.lazy.filter { $0 != UInt8(ascii: "\\") })
+        }
     }
 
     /// Base64 characters decoded at a time (a multiple of 4: every slice but the last is whole groups).

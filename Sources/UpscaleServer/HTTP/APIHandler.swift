@@ -104,7 +104,7 @@ struct APIHandler: APIProtocol {
         let caller = try authenticated()
         guard case .json(let body) = input.body else { throw unsupportedBody() }
         let job = try await submit(
-            image: { try Self.decodeBase64(body.image) }, fields: Self.fields(body),
+            image: Self.jsonImage(body.image), fields: Self.fields(body),
             seedScales: true, caller: caller)
         // On shutdown the wait ends early with 202: the job is durable, and draining should not wait for it.
         let current = await watchers.waitForEnd(of: job, owner: caller.owner, seconds: configuration.waitSeconds)
@@ -186,7 +186,7 @@ struct APIHandler: APIProtocol {
             _ = try JobRequest.validated(
                 fields, seedScales: false, defaultModel: configuration.defaultModel,
                 knownModels: knownModels, maxTile: configuration.maxTile)
-            image = { try Self.decodeBase64(body.image) }
+            image = Self.jsonImage(body.image)
         case .multipartForm(let parts):
             var found: [UInt8]?
             do {

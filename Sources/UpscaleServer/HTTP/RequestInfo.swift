@@ -17,6 +17,8 @@ struct RequestInfo: Sendable {
 
     @TaskLocal static var current: RequestInfo?
     @TaskLocal static var caller: Caller?
+    /// A large JSON body's image text, lifted out before the generated decoding (``ImageFieldMiddleware``).
+    @TaskLocal static var uploadedImage: UploadedImage?
 
     /// 16 random hex digits.
     static func newID() -> String {
