@@ -272,7 +272,8 @@ public struct ServerAssembly: Sendable {
                 server: .http1(
                     configuration: .init(
                         additionalChannelHandlers: [
-                            ConnectionCap(slots: connections, exempt: configuration.trustedProxies)
+                            ConnectionCap(slots: connections, exempt: configuration.trustedProxies),
+                            MalformedHeadAnswer(),
                         ],
                         idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))),
                 configuration: .init(
