@@ -148,15 +148,24 @@ def upscale_case(base, token, out, size_name, fixtures, downloads):
         for old in downloads.glob("*"):
             old.unlink()
         driver.find_element(By.CSS_SELECTOR, "li.file .download").click()
+        # Chromium may show the final name before the last byte is written: wait until no partial file is left and
+        # the file reads as a whole image.
         deadline = time.time() + 20
-        files = []
-        while time.time() < deadline:
-            files = [f for f in downloads.glob("*") if not f.name.endswith(".crdownload")]
-            if files:
-                break
-            time.sleep(0.1)
-        if not files:
-            fail(f"{size_name}: the download did not arrive")
+        files, complete = [], False
+        while time.time() < deadline and not complete:
+            names = list(downloads.glob("*"))
+            files = [f for f in names if not f.name.endswith(".crdownload")]
+            if files and len(files) == len(names):
+                try:
+                    with Image.open(files[0]) as candidate:
+                        candidate.load()
+                    complete = True
+                except (OSError, SyntaxError):
+                    pass
+            if not complete:
+                time.sleep(0.1)
+        if not complete:
+            fail(f"{size_name}: the download did not arrive whole: {[f.name for f in downloads.glob('*')]}")
         result = Image.open(files[0])
         if result.format != "PNG" or result.size != (800, 600):
             fail(f"{size_name}: downloaded {result.format} {result.size}, expected PNG (800, 600)")
