@@ -40,7 +40,7 @@ struct AuthMiddleware: ServerMiddleware {
         }
         let createsJob = Self.jobCreating.contains(operationID)
         try await rateLimiter.admit(caller, failClosed: createsJob)
-        guard createsJob, body != nil, isLarge(request) else {
+        guard createsJob, body != nil, request.hasLargeBody(from: largeBodyBytes) else {
             return try await RequestInfo.$caller.withValue(caller) { try await next(request, body, metadata) }
         }
         try largeBodies.take(
@@ -49,11 +49,5 @@ struct AuthMiddleware: ServerMiddleware {
             everyone: "the server is receiving as many large images as it can; try again shortly")
         defer { largeBodies.giveBack(for: caller.owner) }
         return try await RequestInfo.$caller.withValue(caller) { try await next(request, body, metadata) }
-    }
-
-    /// A body past ``largeBodyBytes``, or one whose length is not given (chunked).
-    private func isLarge(_ request: HTTPRequest) -> Bool {
-        guard let length = request.headerFields[.contentLength].flatMap({ Int($0) }) else { return true }
-        return length >= largeBodyBytes
     }
 }

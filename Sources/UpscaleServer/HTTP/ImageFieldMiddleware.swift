@@ -15,12 +15,12 @@ struct ImageFieldMiddleware: ServerMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         guard AuthMiddleware.jobCreating.contains(operationID), let body,
             request.headerFields[.contentType]?.lowercased().hasPrefix("application/json") == true,
-            (request.headerFields[.contentLength].flatMap { Int($0) } ?? .max) >= largeBodyBytes
+            request.hasLargeBody(from: largeBodyBytes)
         else { return try await next(request, body, metadata) }
         // Read into a buffer of the declared size, so that it is not copied as it grows; the body is already
         // limited to --max-body-mb as it arrives (ServiceMiddleware).
         var bytes: [UInt8] = []
-        if let length = request.headerFields[.contentLength].flatMap({ Int($0) }) { bytes.reserveCapacity(length) }
+        if let length = request.declaredBodyLength { bytes.reserveCapacity(length) }
         for try await chunk in body { bytes += chunk }
         guard let (range, escapedSlashes) = ImageFieldScanner.imageRange(in: bytes) else {
             return try await next(request, HTTPBody(bytes), metadata)
