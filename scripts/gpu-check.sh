@@ -8,7 +8,9 @@
 #       Builds upscaler-gpu-bench (swift build -c release --product upscaler-gpu-bench --static-swift-stdlib
 #       --scratch-path .build-gpu; shaderc is linked into it statically) and fills DIR (default .gpu-pack,
 #       git-ignored) with: the executable (debug info stripped) and any shared library it needs that a bare machine
-#       lacks; Debian's libvulkan1 .deb (apt-get download: the Vulkan loader, which the engine opens at run time);
+#       lacks; Debian's libvulkan1 .deb (apt-get download: the Vulkan loader, which the engine opens at run time)
+#       and libglvnd's .debs (libglvnd0, libglx0 and their kin: NVIDIA's Vulkan driver, libGLX_nvidia, links
+#       libGLdispatch, and without it vkCreateInstance fails, as it did on the first H200 run);
 #       the realesr-animevideov3 model, the realesrgan-x4plus param and, when the pack stays under 60 MiB with it,
 #       its weights (else the run makes seeded random weights for it); the astronaut photo as raw float32 CHW, a
 #       centre crop at the x4plus size and that crop upsized with Lanczos by Pillow to the animevideov3 size
@@ -21,7 +23,7 @@
 #       product yet, or a failed build) is reported and the rest is packed anyway; the exit status is then 1.
 #
 #   scripts/gpu-check.sh run [DIR]                   there, from the repo root where DIR travelled
-#       Unpacks the .xz files in place and libvulkan1 into DIR/root (never into /), points LD_LIBRARY_PATH at it
+#       Unpacks the .xz files in place and the .debs into DIR/root (never into /), points LD_LIBRARY_PATH at it
 #       and at DIR, uses the NVIDIA Vulkan ICD when no other NVIDIA ICD is registered, prints `nvidia-smi -L` and
 #       the Vulkan devices our bench sees, then for realesrgan-x4plus and realesr-animevideov3 at the pack's sizes
 #       times our engine and PyTorch in fp32 and fp16 (--runs 5 --warmup 1) and compares our outputs with
@@ -203,23 +205,26 @@ pack() {
         problems=1
     fi
 
-    # 2. The Vulkan loader, as Debian's package (unpacked on the GPU machine with dpkg -x).
-    if ! (cd "$tmp" && apt-get download libvulkan1 >/dev/null 2>"$tmp/apt.err"); then
-        say "apt-get download libvulkan1 failed; updating the package lists and trying again"
+    # 2. The Vulkan loader and libglvnd, as Debian's packages (unpacked on the GPU machine with dpkg -x).
+    local debs=(libvulkan1 libglvnd0 libglx0 libgl1 libegl1 libopengl0 libgles2) name
+    if ! (cd "$tmp" && apt-get download "${debs[@]}" >/dev/null 2>"$tmp/apt.err"); then
+        say "apt-get download ${debs[*]} failed; updating the package lists and trying again"
         local sudo=()
         if ((EUID != 0)); then sudo=(sudo); fi
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || true
-        (cd "$tmp" && apt-get download libvulkan1 >/dev/null 2>"$tmp/apt.err") || true
+        (cd "$tmp" && apt-get download "${debs[@]}" >/dev/null 2>"$tmp/apt.err") || true
     fi
-    local deb
-    deb="$(find "$tmp" -maxdepth 1 -name 'libvulkan1_*.deb' | head -n1)"
-    if [[ -n "$deb" ]]; then
-        mv "$deb" "$dir/"
-        say "packed $(basename "$deb")"
-    else
-        say "could not download libvulkan1 ($(tail -n1 "$tmp/apt.err" 2>/dev/null)); the pack lacks the Vulkan loader"
-        problems=1
-    fi
+    for name in "${debs[@]}"; do
+        local deb
+        deb="$(find "$tmp" -maxdepth 1 -name "${name}_*.deb" | head -n1)"
+        if [[ -n "$deb" ]]; then
+            mv "$deb" "$dir/"
+            say "packed $(basename "$deb")"
+        else
+            say "could not download $name ($(tail -n1 "$tmp/apt.err" 2>/dev/null)); the pack lacks it"
+            problems=1
+        fi
+    done
 
     # 3. Input images: raw float32 CHW in [0, 1].
     local fixtures="${UPSCALER_FIXTURES:-${UPSCALER_CACHE:-$HOME/.cache/upscaler}/fixtures}"
@@ -396,17 +401,19 @@ PY
 }
 
 setup_vulkan() {
-    local deb
-    deb="$(find "$dir" -maxdepth 1 -name 'libvulkan1_*.deb' | head -n1)"
-    if [[ -z "$deb" ]]; then
-        say "no libvulkan1 .deb in $dir; relying on a system Vulkan loader"
-    elif [[ -e "$dir/root/usr/lib/x86_64-linux-gnu/libvulkan.so.1" ]]; then
-        say "libvulkan1 already unpacked in $dir/root"
-    elif unpack_deb "$deb" "$dir/root"; then
-        say "unpacked $(basename "$deb") into $dir/root"
-    else
-        say "unpacking $(basename "$deb") failed; relying on a system Vulkan loader"
-    fi
+    local deb found=0
+    for deb in "$dir"/*.deb; do
+        [[ -f "$deb" ]] || continue
+        found=1
+        if [[ -e "$dir/root/.${deb##*/}" ]]; then
+            say "$(basename "$deb") already unpacked in $dir/root"
+        elif unpack_deb "$deb" "$dir/root" && touch "$dir/root/.${deb##*/}"; then
+            say "unpacked $(basename "$deb") into $dir/root"
+        else
+            say "unpacking $(basename "$deb") failed; relying on the system's copy"
+        fi
+    done
+    if ((!found)); then say "no .deb in $dir; relying on a system Vulkan loader and libglvnd"; fi
     local paths="$dir/root/usr/lib/x86_64-linux-gnu:$dir" d
     # The NVIDIA ICD's library (libGLX_nvidia.so.0) lives here in CUDA containers.
     for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
