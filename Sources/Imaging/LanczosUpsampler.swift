@@ -79,19 +79,33 @@ struct LanczosUpsampler {
     /// the inner loop contiguous.
     func vertical(_ image: RGBImage) -> RGBImage {
         precondition(image.height == inputCount)
+        return vertical(image, firstRow: 0, rows: 0..<outputCount)
+    }
+
+    /// The source rows that output rows `rows` read.
+    func sourceRows(of rows: Range<Int>) -> ClosedRange<Int> {
+        let read = indices[(rows.lowerBound * Self.taps)..<(rows.upperBound * Self.taps)]
+        return read.min()!...read.max()!
+    }
+
+    /// Output rows `rows` only, from `image`, which holds source rows `firstRow...` and at least
+    /// ``sourceRows(of:)``. Each row is the same sum, in the same order, as in the whole enlargement.
+    func vertical(_ image: RGBImage, firstRow: Int, rows: Range<Int>) -> RGBImage {
+        let needed = sourceRows(of: rows)
+        precondition(needed.lowerBound >= firstRow && needed.upperBound < firstRow + image.height)
         let width = image.width
-        let inPlane = width * inputCount
-        let outPlane = width * outputCount
+        let inPlane = width * image.height
+        let outPlane = width * rows.count
         let out = [Float](unsafeUninitializedCapacity: outPlane * 3) { buffer, initialised in
             image.pixels.withUnsafeBufferPointer { src in
                 for channel in 0..<3 {
                     let input = src.baseAddress! + channel * inPlane
-                    for o in 0..<outputCount {
-                        let output = buffer.baseAddress! + channel * outPlane + o * width
+                    for o in rows {
+                        let output = buffer.baseAddress! + channel * outPlane + (o - rows.lowerBound) * width
                         output.update(repeating: 0, count: width)
                         for k in 0..<Self.taps {
                             let weight = weights[o * Self.taps + k]
-                            let row = input + indices[o * Self.taps + k] * width
+                            let row = input + (indices[o * Self.taps + k] - firstRow) * width
                             for x in 0..<width {
                                 output[x] += weight * row[x]
                             }
@@ -101,7 +115,7 @@ struct LanczosUpsampler {
             }
             initialised = outPlane * 3
         }
-        return RGBImage(width: width, height: outputCount, pixels: out)
+        return RGBImage(width: width, height: rows.count, pixels: out)
     }
 }
 

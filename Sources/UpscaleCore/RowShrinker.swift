@@ -5,54 +5,44 @@ import Inference
 /// the model's full-size output never exists at once: a 4x model asked for 2x holds the 2x image and about one band
 /// of the 4x output, not the whole 4x intermediate (a quarter of the memory).
 ///
-/// The rows are taken in groups: `groupRows` output rows come from `groupSourceRows` source rows (the height ratio in
-/// lowest terms: 2 from 4 at 2x, 3 from 4 at 3x). Each stretch of whole groups is resized (the same Lanczos shrink as
-/// ``Imaging/resize(_:width:height:)``) from its source rows plus at least ``margin`` output rows of context on
-/// each side, wider than the kernel reaches, and only the rows inside the margin are kept. A stretch starts on a
-/// group boundary, so every output row samples the same source rows at the same kernel phase as in a resize of the
-/// whole image: the result is that resize (to the last bit when the ratio is a whole number, to rounding in the
-/// phase otherwise). ``init(sourceWidth:sourceHeight:width:height:)`` declines when a group is over half the target.
+/// Each time rows arrive, every output row whose Lanczos kernel the received rows cover is made from the rows held
+/// (``Imaging/shrinkRows(_:top:sourceHeight:width:height:rows:)``, which places them at their own rows of the full
+/// image, so each row samples what a resize of the whole image samples, at any ratio). Source rows are dropped once
+/// no later output row reads them.
 struct RowShrinker {
     let sourceWidth: Int
     let sourceHeight: Int
     let width: Int
     let height: Int
-    /// Output rows per group, and the source rows they come from.
-    let groupRows: Int
-    let groupSourceRows: Int
     /// The finished output; complete once every source row has been added.
     private(set) var output: Tensor
     /// Source rows not yet past use, starting at `pendingStart`.
     private var pending: Tensor
     private var pendingStart = 0
-    /// Output rows finished: a whole number of groups until the last stretch.
+    /// Output rows finished.
     private var done = 0
 
-    /// Output rows of context on each side of a stretch, at least: Lanczos-3 reaches 3 output rows (plus a fraction).
-    static let margin = 6
-
-    /// Nil unless the target is smaller than the source and no wider, and a group is at most half the target.
+    /// Nil unless the target is no larger than the source on either axis, and smaller on one.
     init?(sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) {
-        guard width > 0, height > 0, width <= sourceWidth, height < sourceHeight else { return nil }
-        let common = Self.gcd(sourceHeight, height)
-        guard height / common <= height / 2 else { return nil }
+        guard width > 0, height > 0, width <= sourceWidth, height <= sourceHeight,
+            width < sourceWidth || height < sourceHeight
+        else { return nil }
         self.sourceWidth = sourceWidth
         self.sourceHeight = sourceHeight
         self.width = width
         self.height = height
-        groupRows = height / common
-        groupSourceRows = sourceHeight / common
         output = Tensor(channels: 3, height: height, width: width)
         pending = Tensor(channels: 3, height: 0, width: sourceWidth)
     }
 
     var isComplete: Bool { done == height }
 
-    /// Context on each side of a stretch, in output rows: whole groups covering ``margin``.
-    private var marginRows: Int { (Self.margin + groupRows - 1) / groupRows * groupRows }
+    /// Source rows held now, waiting for the output rows that read them.
+    var heldRows: Int { pending.height }
 
-    /// The source row where output row `row` (a group boundary) starts.
-    private func sourceRow(_ row: Int) -> Int { row / groupRows * groupSourceRows }
+    private func reads(_ row: Int) -> ClosedRange<Int> {
+        Imaging.shrinkSourceRows(of: row, sourceHeight: sourceHeight, height: height)
+    }
 
     /// Takes the next source rows, from `firstRow` on, in order, and finishes every output row they make possible.
     mutating func add(firstRow: Int, rows: Tensor) throws {
@@ -61,35 +51,33 @@ struct RowShrinker {
             "rows must arrive in order, whole and RGB")
         pending = Self.stacked(pending, rows)
         let received = pendingStart + pending.height
-        let ready =
-            received == sourceHeight
-            ? height : max(done, (received / groupSourceRows) * groupRows - marginRows)
+        var ready = done
+        if received == sourceHeight {
+            ready = height
+        } else {
+            while ready < height, reads(ready).upperBound < received { ready += 1 }
+        }
         guard ready > done else { return }
-        let first = max(0, done - marginRows)
-        let from = sourceRow(first)
-        let to = min(sourceHeight, sourceRow(ready + marginRows))
-        let rowsOut = ready + marginRows >= height ? height - first : ready + marginRows - first
-        let stretch = pending.cropped(y: from - pendingStart, x: 0, height: to - from, width: sourceWidth)
-        let shrunk = try Imaging.resize(RGBImage(stretch), width: width, height: rowsOut)
-        let skip = done - first
+        // The row before `done` too: when libvips' rounding leaves the image a row short, the last row repeats it.
+        let from = max(pendingStart, reads(max(0, done - 1)).lowerBound)
+        let band = pending.cropped(y: from - pendingStart, x: 0, height: received - from, width: sourceWidth)
+        let shrunk = try Imaging.shrinkRows(
+            RGBImage(band), top: from, sourceHeight: sourceHeight, width: width, height: height, rows: done..<ready)
         let count = (ready - done) * width
         for c in 0..<3 {
-            let src = (c * shrunk.height + skip) * width
+            let src = c * count
             let dst = (c * height + done) * width
             output.data.replaceSubrange(dst..<(dst + count), with: shrunk.pixels[src..<(src + count)])
         }
         done = ready
-        // Keep only the source rows the next stretch's margin reaches.
-        let keepFrom = sourceRow(max(0, done - marginRows))
+        // Keep only the source rows that rows from `done - 1` on read.
+        let keepFrom = min(received, reads(max(0, done - 1)).lowerBound)
         if keepFrom > pendingStart {
             pending = pending.cropped(
-                y: keepFrom - pendingStart, x: 0, height: pending.height - (keepFrom - pendingStart),
-                width: sourceWidth)
+                y: keepFrom - pendingStart, x: 0, height: received - keepFrom, width: sourceWidth)
             pendingStart = keepFrom
         }
     }
-
-    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     /// `top` with `bottom`'s rows below it, plane by plane.
     private static func stacked(_ top: Tensor, _ bottom: Tensor) -> Tensor {

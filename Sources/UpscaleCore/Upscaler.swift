@@ -69,8 +69,10 @@ public final class Upscaler {
         var sourceIsGray = false
         /// The source's alpha plane at input size, set aside while the model runs on colour.
         var sourceAlpha: [Float]?
-        /// The alpha plane at the model's output size, when the model enlarged it (`AlphaUpsampler.model`).
+        /// The alpha plane at the colour's size after `infer`, when the model enlarged it (`AlphaUpsampler.model`).
         var modelAlpha: [Float]?
+        /// What the model's last pass makes, before any shrink to the target.
+        var modelSize = (width: 0, height: 0)
         var modelScale = 1
         /// Where the model ran (set by `infer`).
         var device = "cpu"
@@ -197,9 +199,11 @@ public final class Upscaler {
         let colour = Tensor(state.image)
         state.image.pixels = []  // the tensor owns the pixels now; avoid holding two copies
         let options = state.options
-        // Without alpha the colour is shrunk to the target as it comes; with alpha, both planes are resized together
-        // afterwards (`outscale`).
-        let target = state.sourceAlpha == nil ? outputSize(state) : nil
+        // The colour is shrunk to the target as it comes; so is alpha, in `alpha` or here through the model.
+        let target = outputSize(state)
+        state.modelSize = (
+            passes[passes.count - 1].width * loaded.scale, passes[passes.count - 1].height * loaded.scale
+        )
         func enlarge(_ model: LoadedModel) throws -> Tensor {
             try runModel(
                 colour, passes: passes, model: model, options: options, target: target, isCancelled: isCancelled
@@ -233,25 +237,24 @@ public final class Upscaler {
                 channels: 3, height: state.inputSize.height, width: state.inputSize.width,
                 data: alpha + alpha + alpha)
             let enlarged = try runModel(
-                grey, passes: passes, model: loaded, options: state.options,
-                isCancelled: isCancelled
+                grey, passes: passes, model: loaded, options: state.options, target: target,
+                transform: Self.averagedAlpha, isCancelled: isCancelled
             ) { tile, fraction in
                 progress(PipelineProgress(step: "infer", fraction: share + fraction * share, tile: tile))
             }
-            let plane = enlarged.width * enlarged.height
-            state.modelAlpha = enlarged.data.withUnsafeBufferPointer { values in
-                (0..<plane).map { i in min(max((values[i] + values[plane + i] + values[2 * plane + i]) / 3, 0), 1) }
-            }
+            // Three equal planes, clamped before any shrink; clamped again after it, as a resize of alpha is.
+            state.modelAlpha = enlarged.data[0..<(enlarged.width * enlarged.height)].map { min(max($0, 0), 1) }
         }
     }
 
     /// Runs the model over `image` once per pass, tiled. `progress` gets each finished tile and the fraction done.
-    /// With a `target` smaller than the last pass makes, whose height divides it (a 4x model asked for 2x), the last
-    /// pass's rows are shrunk to it as they come (``RowShrinker``), so its full-size output is never held.
-    private func runModel(
+    /// With a `target` smaller than the last pass makes (a 4x model asked for 2x), the last pass's rows are shrunk to
+    /// it as they come (``RowShrinker``), so its full-size output is never held. `transform` is applied to the last
+    /// pass's output before any shrink, pixel by pixel.
+    func runModel(
         _ input: Tensor, passes: [(width: Int, height: Int)], model: LoadedModel,
-        options: UpscaleOptions, target: (width: Int, height: Int)? = nil, isCancelled: () -> Bool,
-        progress: (TileProgress, Double) -> Void
+        options: UpscaleOptions, target: (width: Int, height: Int)? = nil, transform: (Tensor) -> Tensor = { $0 },
+        isCancelled: () -> Bool, progress: (TileProgress, Double) -> Void
     ) throws -> Tensor {
         var tiling = options.tiling
         if options.autoTile, let tile = model.preferredTile {
@@ -275,14 +278,14 @@ public final class Upscaler {
                     width: target.width, height: target.height)
             {
                 try Tiler.run(image, scale: model.scale, engine: model.runner, options: tiling, progress: onTile) {
-                    try shrinker.add(firstRow: $0, rows: $1)
+                    try shrinker.add(firstRow: $0, rows: transform($1))
                 }
                 return shrinker.output
             }
             image = try Tiler.upscale(
                 image, scale: model.scale, engine: model.runner, options: tiling, progress: onTile)
         }
-        return image
+        return transform(image)
     }
 
     /// The input size of each run of the model. One run reaches the native scale; a larger target takes another run,
@@ -312,19 +315,6 @@ public final class Upscaler {
     private func outputSize(_ state: State) -> (width: Int, height: Int) {
         state.options.outputSize(
             width: state.inputSize.width, height: state.inputSize.height, modelScale: state.modelScale)
-    }
-
-    /// Alpha is resized on its own to the model's output size (Lanczos), unless the model already enlarged it, and joins
-    /// the colour again.
-    private func alpha(_ state: inout State) throws {
-        guard let alpha = state.sourceAlpha else { return }
-        if let enlarged = state.modelAlpha {
-            state.image.alpha = enlarged
-            return
-        }
-        state.image.alpha = try Imaging.resizeAlpha(
-            alpha, width: state.inputSize.width, height: state.inputSize.height,
-            to: state.image.width, state.image.height)
     }
 
     private func outscale(_ state: inout State) throws {
