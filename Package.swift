@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // C layer: system libraries and the shims Swift cannot call directly.
@@ -61,6 +62,11 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CVips", "CVipsShim", "AtomicFile"], swiftSettings: swiftSettings),
         // The engine core: model reader, planner, reference kernels, tiler and the backend protocol. No backend.
         .target(name: "Inference", swiftSettings: swiftSettings),
+        // Model files users bring (.safetensors, PyTorch .pth): read without executing anything, the network detected
+        // from the weights and written out in the ncnn form the engines run.
+        .target(
+            name: "ModelFormats", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: swiftSettings),
         // The CPU backend: oneDNN convolutions and the engine's own memory-bound kernels.
         .target(name: "InferenceCPU", dependencies: ["Inference", "CDNNL", "CWinograd"], swiftSettings: swiftSettings),
         // The GPU backend: Vulkan compute shaders, compiled from GLSL when an engine is made.
@@ -81,7 +87,7 @@ let package = Package(
         .target(
             name: "UpscaleCore",
             dependencies: [
-                "Imaging", "Inference", "InferenceCPU", "InferenceVulkan",
+                "Imaging", "Inference", "InferenceCPU", "InferenceVulkan", "ModelFormats",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
@@ -130,7 +136,7 @@ let package = Package(
             name: "upscaler",
             dependencies: [
                 "UpscaleCore", "UpscaleServer", "Inference", "InferenceCPU", "InferenceVulkan", "JobStore",
-                "Benchmarks",
+                "Benchmarks", "ModelFormats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -156,7 +162,7 @@ let package = Package(
             name: "UpscaleCoreTests",
             dependencies: [
                 "UpscaleCore", "Imaging", "Inference", "InferenceCPU", "InferenceVulkan", "TestSupport",
-                "Benchmarks",
+                "Benchmarks", "ModelFormats",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
@@ -167,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "UpscaleServerTests",
             dependencies: [
-                "UpscaleServer", "JobStore", "Imaging", "TestSupport",
+                "UpscaleServer", "UpscaleCore", "ModelFormats", "JobStore", "Imaging", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

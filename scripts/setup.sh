@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything Upscaler needs, skipping each step that is already done:
 #   1. Debian packages the build links against (libvips, oneDNN, Vulkan and shaderc) and the tools used here.
-#   2. With --test: the Python reference engines (ncnn and OpenVINO from PyPI) used by tools/ncnn_reference.py and
-#      tools/openvino_reference.py.
+#   2. With --test: the Python reference engines (ncnn, OpenVINO and ONNX Runtime from PyPI) used by
+#      tools/ncnn_reference.py, tools/openvino_reference.py and tools/onnx_reference.py.
 #   3. With --test: natural test photos, taken from the scikit-image wheel and checked against pinned digests.
 #   4. The release build of `upscaler` (with --test: of the tests too), then `upscaler models fetch`
 #      (pinned, digest-checked weights).
@@ -42,8 +42,11 @@ NCNN_VERSION=1.0.20261020
 NUMPY_VERSION=2.4.6
 # OpenVINO: the second speed reference in `upscaler bench` (tools/openvino_reference.py).
 OPENVINO_VERSION=2026.4.1
-# onnx: tools/ncnn_to_onnx.py builds OpenVINO's graph from the ncnn weights with it.
+# onnx: tools/ncnn_to_onnx.py builds OpenVINO's graph from the ncnn weights with it, and tools/onnx_reference.py
+# builds RRDBNet and SRVGGNetCompact from PyTorch checkpoints (.safetensors) with it.
 ONNX_VERSION=1.23.2
+# ONNX Runtime: runs tools/onnx_reference.py's graph on the CPU in fp32, the reference for the .safetensors path.
+ONNXRUNTIME_VERSION=1.32.0
 # Pillow reads outputs in the tests (EXIF, ICC, 16-bit) and converts colour through its own lcms: a second opinion
 # that is not libvips.
 PILLOW_VERSION=13.0.0
@@ -96,15 +99,17 @@ install_apt_packages() {
 
 install_python_helpers() {
     # openvino.__version__ carries a build suffix; the distribution metadata holds the plain release number.
-    if python3 -c "import ncnn, numpy, PIL, openapi_spec_validator, selenium, openvino, onnx, sys; from importlib.metadata import version; sys.exit(ncnn.__version__ != '$NCNN_VERSION' or PIL.__version__ != '$PILLOW_VERSION' or selenium.__version__ != '$SELENIUM_VERSION' or version('openvino') != '$OPENVINO_VERSION' or onnx.__version__ != '$ONNX_VERSION')" 2>/dev/null; then
-        say "python ncnn $NCNN_VERSION, OpenVINO $OPENVINO_VERSION and Pillow $PILLOW_VERSION present"
+    if python3 -c "import ncnn, numpy, PIL, openapi_spec_validator, selenium, openvino, onnx, onnxruntime, sys; from importlib.metadata import version; sys.exit(ncnn.__version__ != '$NCNN_VERSION' or PIL.__version__ != '$PILLOW_VERSION' or selenium.__version__ != '$SELENIUM_VERSION' or version('openvino') != '$OPENVINO_VERSION' or onnx.__version__ != '$ONNX_VERSION' or onnxruntime.__version__ != '$ONNXRUNTIME_VERSION')" 2>/dev/null; then
+        say "python ncnn $NCNN_VERSION, OpenVINO $OPENVINO_VERSION, ONNX Runtime $ONNXRUNTIME_VERSION" \
+            "and Pillow $PILLOW_VERSION present"
         return
     fi
-    say "installing python ncnn==$NCNN_VERSION, openvino==$OPENVINO_VERSION, onnx==$ONNX_VERSION, numpy, Pillow"
+    say "installing python ncnn==$NCNN_VERSION, openvino==$OPENVINO_VERSION, onnx==$ONNX_VERSION," \
+        "onnxruntime==$ONNXRUNTIME_VERSION, numpy, Pillow"
     # Debian's own Python refuses pip installs outside a virtualenv (PEP 668); these are test-only helpers.
     PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
         "ncnn==$NCNN_VERSION" "numpy==$NUMPY_VERSION" "pillow==$PILLOW_VERSION" \
-        "openvino==$OPENVINO_VERSION" "onnx==$ONNX_VERSION" \
+        "openvino==$OPENVINO_VERSION" "onnx==$ONNX_VERSION" "onnxruntime==$ONNXRUNTIME_VERSION" \
         "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" "selenium==$SELENIUM_VERSION"
 }
 

@@ -98,7 +98,11 @@ public final class CPUEngine: NetworkRunner {
     /// oneDNN's Winograd kernel splits an image into 4x4 tiles and runs tile counts without a small divisor at
     /// half speed (148 px: 0.09 output MP/s against 0.2 at 144 or 152); multiples of 8 measured fast at every size
     /// from 64 to 264 (`upscaler bench --sizes`). The engine's own kernels want multiples of 4, which 8 also gives.
-    public var preferredAlignment: Int { 8 }
+    /// A network that unshuffles its input by 2 or 4 (RRDBNet at 2x or 1x) needs a multiple of that, which 8 is.
+    public var preferredAlignment: Int {
+        let needed = network.inputAlignment
+        return 8 % needed == 0 ? 8 : 8 * needed
+    }
 
     /// Implementation names oneDNN chose per convolution in the current plan, for benchmarks and diagnostics.
     public var convolutionImplementations: [String] { plan?.implementations ?? [] }

@@ -185,6 +185,21 @@ enum Kernels {
 
     static func pixelShuffle(_ input: ViewPointer, _ output: ViewPointer, _ op: PixelShuffle, threads: Int) {
         let r = op.factor, v = output.view
+        if op.inverse {
+            // Pixel unshuffle: a gather, once per RRDBNet 2x/1x tile on a 3-channel input, so kept plain.
+            let inView = input.view
+            parallelChunks(inView.channels, threads: threads) { channels in
+                for c in channels {
+                    for y in 0..<inView.height {
+                        for x in 0..<inView.width {
+                            output.store(input.load(c, y, x), c * r * r + (y % r) * r + x % r, y / r, x / r)
+                        }
+                    }
+                }
+            }
+            output.zeroPaddingLanes()
+            return
+        }
         if !input.plain && !output.plain && v.paddedChannels == 16 {
             // One output block (animevideov3's 48 -> 3 channels): each input pixel fills an r x r patch of output
             // pixels, each written as a whole 16-lane vector with zeros past the real channels.

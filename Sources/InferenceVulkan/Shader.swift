@@ -30,7 +30,7 @@ enum Shader: String, CaseIterable, Sendable {
         switch self {
         case .convolution: return 4 * 4
         case .elementwise: return 8 * 4
-        case .pixelShuffle: return 6 * 4
+        case .pixelShuffle: return 7 * 4
         case .interpolation: return 7 * 4
         }
     }

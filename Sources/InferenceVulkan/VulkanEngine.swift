@@ -9,6 +9,8 @@ public import Inference
 /// time, like the CPU engine.
 public final class VulkanEngine: NetworkRunner {
     public let network: Network
+    /// Any tile side works, except that a network unshuffling its input by `r` (RRDBNet at 2x or 1x) needs multiples of `r`.
+    public var preferredAlignment: Int { network.inputAlignment }
     /// The device this engine runs on.
     public let device: GPUDevice
     /// `.fp16` (fp16 storage and arithmetic, fp32 totals) or `.fp32`.

@@ -119,7 +119,7 @@ final class VulkanPlan {
                 let pipeline = try engine.kernels.pipeline(.pixelShuffle)
                 let push =
                     [output.channels, output.height, output.width, op.factor].map { UInt32($0) }
-                    + [offset(input), offset(output)]
+                    + [offset(input), offset(output), op.inverse ? 1 : 0]
                 dispatches.append(
                     Dispatch(
                         pipeline: pipeline, buffers: [buffer(input), buffer(output)], push: push,

@@ -6,6 +6,8 @@ struct LoadedModel {
         let target: ComputeTarget
         let precision: Precision?
         let threads: Int
+        /// The denoise strength the weights were blended at, if any.
+        let denoise: Double?
     }
 
     let runner: any NetworkRunner

@@ -14,6 +14,8 @@ public enum OptionBounds {
     public static let tile = 16...1_024
     /// Reflection padding around the image, in input pixels.
     public static let pad = 0...64
+    /// `--denoise`: the weight of the strong-denoise network against its weak-denoise companion.
+    public static let denoise = 0.0...1.0
     /// The smallest input side limit (`--max-input-side`).
     public static let minInputSide = 16
 

@@ -31,6 +31,9 @@ public struct UpscaleOptions: Sendable {
     public var stripMetadata = false
     /// How alpha is enlarged.
     public var alphaUpsampler: AlphaUpsampler = .lanczos
+    /// Denoise strength, 0 to 1: the model's weights blended with its weak-denoise companion's
+    /// (``ModelStore/denoiseCompanion(of:)``), 1 being the model alone. Nil runs the model as it is.
+    public var denoise: Double?
     /// Inputs whose longest side is above this are first shrunk to it (with a warning) when the scale is above 2, as
     /// the service this replaces did; `nil` turns that off. Above 2x the model's work and the output grow fast, and
     /// 2048 px at 4x is already an 8192 px output.
@@ -97,6 +100,9 @@ public struct UpscaleOptions: Sendable {
         guard OptionBounds.pngCompression.contains(pngCompression) else {
             throw bad(
                 "PNG compression must be \(OptionBounds.text(OptionBounds.pngCompression)), got \(pngCompression)")
+        }
+        if let denoise, !OptionBounds.denoise.contains(denoise) {
+            throw bad("denoise strength must be 0 to 1, got \(denoise)")
         }
         if let maxInputSide, maxInputSide < OptionBounds.minInputSide {
             throw bad("the input side limit must be at least \(OptionBounds.minInputSide), got \(maxInputSide)")

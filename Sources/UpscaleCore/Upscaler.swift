@@ -305,7 +305,7 @@ public final class Upscaler {
         }
         var passes = [(width: state.inputSize.width, height: state.inputSize.height)]
         var factor = reach / native  // what the runs after the next one multiply by
-        while factor >= native {
+        while native > 1 && factor >= native {  // a 1x model makes one pass
             passes.append(((target.width + factor - 1) / factor, (target.height + factor - 1) / factor))
             factor /= native
         }
@@ -366,10 +366,10 @@ public final class Upscaler {
 
     private func engine(for options: UpscaleOptions) throws -> LoadedModel {
         let target = try target(for: options.device)
-        let key = LoadedModel.Key(target: target, precision: options.precision, threads: options.threads)
+        let key = LoadedModel.Key(
+            target: target, precision: options.precision, threads: options.threads, denoise: options.denoise)
         if let cached = engines[options.model], cached.key == key { return cached }
-        let files = try store.locate(options.model)
-        let network = try Network(paramFile: files.param, binFile: files.bin)
+        let network = try store.network(options.model, denoise: options.denoise)
         let scale = try network.scaleFactor()
         engines[options.model] = nil  // free the old engine's memory before making the new one
         let loaded: LoadedModel

@@ -120,12 +120,12 @@ public struct ServerAssembly: Sendable {
                 maxBodyBytes: configuration.maxBodyBytes,
                 publicURL: configuration.publicURL, trustedProxies: configuration.trustedProxies, logger: logger))
         router.add(middleware: BrowserRedirectMiddleware())
-        let models = Set(ModelCatalog.builtIn.map(\.name))
-            .union(ModelStore(directory: configuration.modelsDirectory).list().filter(\.installed).map(\.name))
+        // Built-in models (an api process has none installed, its workers do), and the installed imported ones.
+        let models = ModelStore(directory: configuration.modelsDirectory).list().filter { $0.builtIn || $0.installed }
         let handler = APIHandler(
             configuration: configuration, role: role, store: store, blobs: blobs, hub: hub,
             signer: signer,
-            metrics: metrics, document: document, knownModels: models, clock: clock,
+            metrics: metrics, document: document, models: models, clock: clock,
             streams: streams, downloads: downloads, watchers: watchers)
         // Compact JSON with plain slashes, as the old service's clients saw it.
         let coding = Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])

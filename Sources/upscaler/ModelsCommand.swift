@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import ModelFormats
 import UpscaleCore
 
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "Fetch, import, list and verify models.",
-        subcommands: [Fetch.self, List.self, Verify.self])
+        subcommands: [Fetch.self, Import.self, List.self, Verify.self])
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -30,6 +31,37 @@ struct ModelsCommand: ParsableCommand {
                         print($0)
                     }
                 }
+            } catch {
+                throw fail("\(error)")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a PyTorch (.pth, .pt) or .safetensors Real-ESRGAN-family model file.",
+            discussion: """
+                The file is read without executing anything in it, its network is detected from the weights \
+                (RRDBNet, SRVGGNetCompact), converted to the form the engines run and installed under NAME. \
+                Its architecture, scale, size and SHA-256 are recorded in the models folder's manifest.json.
+                """)
+
+        @Argument(help: "The model file.")
+        var file: String
+
+        @Option(help: "The name to install it under (default: the file's name, lowercased, without extension).")
+        var name: String?
+
+        @Option(help: "The largest model file read, in MiB.")
+        var maxSize = ModelFile.defaultSizeLimit >> 20
+
+        @OptionGroup var models: ModelDirectoryOption
+
+        func run() throws {
+            do {
+                let imported = try models.store.importWeights(
+                    from: URL(fileURLWithPath: file), name: name, sizeLimit: maxSize << 20)
+                print("imported \(file) as \(imported.name): \(imported.architecture)")
             } catch {
                 throw fail("\(error)")
             }

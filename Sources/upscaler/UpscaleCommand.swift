@@ -67,6 +67,13 @@ struct UpscaleCommand: ParsableCommand {
     var stripMetadata = false
 
     @Option(
+        help: ArgumentHelp(
+            "Denoise strength, 0 (keep noise) to 1 (strong denoise): blends the model's weights with its weak-denoise "
+                + "companion's, e.g. realesr-general-x4v3 with realesr-general-wdn-x4v3 (both imported).",
+            valueName: "0..1"))
+    var denoise: Double?
+
+    @Option(
         name: .customLong("alpha-upsampler"),
         help: "How transparency is enlarged: lanczos (resize) or model (through the model as grey; twice the time).")
     var alphaUpsampler: AlphaUpsampler = .lanczos
@@ -122,6 +129,7 @@ struct UpscaleCommand: ParsableCommand {
         options.keepProfile = keepProfile
         options.stripMetadata = stripMetadata
         options.alphaUpsampler = alphaUpsampler
+        options.denoise = denoise
         options.autoTile = tile == nil
         options.device = try device.choice()
         options.cpuFallback = device.cpuFallback

@@ -156,4 +156,30 @@ struct ModelReaderTests {
             #expect(network.inputBlob == "data" && network.outputBlob == "output")
         }
     }
+
+    /// ncnn's `Reorg` (mode 0) is PyTorch's pixel unshuffle: on a known 1x2x4 input, each 2x2 phase becomes a channel,
+    /// in the order c*r*r + i*r + j; the pixel shuffle undoes it; the input must be a multiple of the factor.
+    @Test func pixelUnshuffleIsTheShufflesInverse() throws {
+        let network = try parse(
+            "7767517\n2 2\nInput input 0 1 data\nReorg unshuffle 1 1 data output 0=2\n")
+        guard case .pixelShuffle(let op) = network.layers[1].operation else {
+            Issue.record("Reorg did not parse as a pixel unshuffle")
+            return
+        }
+        #expect(op.inverse && op.factor == 2 && network.inputAlignment == 2)
+        let x = Tensor(channels: 1, height: 2, width: 4, data: [1, 2, 3, 4, 5, 6, 7, 8])
+        let y = ReferenceKernels.pixelShuffle(x, op)
+        #expect(y.channels == 4 && y.height == 1 && y.width == 2)
+        #expect(y.data == [1, 3, 2, 4, 5, 7, 6, 8])
+        var random = SeededRandom(seed: 4)
+        let z = random.tensor(3, 8, 12)
+        let back = ReferenceKernels.pixelShuffle(ReferenceKernels.pixelShuffle(z, op), PixelShuffle(factor: 2))
+        #expect(back.data == z.data)
+        expectError(.shapeMismatch, containing: "multiples of 2") {
+            _ = try network.shapes(for: Shape(channels: 1, height: 3, width: 4))
+        }
+        expectError(.unsupportedOperation, containing: "reorg mode") {
+            _ = try parse("7767517\n2 2\nInput input 0 1 data\nReorg unshuffle 1 1 data output 0=2 1=1\n")
+        }
+    }
 }

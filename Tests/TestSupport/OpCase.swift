@@ -109,6 +109,19 @@ public struct OpCase: Sendable, CustomStringConvertible {
             b.layer("PixelShuffle", "shuffle", ["p"], ["output"], "0=2")
             return (try b.network(), b.random.tensor(3, 5, 11))
         },
+        OpCase("pixel unshuffle by 2 of the plain input, as an RRDBNet at 2x starts") {
+            var b = ModelBuilder(seed: 27)
+            b.layer("Reorg", "unshuffle", ["data"], ["u"], "0=2")
+            b.convolution("u", "output", inChannels: 12, outChannels: 16, activation: leaky)
+            return (try b.network(), b.random.tensor(3, 10, 14))
+        },
+        OpCase("pixel unshuffle by 4 of engine-made storage") {
+            var b = ModelBuilder(seed: 29)
+            b.convolution("data", "f", inChannels: 3, outChannels: 5)
+            b.layer("Reorg", "unshuffle", ["f"], ["u"], "0=4")
+            b.convolution("u", "output", inChannels: 80, outChannels: 7)
+            return (try b.network(), b.random.tensor(3, 12, 8))
+        },
         interpolation("0=1 1=2.000000e+00 2=2.000000e+00"),
         interpolation("0=3 1=2.000000e+00 2=2.000000e+00"),
         interpolation("0=3 1=5.000000e-01 2=5.000000e-01"),

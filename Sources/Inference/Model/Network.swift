@@ -222,6 +222,14 @@ public struct Network: Sendable {
             }
             guard params.int(1, default: 0) == 0 else { throw unsupported("pixel shuffle mode") }
             return .pixelShuffle(PixelShuffle(factor: factor))
+        case "Reorg":
+            try requireInputs(1)
+            let factor = params.int(0, default: 1)
+            guard factor >= 1, factor <= 16 else {
+                throw InferenceError(.malformedModel, "layer \(name): bad reorg stride")
+            }
+            guard params.int(1, default: 0) == 0 else { throw unsupported("reorg mode (only PyTorch's order, 0)") }
+            return .pixelShuffle(PixelShuffle(factor: factor, inverse: true))
         default:
             throw InferenceError(.unsupportedOperation, "layer \(name): unsupported operation '\(type)'")
         }
@@ -265,6 +273,12 @@ public struct Network: Sendable {
                     throw fail("has \(prelu.slopes.count) slopes")
                 }
                 out = ins[0]
+            case .pixelShuffle(let shuffle) where shuffle.inverse:
+                let r = shuffle.factor
+                guard ins[0].height % r == 0, ins[0].width % r == 0 else {
+                    throw fail("sides not multiples of \(r)")
+                }
+                out = Shape(channels: ins[0].channels * r * r, height: ins[0].height / r, width: ins[0].width / r)
             case .pixelShuffle(let shuffle):
                 let r2 = shuffle.factor * shuffle.factor
                 guard ins[0].channels % r2 == 0 else { throw fail("channels not divisible by \(r2)") }
@@ -287,10 +301,24 @@ public struct Network: Sendable {
         return out.height / probe
     }
 
+    /// What the input's sides must be multiples of: the product of the pixel unshuffles' factors (1 for most models;
+    /// 2 for an RRDBNet at 2x, which unshuffles its input by 2).
+    public var inputAlignment: Int {
+        layers.reduce(1) { product, layer in
+            if case .pixelShuffle(let op) = layer.operation, op.inverse { product * op.factor } else { product }
+        }
+    }
+
     /// Input channels, read from the first convolution that consumes the input (3 for RGB models).
+    /// A pixel unshuffle before it (RRDBNet at 2x or 1x) multiplies the channels that convolution sees by r².
     public var inputChannels: Int {
+        var unshuffled = 1
         for layer in layers {
-            if case .convolution(let conv) = layer.operation { return conv.inChannels }
+            switch layer.operation {
+            case .convolution(let conv): return conv.inChannels / unshuffled
+            case .pixelShuffle(let op) where op.inverse: unshuffled *= op.factor * op.factor
+            default: continue
+            }
         }
         return 3
     }

@@ -95,8 +95,11 @@ public struct Interpolation: Sendable {
 }
 
 /// PyTorch-order pixel shuffle: output channel `c`, offset `(i, j)` comes from input channel `c*r*r + i*r + j`.
+/// `inverse` is its inverse, PyTorch's pixel unshuffle (ncnn's `Reorg`, mode 0): output channel `c*r*r + i*r + j` at
+/// `(y, x)` comes from input channel `c` at `(y*r + i, x*r + j)`, so the input's sides must be multiples of `r`.
 public struct PixelShuffle: Sendable {
     public var factor: Int
+    public var inverse = false
 }
 
 /// Parametric ReLU with one slope per channel (or one shared slope).

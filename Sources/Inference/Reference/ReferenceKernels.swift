@@ -93,6 +93,17 @@ public enum ReferenceKernels {
 
     public static func pixelShuffle(_ x: Tensor, _ op: PixelShuffle) -> Tensor {
         let r = op.factor
+        if op.inverse {
+            var y = Tensor(channels: x.channels * r * r, height: x.height / r, width: x.width / r)
+            for c in 0..<x.channels {
+                for iy in 0..<x.height {
+                    for ix in 0..<x.width {
+                        y[c * r * r + (iy % r) * r + ix % r, iy / r, ix / r] = x[c, iy, ix]
+                    }
+                }
+            }
+            return y
+        }
         var y = Tensor(channels: x.channels / (r * r), height: x.height * r, width: x.width * r)
         for c in 0..<y.channels {
             for oy in 0..<y.height {

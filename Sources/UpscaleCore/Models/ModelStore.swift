@@ -135,14 +135,15 @@ public struct ModelStore: Sendable {
         }
         for name in otherNames(manifest) {
             let files = paths(for: name)
+            let entry = manifest.models[name]
             let summary =
-                manifest.models[name].map { "imported from \($0.source)" }
+                entry.map { ($0.architecture.map { "\($0), " } ?? "") + "imported from \($0.source)" }
                 ?? "found in \(directory.path), not recorded in manifest.json"
             models.append(
                 InstalledModel(
-                    name: name, summary: summary, nativeScale: nil,
+                    name: name, summary: summary, nativeScale: entry?.scale,
                     installed: fm.fileExists(atPath: files.param.path) && fm.fileExists(atPath: files.bin.path),
-                    builtIn: false))
+                    builtIn: false, architecture: entry?.architecture))
         }
         return models
     }
@@ -239,11 +240,23 @@ public struct ModelStore: Sendable {
 
     /// Copies `source` to a temporary name beside `destination`, then renames it into place.
     func installCopy(of source: URL, as destination: URL) throws {
+        try install(as: destination, "copy \(source.path) to") { try FileManager.default.copyItem(at: source, to: $0) }
+    }
+
+    /// Writes `data` to a temporary name beside `destination`, then renames it into place.
+    func installData(_ data: Data, as destination: URL) throws {
+        try install(as: destination, "write") { try data.write(to: $0) }
+    }
+
+    /// `write` fills a temporary file beside `destination` (`action` names it for the error), which is then renamed
+    /// into place, so a reader sees the old file or the whole new one.
+    private func install(as destination: URL, _ action: String, _ write: (URL) throws -> Void) throws {
         let temporary = directory.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString)")
         do {
-            try FileManager.default.copyItem(at: source, to: temporary)
+            try write(temporary)
         } catch {
-            throw ModelStoreError(.io, "cannot copy \(source.path) to \(temporary.path): \(error)")
+            try? FileManager.default.removeItem(at: temporary)
+            throw ModelStoreError(.io, "cannot \(action) \(temporary.path): \(error)")
         }
         do {
             try Self.moveIntoPlace(temporary, destination)

@@ -29,7 +29,8 @@ extension APIHandler {
                 "\(header.width)x\(header.height) is more than the limit of \(configuration.maxPixels) pixels")
         }
         let work = WorkEstimate(
-            width: header.width, height: header.height, options: request.upscaleOptions(configuration))
+            width: header.width, height: header.height, options: request.upscaleOptions(configuration),
+            modelScale: models.first { $0.name == request.model }?.nativeScale)
         if let refusal = work.refusal(maxModelPixels: configuration.maxModelPixels, format: request.format) {
             throw refusal
         }

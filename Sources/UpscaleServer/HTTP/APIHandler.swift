@@ -21,7 +21,9 @@ struct APIHandler: APIProtocol {
     let metrics: ServerMetrics
     let document: OpenAPIDocument
     /// Model names a job may ask for.
-    let knownModels: Set<String>
+    /// The models GET / lists and requests may name.
+    let models: [InstalledModel]
+    var knownModels: Set<String> { Set(models.map(\.name)) }
     let clock: WallClock
     /// Open event streams, per token and in all.
     let streams: ConcurrencySlots
@@ -38,10 +40,15 @@ struct APIHandler: APIProtocol {
         let endpoints = document.operations.map {
             Components.Schemas.EndpointInfo(method: $0.method, path: $0.path, auth: $0.needsToken, summary: $0.summary)
         }
-        let models = ModelCatalog.builtIn.map {
-            Components.Schemas.ModelInfo(
-                name: $0.name, scale: $0.nativeScale, description: $0.summary,
-                _default: $0.name == configuration.defaultModel)
+        // An imported model is described by its network, not by the path it came from; one imported as ncnn files,
+        // whose scale was never recorded, is usable but not listed.
+        let models = self.models.compactMap { model in
+            model.nativeScale.map {
+                Components.Schemas.ModelInfo(
+                    name: model.name, scale: $0,
+                    description: model.builtIn ? model.summary : "\(model.architecture ?? "ncnn model"), imported",
+                    _default: model.name == configuration.defaultModel)
+            }
         }
         let limits = Components.Schemas.Limits(
             maxBodyBytes: Int64(configuration.maxBodyBytes), maxPixels: Int64(configuration.maxPixels),

@@ -15,8 +15,9 @@ struct WorkEstimate: Equatable {
 
     var modelPixels: Int { modelWidth * modelHeight }
 
-    init(width: Int, height: Int, options: UpscaleOptions) {
-        let modelScale = ModelCatalog.named(options.model)?.nativeScale ?? 4
+    /// `modelScale`: the model's native scale when known (an imported 2x model's is recorded at import), else 4.
+    init(width: Int, height: Int, options: UpscaleOptions, modelScale: Int? = nil) {
+        let modelScale = modelScale ?? ModelCatalog.named(options.model)?.nativeScale ?? 4
         let input =
             options.shrunkInputSize(width: width, height: height, modelScale: modelScale) ?? (width, height)
         let output = options.outputSize(width: input.width, height: input.height, modelScale: modelScale)
