@@ -4,7 +4,8 @@
 /// resolves only the globals ``PickleGlobal`` lists: `collections.OrderedDict`, the tensor rebuilders and the storage
 /// types. A call is one of those, done here by hand; any other global (`os.system`, `builtins.eval`, `pickle.loads`)
 /// is refused with its name before anything runs. Every length is checked against the bytes left, so a truncated or
-/// lying pickle is an error, never a crash or a huge allocation.
+/// lying pickle is an error, never a crash or a huge allocation; containers nest at most ``maxDepth`` deep, so
+/// releasing what a hostile pickle built cannot run out of stack.
 struct RestrictedUnpickler {
     private let bytes: [UInt8]
     private let file: String
@@ -12,6 +13,9 @@ struct RestrictedUnpickler {
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+
+    /// A state dict nests three or four containers deep (`_metadata` entries inside a dict inside the state dict).
+    static let maxDepth = 32
 
     init(_ bytes: [UInt8], file: String) {
         self.bytes = bytes
@@ -65,14 +69,14 @@ struct RestrictedUnpickler {
             case UInt8(ascii: "("): marks.append(stack.count)
             case UInt8(ascii: "}"): stack.append(.dict(PickleDict()))
             case UInt8(ascii: "]"): stack.append(.list(PickleList()))
-            case UInt8(ascii: ")"): stack.append(.tuple([]))
-            case UInt8(ascii: "t"): stack.append(.tuple(try popToMark()))
+            case UInt8(ascii: ")"): stack.append(.tuple(PickleTuple([])))
+            case UInt8(ascii: "t"): stack.append(try tuple(try popToMark()))
             case 0x85, 0x86, 0x87:  // TUPLE1..3
                 let count = Int(opcode - 0x84)
                 guard stack.count - count >= (marks.last ?? 0) else { throw malformed("stack underflow") }
                 let items = Array(stack.suffix(count))
                 stack.removeLast(count)
-                stack.append(.tuple(items))
+                stack.append(try tuple(items))
             case UInt8(ascii: "J"): stack.append(.int(Int(Int32(truncatingIfNeeded: try unsigned(4)))))
             case UInt8(ascii: "K"): stack.append(.int(try unsigned(1)))
             case UInt8(ascii: "M"): stack.append(.int(try unsigned(2)))
@@ -109,10 +113,12 @@ struct RestrictedUnpickler {
                 guard case .tuple(let args) = arguments, case .global(let global) = callable else {
                     throw malformed("REDUCE on \(callable.typeName)")
                 }
-                stack.append(try call(global, args))
+                stack.append(try call(global, args.items))
             case UInt8(ascii: "b"):  // BUILD: only the attributes torch sets on a state dict (`_metadata`), ignored
                 _ = try pop()
-                guard case .dict = stack.last else { throw malformed("BUILD on \(stack.last?.typeName ?? "nothing")") }
+                guard case .dict(let dict) = stack.last, !dict.sealed else {
+                    throw malformed("BUILD on \(stack.last?.typeName ?? "nothing")")
+                }
             case UInt8(ascii: "s"):
                 let value = try pop(), key = try pop()
                 try setItems([key, value])
@@ -120,10 +126,12 @@ struct RestrictedUnpickler {
             case UInt8(ascii: "a"):
                 let value = try pop()
                 guard case .list(let list) = stack.last else { throw malformed("APPEND to a non-list") }
+                try nest([value], in: list)
                 list.items.append(value)
             case UInt8(ascii: "e"):
                 let values = try popToMark()
                 guard case .list(let list) = stack.last else { throw malformed("APPENDS to a non-list") }
+                try nest(values, in: list)
                 list.items += values
             case UInt8(ascii: "q"): try put(try unsigned(1))
             case UInt8(ascii: "r"): try put(try unsigned(4))
@@ -167,6 +175,7 @@ struct RestrictedUnpickler {
 
     private mutating func setItems(_ items: [PickleValue]) throws {
         guard items.count % 2 == 0, case .dict(let dict) = stack.last else { throw malformed("SETITEMS on a non-dict") }
+        try nest(items, in: dict)
         for pair in stride(from: 0, to: items.count, by: 2) {
             guard case .string(let key) = items[pair] else {
                 throw malformed("a dictionary key is \(items[pair].typeName), not a name")
@@ -177,9 +186,38 @@ struct RestrictedUnpickler {
         }
     }
 
+    private func tuple(_ items: [PickleValue]) throws -> PickleValue {
+        let tuple = PickleTuple(items)
+        guard tuple.depth <= Self.maxDepth else { throw malformed("containers nest deeper than \(Self.maxDepth)") }
+        return .tuple(tuple)
+    }
+
+    /// Checks that `children` may go into `container` (the list or dict on top of the stack), seals the containers
+    /// among them and records the depth the container reaches.
+    private func nest(_ children: [PickleValue], in container: some PickleContainer) throws {
+        guard !container.sealed else { throw malformed("a container is changed after it was put inside another") }
+        var deepest = container.depth
+        for child in children {
+            let nested: (any PickleContainer)? =
+                switch child {
+                case .list(let list): list
+                case .dict(let dict): dict
+                default: nil
+                }
+            if let nested {
+                guard nested !== container else { throw malformed("a container is put inside itself") }
+                nested.sealed = true
+            }
+            deepest = max(deepest, child.depth + 1)
+        }
+        guard deepest <= Self.maxDepth else { throw malformed("containers nest deeper than \(Self.maxDepth)") }
+        container.depth = deepest
+    }
+
     /// `("storage", <storage type>, key, location, element count)`, as torch.save writes a storage reference.
     private func persistent(_ id: PickleValue) throws -> PickleValue {
-        guard case .tuple(let parts) = id, parts.count == 5, case .string("storage") = parts[0],
+        guard case .tuple(let tuple) = id, case let parts = tuple.items, parts.count == 5,
+            case .string("storage") = parts[0],
             case .global(.storageType(let type)) = parts[1], case .string(let key) = parts[2],
             case .int(let count) = parts[4], count >= 0
         else { throw malformed("a persistent id is not a storage reference") }
@@ -199,13 +237,13 @@ struct RestrictedUnpickler {
         case .rebuildTensorV2:
             guard args.count >= 4, case .storage(let key, let type, let count) = args[0],
                 case .int(let offset) = args[1],
-                case .tuple(let sizes) = args[2], case .tuple(let strides) = args[3]
+                case .tuple(let sizeTuple) = args[2], case .tuple(let strideTuple) = args[3]
             else { throw malformed("_rebuild_tensor_v2 with unexpected arguments") }
-            let shape = try sizes.map { value -> Int in
+            let shape = try sizeTuple.items.map { value -> Int in
                 guard case .int(let size) = value, size >= 0 else { throw malformed("a tensor size is not a count") }
                 return size
             }
-            let stride = try strides.map { value -> Int in
+            let stride = try strideTuple.items.map { value -> Int in
                 guard case .int(let step) = value else { throw malformed("a tensor stride is not a number") }
                 return step
             }

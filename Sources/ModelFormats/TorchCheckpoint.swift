@@ -6,7 +6,7 @@ import ZIPFoundation
 /// The pickle is read by ``RestrictedUnpickler``, so nothing in the file is ever executed.
 enum TorchCheckpoint {
     /// The largest pickle accepted; a state dict's is a few hundred kilobytes.
-    static let maxPickleBytes = 64 << 20
+    static let maxPickleBytes = 16 << 20
 
     static func read(_ url: URL, file: String, sizeLimit: Int) throws -> StateDict {
         let archive: Archive
