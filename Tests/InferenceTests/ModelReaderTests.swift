@@ -182,4 +182,33 @@ struct ModelReaderTests {
             _ = try parse("7767517\n2 2\nInput input 0 1 data\nReorg unshuffle 1 1 data output 0=2 1=1\n")
         }
     }
+
+    /// Network interpolation (`--denoise`): weight 1 is the first network's weights, 0 the second's, 0.25 the weighted
+    /// sum of each; networks that differ in shape or wiring are refused.
+    @Test func interpolationBlendsWeightsOfTheSameNetwork() throws {
+        func network(seed: UInt64, channels: Int = 8) throws -> Network {
+            var b = ModelBuilder(seed: seed)
+            b.convolution("data", "f", inChannels: 3, outChannels: channels)
+            b.prelu("f", "output", channels: channels)
+            return try b.network()
+        }
+        func weights(_ n: Network) -> [Float] {
+            n.layers.flatMap { layer -> [Float] in
+                switch layer.operation {
+                case .convolution(let c): c.weights + c.bias
+                case .prelu(let p): p.slopes
+                default: []
+                }
+            }
+        }
+        let a = try network(seed: 1), b = try network(seed: 2)
+        #expect(weights(try a.interpolated(with: b, weight: 1)) == weights(a))
+        #expect(weights(try a.interpolated(with: b, weight: 0)) == weights(b))
+        let quarter = weights(try a.interpolated(with: b, weight: 0.25))
+        let expected = zip(weights(a), weights(b)).map { 0.25 * $0 + 0.75 * $1 }
+        #expect(zip(quarter, expected).allSatisfy { abs($0 - $1) <= 1e-6 })
+        expectError(.malformedModel, containing: "cannot be blended") {
+            _ = try a.interpolated(with: try network(seed: 3, channels: 4), weight: 0.5)
+        }
+    }
 }
