@@ -20,6 +20,40 @@ struct TilerTests {
         #expect(maxAbsDifference(tiled, expected) <= 1e-5)
     }
 
+    /// A network that unshuffles its input (here by 2 or 4, then a 1x1 convolution and a shuffle: 2x, no spatial
+    /// context) groups pixels by their phase: tiles that start on a multiple of it, after padding that is one, give the
+    /// untiled reference exactly, whatever the tile, overlap and padding asked for.
+    @Test(arguments: [2, 4], [(8, 4, 3), (12, 6, 2), (10, 4, 0), (40, 8, 10), (16, 8, 5)])
+    func unshufflingNetworkIsUnchangedByTiling(_ phase: Int, _ tiling: (Int, Int, Int)) throws {
+        var b = ModelBuilder(seed: 4)
+        let grouped = 3 * phase * phase, shuffle = 2 * phase
+        b.layer("Reorg", "unshuffle", ["data"], ["u"], "0=\(phase)")
+        b.convolution("u", "c", inChannels: grouped, outChannels: 3 * shuffle * shuffle, kernel: 1, pad: 0)
+        b.layer("PixelShuffle", "shuffle", ["c"], ["output"], "0=\(shuffle)")
+        let engine = try CPUEngine(network: try b.network(), options: EngineOptions(threads: 2))
+        let image = b.random.tensor(3, 24, 32, 0, 1)
+        let expected = try ReferenceKernels.run(try b.network(), input: image)
+        let tiled = try Tiler.upscale(
+            image, scale: 2, engine: engine,
+            options: TilingOptions(tile: tiling.0, overlap: tiling.1, pad: tiling.2))
+        #expect(maxAbsDifference(tiled, expected) <= 1e-5)
+    }
+
+    @Test func tileStartsKeepThePhase() {
+        for phase in [2, 4] {
+            for extent in [16, 100, 148, 256, 1000] {
+                for (tile, overlap) in [(16, 4), (64, 24), (96, 48), (192, 24)] {
+                    let axis = TileAxis(extent: extent, tile: tile, overlap: overlap, alignment: 8, phase: phase)
+                    #expect(axis.starts.allSatisfy { $0 % phase == 0 } && axis.length % phase == 0)
+                    #expect(axis.starts.last! + axis.length >= extent && axis.starts.first == 0)
+                    for (a, b) in zip(axis.starts, axis.starts.dropFirst()) {
+                        #expect(a + axis.length - b >= min(overlap, tile / 2) - phase, "extent \(extent) tile \(tile)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func tilesCoverTheExtentWithTheRequestedOverlap() {
         for extent in [1, 15, 16, 17, 100, 148, 257, 1000] {
             for (tile, overlap) in [(16, 4), (64, 24), (96, 48), (192, 24)] {

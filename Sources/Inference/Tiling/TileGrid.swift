@@ -16,9 +16,11 @@ public struct TileAxis: Sendable, Equatable {
     public let ramp: Int
 
     /// `alignment` rounds the tile length up to a multiple of it; a single tile may then be longer than `extent`, and
-    /// the caller pads the image to `length`.
-    public init(extent: Int, tile: Int, overlap: Int, alignment: Int = 1) {
+    /// the caller pads the image to `length`. `phase` puts every start on a multiple of it (a network that unshuffles
+    /// its input by `phase` then groups pixels as in the whole image); `extent` and `alignment` must be multiples of it.
+    public init(extent: Int, tile: Int, overlap: Int, alignment: Int = 1, phase: Int = 1) {
         precondition(extent > 0 && tile > 0 && overlap >= 0 && alignment > 0)
+        precondition(phase == 1 || (extent % phase == 0 && alignment % phase == 0), "tiles cannot keep the phase")
         func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
         guard extent > tile else {
             starts = [0]
@@ -40,7 +42,9 @@ public struct TileAxis: Sendable, Equatable {
             return
         }
         // Evenly spaced from 0 to extent - length, so every neighbouring pair overlaps by about the same amount.
-        self.starts = (0..<count).map { i in Int((Double(i * (extent - length)) / Double(count - 1)).rounded()) }
+        self.starts = (0..<count).map { i in
+            Int((Double(i * (extent - length)) / Double(count - 1) / Double(phase)).rounded()) * phase
+        }
         self.length = length
         self.ramp = max(1, overlap / 2)
     }

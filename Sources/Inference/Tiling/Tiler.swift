@@ -27,26 +27,44 @@ public struct TileProgress: Sendable {
 
 public enum Tiler {
     /// The number of tiles `run` will execute for an image of this size.
-    public static func tileCount(height: Int, width: Int, options: TilingOptions, alignment: Int = 1) -> Int {
-        let pad = effectivePad(options.pad, height: height, width: width)
-        return TileAxis(extent: height + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
-            .starts.count
-            * TileAxis(extent: width + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
-            .starts.count
+    public static func tileCount(
+        height: Int, width: Int, options: TilingOptions, alignment: Int = 1, phase: Int = 1
+    ) -> Int {
+        let grid = axes(height: height, width: width, options: options, alignment: alignment, phase: phase)
+        return grid.rows.starts.count * grid.columns.starts.count
     }
+
+    /// The padding and the tile axes `run` uses. With a `phase` above 1 (a network that unshuffles its input, such as
+    /// RRDBNet at 2x), the padding is a multiple of it, the padded extents are rounded up to one, and every tile starts
+    /// on one: each tile groups pixels as a run over the whole unpadded image does, and overlapping tiles compute the
+    /// same values.
+    static func axes(
+        height: Int, width: Int, options: TilingOptions, alignment: Int, phase: Int
+    ) -> (pad: Int, rows: TileAxis, columns: TileAxis) {
+        var pad = effectivePad(options.pad, height: height, width: width)
+        pad -= pad % phase  // rounded down, so the reflection still fits
+        func axis(_ extent: Int) -> TileAxis {
+            let kept = phase > 1 ? (extent + phase - 1) / phase * phase : extent
+            return TileAxis(
+                extent: kept, tile: options.tile, overlap: options.overlap,
+                alignment: phase > 1 ? alignment / gcd(alignment, phase) * phase : alignment, phase: phase)
+        }
+        return (pad, axis(height + 2 * pad), axis(width + 2 * pad))
+    }
+
+    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     /// The reflection padding `run` adds: `pad` on every side, plus `extraRows` below and `extraColumns` to the right
     /// when a single tile must be rounded up to the engine's `alignment` (oneDNN's Winograd kernel runs some extents
-    /// at half speed). Output under the padding is never emitted.
+    /// at half speed) or the extent up to the network's `phase`. Output under the padding is never emitted.
     public static func padding(
         height: Int, width: Int, options: TilingOptions,
-        alignment: Int
+        alignment: Int, phase: Int = 1
     ) -> (pad: Int, extraRows: Int, extraColumns: Int) {
-        let pad = effectivePad(options.pad, height: height, width: width)
-        let rows = TileAxis(
-            extent: height + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
-        let cols = TileAxis(extent: width + 2 * pad, tile: options.tile, overlap: options.overlap, alignment: alignment)
-        return (pad, max(0, rows.length - height - 2 * pad), max(0, cols.length - width - 2 * pad))
+        let (pad, rows, cols) = axes(height: height, width: width, options: options, alignment: alignment, phase: phase)
+        // The last tile ends at the (rounded) extent, or one tile is longer than the image.
+        func extra(_ axis: TileAxis, _ extent: Int) -> Int { max(0, axis.starts.last! + axis.length - extent) }
+        return (pad, extra(rows, height + 2 * pad), extra(cols, width + 2 * pad))
     }
 
     /// Reflection needs at least two pixels and cannot reach further than the image is wide.
@@ -63,19 +81,18 @@ public enum Tiler {
         progress: (TileProgress) throws -> Void = { _ in },
         emitRows: (Int, Tensor) throws -> Void
     ) throws {
+        let phase = engine.network.inputAlignment
         let (pad, extraRows, extraColumns) = padding(
             height: image.height, width: image.width, options: options,
-            alignment: engine.preferredAlignment)
+            alignment: engine.preferredAlignment, phase: phase)
         let padded =
             pad > 0 || extraRows > 0 || extraColumns > 0
             ? reflectPad(image, top: pad, left: pad, bottom: pad + extraRows, right: pad + extraColumns) : image
-        // Laid out over the padded image before the extra rows and columns, which only lengthen a single tile.
-        let rows = TileAxis(
-            extent: image.height + 2 * pad, tile: options.tile, overlap: options.overlap,
-            alignment: engine.preferredAlignment)
-        let cols = TileAxis(
-            extent: image.width + 2 * pad, tile: options.tile, overlap: options.overlap,
-            alignment: engine.preferredAlignment)
+        // Laid out over the padded image before the extra rows and columns, which lengthen a single tile or round the
+        // extent up to the network's phase.
+        let (_, rows, cols) = axes(
+            height: image.height, width: image.width, options: options, alignment: engine.preferredAlignment,
+            phase: phase)
         let channels = image.channels
         let outWidth = image.width * scale
         let bandHeight = rows.length * scale
