@@ -212,12 +212,10 @@ struct BenchCommand: ParsableCommand {
                 + "tile \(TilingOptions().tile), \(runs) interleaved passes")
         let inputs = try sizes.map { try benchmarkInput($0) }
         let axes = sizes.map { size in
-            let padding = Tiler.padding(
-                height: size, width: size, options: TilingOptions(),
-                alignment: engine.preferredAlignment)
-            return TileAxis(
-                extent: size + 2 * padding.pad, tile: TilingOptions().tile,
-                overlap: TilingOptions().overlap, alignment: engine.preferredAlignment)
+            Tiler.axes(
+                height: size, width: size, options: TilingOptions(), alignment: engine.preferredAlignment,
+                phase: network.inputAlignment
+            ).rows
         }
         var times = [[Double]](repeating: [], count: sizes.count)
         for pass in 0...runs {

@@ -38,16 +38,15 @@ public enum Tiler {
     /// RRDBNet at 2x), the padding is a multiple of it, the padded extents are rounded up to one, and every tile starts
     /// on one: each tile groups pixels as a run over the whole unpadded image does, and overlapping tiles compute the
     /// same values.
-    static func axes(
-        height: Int, width: Int, options: TilingOptions, alignment: Int, phase: Int
+    public static func axes(
+        height: Int, width: Int, options: TilingOptions, alignment: Int, phase: Int = 1
     ) -> (pad: Int, rows: TileAxis, columns: TileAxis) {
         var pad = effectivePad(options.pad, height: height, width: width)
         pad -= pad % phase  // rounded down, so the reflection still fits
         func axis(_ extent: Int) -> TileAxis {
-            let kept = phase > 1 ? (extent + phase - 1) / phase * phase : extent
-            return TileAxis(
-                extent: kept, tile: options.tile, overlap: options.overlap,
-                alignment: phase > 1 ? alignment / gcd(alignment, phase) * phase : alignment, phase: phase)
+            TileAxis(
+                extent: (extent + phase - 1) / phase * phase, tile: options.tile, overlap: options.overlap,
+                alignment: alignment / gcd(alignment, phase) * phase, phase: phase)
         }
         return (pad, axis(height + 2 * pad), axis(width + 2 * pad))
     }
@@ -62,9 +61,13 @@ public enum Tiler {
         alignment: Int, phase: Int = 1
     ) -> (pad: Int, extraRows: Int, extraColumns: Int) {
         let (pad, rows, cols) = axes(height: height, width: width, options: options, alignment: alignment, phase: phase)
-        // The last tile ends at the (rounded) extent, or one tile is longer than the image.
-        func extra(_ axis: TileAxis, _ extent: Int) -> Int { max(0, axis.starts.last! + axis.length - extent) }
         return (pad, extra(rows, height + 2 * pad), extra(cols, width + 2 * pad))
+    }
+
+    /// Rows (or columns) `axis` reaches past a padded `extent`: the last tile ends at the rounded extent, or one tile
+    /// is longer than the image.
+    private static func extra(_ axis: TileAxis, _ extent: Int) -> Int {
+        max(0, axis.starts.last! + axis.length - extent)
     }
 
     /// Reflection needs at least two pixels and cannot reach further than the image is wide.
@@ -81,18 +84,15 @@ public enum Tiler {
         progress: (TileProgress) throws -> Void = { _ in },
         emitRows: (Int, Tensor) throws -> Void
     ) throws {
-        let phase = engine.network.inputAlignment
-        let (pad, extraRows, extraColumns) = padding(
-            height: image.height, width: image.width, options: options,
-            alignment: engine.preferredAlignment, phase: phase)
+        // Laid out over the padded image before the extra rows and columns, which lengthen a single tile or round the
+        // extent up to the network's phase.
+        let (pad, rows, cols) = axes(
+            height: image.height, width: image.width, options: options, alignment: engine.preferredAlignment,
+            phase: engine.network.inputAlignment)
+        let extraRows = extra(rows, image.height + 2 * pad), extraColumns = extra(cols, image.width + 2 * pad)
         let padded =
             pad > 0 || extraRows > 0 || extraColumns > 0
             ? reflectPad(image, top: pad, left: pad, bottom: pad + extraRows, right: pad + extraColumns) : image
-        // Laid out over the padded image before the extra rows and columns, which lengthen a single tile or round the
-        // extent up to the network's phase.
-        let (_, rows, cols) = axes(
-            height: image.height, width: image.width, options: options, alignment: engine.preferredAlignment,
-            phase: phase)
         let channels = image.channels
         let outWidth = image.width * scale
         let bandHeight = rows.length * scale

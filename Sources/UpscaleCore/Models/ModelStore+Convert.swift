@@ -32,12 +32,12 @@ extension ModelStore {
         }
         try createDirectory(directory)
         let files = paths(for: name)
-        try installData(Data(converted.paramText.utf8), as: files.param)
-        try installData(Data(converted.weights), as: files.bin)
+        let (param, bin) = (Data(converted.paramText.utf8), Data(converted.weights))
+        try installData(param, as: files.param)
+        try installData(bin, as: files.bin)
         var manifest = try loadManifest()
         manifest.models[name] = ModelManifest.Entry(
-            paramSHA256: SHA256.hash(data: Data(converted.paramText.utf8)).hex,
-            binSHA256: SHA256.hash(data: converted.weights).hex, source: file.path,
+            paramSHA256: SHA256.hash(data: param).hex, binSHA256: SHA256.hash(data: bin).hex, source: file.path,
             architecture: converted.architecture.description, scale: converted.architecture.scale,
             sourceSHA256: try hashFile(file),
             sourceBytes: (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil)
