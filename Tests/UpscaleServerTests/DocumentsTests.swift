@@ -1,7 +1,10 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+
+@testable import UpscaleServer
 
 /// The unauthenticated surface: health, the usage hint and service info, the browser redirect, the OpenAPI
 /// document (every documented route answers; nothing else is served), the docs and UI pages and the metrics.
@@ -36,6 +39,20 @@ import Testing
             #expect(page.status == 200 && page.header("Content-Type")?.hasPrefix("text/html") == true)
             #expect(
                 page.text.contains("id=\"token\"") && !page.text.contains("https://"), "self-contained, no other host")
+        }
+    }
+
+    /// The routes and types are generated ahead of time (scripts/generate-openapi.sh); they must have been generated from
+    /// the document this server serves, byte for byte.
+    @Test func generatedRoutesComeFromTheServedDocument() async throws {
+        let server = try InProcessServer()
+        try await server.test { client in
+            let document = try await client.call(.get, "/openapi.json")
+            #expect(document.status == 200)
+            let digest = SHA256.hash(data: document.body).map { String(format: "%02x", $0) }.joined()
+            #expect(
+                digest == GeneratedDocument.documentSHA256,
+                "Sources/UpscaleServer/Generated is stale: run scripts/generate-openapi.sh")
         }
     }
 
