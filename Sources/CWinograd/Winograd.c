@@ -40,6 +40,10 @@ int upscaler_winograd_supported(void) {
 
 int upscaler_winograd_tiles(int height, int width) { return ((height + 3) / 4) * ((width + 3) / 4); }
 
+/// Tiles the products compute for a block of `count`: the register blocks take 12 (or 6) tiles at a time, so a partial
+/// block is rounded up to 12, not to the whole block; the tiles past `count` are zeros.
+static int computed_tiles(int count) { return (count + 11) / 12 * 12; }
+
 static size_t element_size(const upscaler_winograd *layer) {
     return layer->precision == UPSCALER_WINOGRAD_BF16 ? 2 : 4;
 }
@@ -201,8 +205,9 @@ TARGET_AVX512 static void input_transform_fp32(const upscaler_winograd *layer, c
             for (int xi = 0; xi < 36; xi++) _mm512_storeu_ps(v + ((size_t)xi * TILE_BLOCK + t) * cin + b * 16, out[xi]);
         }
     }
-    for (int xi = 0; xi < 36 && count < TILE_BLOCK; xi++)
-        memset(v + ((size_t)xi * TILE_BLOCK + count) * cin, 0, (size_t)(TILE_BLOCK - count) * cin * sizeof(float));
+    for (int xi = 0; xi < 36 && count < computed_tiles(count); xi++)
+        memset(v + ((size_t)xi * TILE_BLOCK + count) * cin, 0,
+               (size_t)(computed_tiles(count) - count) * cin * sizeof(float));
 }
 
 TARGET_BF16 static void input_transform_bf16(const upscaler_winograd *layer, const float *input, int height,
@@ -230,8 +235,9 @@ TARGET_BF16 static void input_transform_bf16(const upscaler_winograd *layer, con
             }
         }
     }
-    for (int xi = 0; xi < 36 && count < TILE_BLOCK; xi++)
-        memset(v + ((size_t)xi * TILE_BLOCK + count) * cin, 0, (size_t)(TILE_BLOCK - count) * cin * sizeof(uint16_t));
+    for (int xi = 0; xi < 36 && count < computed_tiles(count); xi++)
+        memset(v + ((size_t)xi * TILE_BLOCK + count) * cin, 0,
+               (size_t)(computed_tiles(count) - count) * cin * sizeof(uint16_t));
 }
 
 /// Transforms the products of each tile back to 4x4 outputs, with bias, residual sum and activation, and stores the
@@ -335,9 +341,10 @@ DEFINE_BF16_BLOCK(4, 6)
 DEFINE_BF16_BLOCK(2, 12)
 DEFINE_BF16_BLOCK(1, 12)
 
-/// All 36 products for one block of tiles: whole groups of four output-channel vectors, then a pair, then one.
+/// All 36 products for the first `tiles` tiles of a block (a multiple of 12): whole groups of four output-channel
+/// vectors, then a pair, then one.
 #define DEFINE_PRODUCTS(NAME, TARGET, ELEMENT, BLOCK)                                                            \
-    TARGET static void NAME(const upscaler_winograd *layer, const ELEMENT *v, float *m) {                        \
+    TARGET static void NAME(const upscaler_winograd *layer, const ELEMENT *v, float *m, int tiles) {             \
         int cin = layer->in_channels, blocks = layer->out_channels / 16;                                          \
         size_t u_pitch = (size_t)cin * 16, m_pitch = (size_t)TILE_BLOCK * 16;                                     \
         for (int xi = 0; xi < 36; xi++) {                                                                         \
@@ -346,15 +353,15 @@ DEFINE_BF16_BLOCK(1, 12)
             float *mx = m + (size_t)xi * blocks * m_pitch;                                                        \
             int b = 0;                                                                                            \
             for (; b + 4 <= blocks; b += 4)                                                                       \
-                for (int t = 0; t < TILE_BLOCK; t += 6)                                                           \
+                for (int t = 0; t < tiles; t += 6)                                                                \
                     BLOCK##_4x6(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16, \
                                 m_pitch);                                                                         \
             for (; b + 2 <= blocks; b += 2)                                                                       \
-                for (int t = 0; t < TILE_BLOCK; t += 12)                                                          \
+                for (int t = 0; t < tiles; t += 12)                                                               \
                     BLOCK##_2x12(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16,\
                                  m_pitch);                                                                        \
             for (; b < blocks; b++)                                                                               \
-                for (int t = 0; t < TILE_BLOCK; t += 12)                                                          \
+                for (int t = 0; t < tiles; t += 12)                                                               \
                     BLOCK##_1x12(vx + (size_t)t * cin, cin, ux + b * u_pitch, u_pitch, mx + b * m_pitch + t * 16,\
                                  m_pitch);                                                                        \
         }                                                                                                         \
@@ -374,10 +381,10 @@ void upscaler_winograd_run(const upscaler_winograd *layer, const float *input, f
         int count = tile_end - first < TILE_BLOCK ? tile_end - first : TILE_BLOCK;
         if (layer->precision == UPSCALER_WINOGRAD_BF16) {
             input_transform_bf16(layer, input, height, width, first, count, v, offsets);
-            products_bf16(layer, v, m);
+            products_bf16(layer, v, m, computed_tiles(count));
         } else {
             input_transform_fp32(layer, input, height, width, first, count, v);
-            products_fp32(layer, v, m);
+            products_fp32(layer, v, m, computed_tiles(count));
         }
         output_transform(layer, m, offsets, output, height, width, first, count, sum, sum_scale, slopes);
     }

@@ -63,19 +63,20 @@ final class WinogradConvolution: @unchecked Sendable {
     func run(input: ViewPointer, output: ViewPointer, sumScale: Float?, scratch: [UnsafeMutableRawPointer]) {
         let height = Int32(output.view.height), width = Int32(output.view.width)
         let tiles = Int(upscaler_winograd_tiles(height, width))
-        // Whole blocks of 24 tiles per thread where possible, so only the last block of the last thread is partial.
-        let blocks = (tiles + 23) / 24
-        let workers = max(1, min(scratch.count, blocks))
+        // Runs of whole 12-tile units (the products' register blocks compute 12 tiles at a time), so each thread
+        // computes padding tiles in its last unit at most.
+        let units = (tiles + 11) / 12
+        let workers = max(1, min(scratch.count, units))
         let source = UncheckedSendable(input.start), target = UncheckedSendable(output.start)
         let handle = UncheckedSendable(handle), scratch = UncheckedSendable(scratch)
         withOptionalPointer(slopes) { slopes in
             let slopes = UncheckedSendable(slopes)
             let work: @Sendable (Int) -> Void = { w in
-                let first = min(tiles, blocks * w / workers * 24), last = min(tiles, blocks * (w + 1) / workers * 24)
-                guard first < last else { return }
+                let lower = min(tiles, units * w / workers * 12), upper = min(tiles, units * (w + 1) / workers * 12)
+                guard lower < upper else { return }
                 upscaler_winograd_run(
-                    handle.value, source.value, target.value, height, width, Int32(first),
-                    Int32(last), sumScale == nil ? 0 : 1, sumScale ?? 0, slopes.value,
+                    handle.value, source.value, target.value, height, width, Int32(lower),
+                    Int32(upper), sumScale == nil ? 0 : 1, sumScale ?? 0, slopes.value,
                     scratch.value[w])
             }
             if workers == 1 { return work(0) }
