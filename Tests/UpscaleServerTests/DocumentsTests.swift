@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import UpscaleCore
 
 @testable import UpscaleServer
 
@@ -49,7 +50,7 @@ import Testing
         try await server.test { client in
             let document = try await client.call(.get, "/openapi.json")
             #expect(document.status == 200)
-            let digest = SHA256.hash(data: document.body).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256.hash(data: document.body).hex
             #expect(
                 digest == GeneratedDocument.documentSHA256,
                 "Sources/UpscaleServer/Generated is stale: run scripts/generate-openapi.sh")
