@@ -15,6 +15,11 @@ OUT=Sources/UpscaleServer/Generated
 DIGESTS="$OUT/GeneratedDocument.swift"
 
 digest() { sha256sum "$1" | cut -d' ' -f1; }
+# The generated files themselves, in a fixed order, so a hand edit to one is caught too.
+generated_digest() {
+    find "$OUT" -name '*.swift' ! -name "$(basename "$DIGESTS")" -print0 | LC_ALL=C sort -z | xargs -0 cat \
+        | sha256sum | cut -d' ' -f1
+}
 
 if [[ "${1:-}" == "--check" ]]; then
     for pair in "documentSHA256:$DOCUMENT" "configurationSHA256:$CONFIG"; do
@@ -24,6 +29,10 @@ if [[ "${1:-}" == "--check" ]]; then
             exit 1
         fi
     done
+    if ! grep -q "static let generatedSHA256 = \"$(generated_digest)\"" "$DIGESTS"; then
+        echo "generate-openapi: a file in $OUT was edited by hand; run scripts/generate-openapi.sh" >&2
+        exit 1
+    fi
     echo "generate-openapi: $OUT matches $DOCUMENT"
     exit 0
 fi
@@ -50,6 +59,8 @@ enum GeneratedDocument {
     static let documentSHA256 = "$(digest "$DOCUMENT")"
     /// SHA-256 of \`$CONFIG\`.
     static let configurationSHA256 = "$(digest "$CONFIG")"
+    /// SHA-256 of the other files here, concatenated in name order.
+    static let generatedSHA256 = "$(generated_digest)"
 }
 SWIFT
 echo "generate-openapi: wrote $OUT from $DOCUMENT"

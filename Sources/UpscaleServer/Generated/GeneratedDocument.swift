@@ -8,4 +8,6 @@ enum GeneratedDocument {
     static let documentSHA256 = "f107f4af679e663b81f47f058cdbc8ad61123596bf16017369e643a817b68891"
     /// SHA-256 of `tools/openapi-generator/openapi-generator-config.yaml`.
     static let configurationSHA256 = "7e2f89d5a5877997c8c27582d38bbc76a930b3ce96058d604c1b8d68071e993c"
+    /// SHA-256 of the other files here, concatenated in name order.
+    static let generatedSHA256 = "48c739490faccaf634af23b5b29624eb7d70d8125f02a750a8146d17cdfca1fb"
 }
