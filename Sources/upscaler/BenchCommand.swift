@@ -292,7 +292,8 @@ struct BenchCommand: ParsableCommand {
                     String(
                         format: "%5d %7d %5d %10.2f %9.3f %11.1f %12.1f  ", tile, overlap,
                         Tiler.tileCount(
-                            height: size, width: size, options: options, alignment: engine.preferredAlignment), median,
+                            height: size, width: size, options: options, alignment: engine.preferredAlignment,
+                            phase: network.inputAlignment), median,
                         megapixels / median,
                         Double(engine.planBytes) / 1e6, Double(Benchmark.peakResidentBytes()) / 1e6) + psnr)
             }
