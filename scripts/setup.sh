@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets up everything Upscaler needs, skipping each step that is already done:
 #   1. Debian packages the build links against (libvips, oneDNN, Vulkan and shaderc) and the tools used here.
-#   2. With --test: the Python reference engines (ncnn, OpenVINO and ONNX Runtime from PyPI) used by
-#      tools/ncnn_reference.py, tools/openvino_reference.py and tools/onnx_reference.py.
-#   3. With --test: natural test photos, taken from the scikit-image wheel and checked against pinned digests.
-#   4. The release build of `upscaler` (with --test: of the tests too), then `upscaler models fetch`
+#   2. The release build of `upscaler` (with --test: of the tests too), then `upscaler models fetch`
 #      (pinned, digest-checked weights).
+#   3. With --test, beside the build: the Debian packages the tests use, the Python reference engines (ncnn,
+#      OpenVINO and ONNX Runtime from PyPI) used by tools/ncnn_reference.py, tools/openvino_reference.py and
+#      tools/onnx_reference.py, natural test photos taken from the scikit-image wheel and checked against pinned
+#      digests, the PostgreSQL test database, and the API fuzzer's virtualenv (tools/fuzz_api.sh --install).
 #
 # Usage: scripts/setup.sh [--test]
 # Environment: UPSCALER_CACHE (default ~/.cache/upscaler) holds downloaded wheels and fixtures;
@@ -78,9 +79,11 @@ sha_ok() {
     [[ -f "$1" ]] && [[ "$(sha256sum "$1" | cut -d' ' -f1)" == "$2" ]]
 }
 
+# install_apt_packages PACKAGE...: installs those not installed yet (the package lists updated once per run).
+apt_updated=0
 install_apt_packages() {
     local missing=() pkg
-    for pkg in "${APT_PACKAGES[@]}"; do
+    for pkg in "$@"; do
         if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
             missing+=("$pkg")
         fi
@@ -92,7 +95,10 @@ install_apt_packages() {
     say "installing apt packages: ${missing[*]}"
     local sudo=()
     if ((EUID != 0)); then sudo=(sudo); fi
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    if ((!apt_updated)); then
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt_updated=1
+    fi
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
@@ -198,12 +204,33 @@ build_and_fetch_models() {
     "$bin" models fetch
 }
 
-if ((with_test)); then APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}"); fi
-install_apt_packages
-if ((with_test)); then
+# The test helpers, the photos, the database and the API fuzzer's virtualenv, in that order. Only the Debian packages
+# the build links against must be there before it, so with --test all of this runs beside the build: it mostly waits
+# on the network, and the build mostly on the CPU.
+prepare_tests() {
+    trap '[[ -z "$scratch" ]] || rm -rf "$scratch"' EXIT
+    install_apt_packages "${TEST_APT_PACKAGES[@]}"
     install_python_helpers
     fetch_fixtures
     start_test_database
+    tools/fuzz_api.sh --install
+}
+
+install_apt_packages "${APT_PACKAGES[@]}"
+if ((with_test)); then
+    helpers_log="$(mktemp)"
+    prepare_tests > "$helpers_log" 2>&1 &
+    helpers=$!
+    # If the build fails, the helpers are stopped and what they printed is shown.
+    trap 'pkill -P $helpers 2>/dev/null || true; kill $helpers 2>/dev/null || true; cat "$helpers_log"; rm -f "$helpers_log"' EXIT
+    build_and_fetch_models
+    helpers_status=0
+    wait "$helpers" || helpers_status=$?
+    trap - EXIT
+    cat "$helpers_log"
+    rm -f "$helpers_log"
+    ((helpers_status == 0)) || die "setting up the test helpers failed (see above)"
+else
+    build_and_fetch_models
 fi
-build_and_fetch_models
 say "done"

@@ -4,6 +4,7 @@
 # no server error, every status, content type, header and body as the document states them.
 #
 #   tools/fuzz_api.sh [EXAMPLES]     (default 400 per operation; UPSCALER_BIN picks the executable)
+#   tools/fuzz_api.sh --install      (only installs schemathesis; scripts/setup.sh --test does, beside the build)
 #
 # It runs `upscaler api` (no model, so jobs stay queued: the API is what is tried) on a free loopback port with its
 # own data folder, limits loosened so that the fuzzer's own volume is not what answers. schemathesis and the
@@ -11,15 +12,21 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+venv="${UPSCALER_CACHE:-$HOME/.cache/upscaler}/schemathesis-3.39.16"
+if [[ ! -f "$venv/installed" ]]; then
+    echo "fuzz_api: installing schemathesis 3.39.16 into $venv"
+    # The marker is written last, so an interrupted install is never taken for a finished one. (A virtualenv cannot
+    # be moved into place: its scripts name its own path.)
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==3.39.16" "hypothesis==6.124.7"
+    touch "$venv/installed"
+fi
+[[ "${1:-}" != --install ]] || exit 0
+
 examples="${1:-400}"
 bin="${UPSCALER_BIN:-.build-test/release/upscaler}"
 [[ -x "$bin" ]] || { echo "fuzz_api: no executable at $bin (build first: scripts/test.sh builds it)" >&2; exit 1; }
-venv="${UPSCALER_CACHE:-$HOME/.cache/upscaler}/schemathesis-3.39.16"
-if [[ ! -x "$venv/bin/st" ]]; then
-    echo "fuzz_api: installing schemathesis 3.39.16 into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==3.39.16" "hypothesis==6.124.7"
-fi
 
 data="$(mktemp -d)"
 log="$data/server.log"
