@@ -15,8 +15,10 @@ final class WinogradConvolution: @unchecked Sendable {
         return set
     }()
 
-    /// Where `CPUKernels.auto` prefers these kernels to oneDNN's, from `upscaler bench` (see the README).
-    static let preferred: Set<Precision> = [.bf16]
+    /// Where `CPUKernels.auto` prefers these kernels to oneDNN's, from `upscaler bench` (see the README): in bf16,
+    /// where oneDNN has no Winograd, and in fp32, where they overtook oneDNN's `jit_wino_4x3` once their products
+    /// kept every accumulator in a register.
+    static let preferred: Set<Precision> = [.fp32, .bf16]
 
     /// Whether `conv` reading `input` and writing `output` is a shape these kernels compute.
     static func accepts(_ conv: Convolution, input: BlobView, inputPlain: Bool, output: BlobView) -> Bool {
