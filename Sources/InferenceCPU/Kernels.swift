@@ -4,13 +4,22 @@ import Inference
 ///
 /// When every view involved is blocked and of one shape, an op is a flat loop over `paddedChannels * H * W` floats
 /// (padding lanes hold zeros, which every op here maps to zero), vectorised 16 lanes at a time and split across
-/// threads. Anything else (the caller's plain input, odd shapes) takes the element-by-element path.
+/// threads; so is an element-wise op whose views are all plain whole storages of one shape (`Planner.plainBlobs`),
+/// over `channels * H * W` floats when that is a multiple of 16. Anything else (odd shapes, mixed layouts) takes the
+/// element-by-element path.
 enum Kernels {
     typealias Vector = SIMD16<Float>
 
     @inline(__always)
-    static func flat(_ views: [ViewPointer]) -> Bool {
+    static func flat(_ views: [ViewPointer], elementWise: Bool = false) -> Bool {
         let first = views[0].view
+        if elementWise, views.allSatisfy(\.plain) {
+            return (first.channels * first.plane) % 16 == 0
+                && views.allSatisfy {
+                    $0.view.channelOffset == 0 && $0.view.channels == first.channels
+                        && $0.view.height == first.height && $0.view.width == first.width
+                }
+        }
         // A concat slot that does not start on a block boundary shares its first block with a neighbour, so it is not
         // a contiguous run of its own: only block-aligned views may be treated as flat memory.
         return views.allSatisfy {
@@ -31,15 +40,15 @@ enum Kernels {
 
     /// Runs `body(start, end)` over the vectors of a flat range, in parallel.
     @inline(__always)
-    static func forEachVector(_ view: BlobView, threads: Int, _ body: (Int, Int) -> Void) {
-        let vectors = view.paddedChannels * view.plane / 16
+    static func forEachVector(_ view: ViewPointer, threads: Int, _ body: (Int, Int) -> Void) {
+        let vectors = (view.plain ? view.view.channels : view.view.paddedChannels) * view.view.plane / 16
         parallelChunks(vectors, threads: threads) { range in body(range.lowerBound * 16, range.upperBound * 16) }
     }
 
     static func copy(_ from: ViewPointer, _ to: ViewPointer, threads: Int) {
-        if flat([from, to]) {
+        if flat([from, to], elementWise: true) {
             let src = from.start, dst = to.start
-            forEachVector(to.view, threads: threads) { lo, hi in (dst + lo).update(from: src + lo, count: hi - lo) }
+            forEachVector(to, threads: threads) { lo, hi in (dst + lo).update(from: src + lo, count: hi - lo) }
             return
         }
         let v = to.view
@@ -67,7 +76,7 @@ enum Kernels {
 
     static func leakyReLU(_ view: ViewPointer, slope: Float, threads: Int) {
         let p = view.start
-        forEachVector(view.view, threads: threads) { lo, hi in
+        forEachVector(view, threads: threads) { lo, hi in
             var i = lo
             while i < hi {
                 let v = load(p, i)
@@ -78,10 +87,10 @@ enum Kernels {
     }
 
     static func eltwise(_ inputs: [ViewPointer], _ output: ViewPointer, _ op: Eltwise, threads: Int) {
-        if flat(inputs + [output]) {
+        if flat(inputs + [output], elementWise: true) {
             let sources = inputs.map(\.start), dst = output.start
             let coefficients = (0..<inputs.count).map { op.coefficient($0) }
-            forEachVector(output.view, threads: threads) { lo, hi in
+            forEachVector(output, threads: threads) { lo, hi in
                 var i = lo
                 while i < hi {
                     var acc = load(sources[0], i)
@@ -122,9 +131,9 @@ enum Kernels {
 
     static func binary(_ a: ViewPointer, _ b: ViewPointer?, _ output: ViewPointer, _ op: BinaryOperation, threads: Int)
     {
-        if flat([a, output] + (b.map { [$0] } ?? [])) {
+        if flat([a, output] + (b.map { [$0] } ?? []), elementWise: true) {
             let pa = a.start, pb = b?.start, dst = output.start
-            forEachVector(output.view, threads: threads) { lo, hi in
+            forEachVector(output, threads: threads) { lo, hi in
                 var i = lo
                 while i < hi {
                     let x = load(pa, i)
@@ -160,7 +169,7 @@ enum Kernels {
                 Vector(
                     (0..<16).map { lane in b * 16 + lane < input.view.channels ? op.slope(channel: b * 16 + lane) : 0 })
             }
-            forEachVector(output.view, threads: threads) { lo, hi in
+            forEachVector(output, threads: threads) { lo, hi in
                 var i = lo
                 while i < hi {
                     let v = load(src, i)
@@ -198,6 +207,30 @@ enum Kernels {
                 }
             }
             output.zeroPaddingLanes()
+            return
+        }
+        if !input.plain && output.plain && r == 4 && input.view.channelOffset % 16 == 0 {
+            // To a plain output (animevideov3's 48 -> 3 channels): with a factor of 4, input block c at a pixel is
+            // output channel c's 4x4 patch there, lane i * 4 + j holding row i, column j.
+            let inView = input.view, src = input.start, dst = output.start
+            parallelChunks(v.channels * inView.height, threads: threads) { range in
+                for item in range {
+                    let c = item / inView.height, iy = item % inView.height
+                    let blocks = src + (c * inView.plane + iy * inView.width) * 16
+                    let rows = UnsafeMutableRawPointer(dst + (c * v.height + iy * 4) * v.width)
+                    let pitch = v.width * MemoryLayout<Float>.stride, quad = 4 * MemoryLayout<Float>.stride
+                    for ix in 0..<inView.width {
+                        let patch = load(blocks, ix * 16)
+                        rows.storeBytes(of: patch.lowHalf.lowHalf, toByteOffset: ix * quad, as: SIMD4<Float>.self)
+                        rows.storeBytes(
+                            of: patch.lowHalf.highHalf, toByteOffset: pitch + ix * quad, as: SIMD4<Float>.self)
+                        rows.storeBytes(
+                            of: patch.highHalf.lowHalf, toByteOffset: 2 * pitch + ix * quad, as: SIMD4<Float>.self)
+                        rows.storeBytes(
+                            of: patch.highHalf.highHalf, toByteOffset: 3 * pitch + ix * quad, as: SIMD4<Float>.self)
+                    }
+                }
+            }
             return
         }
         if !input.plain && !output.plain && v.paddedChannels == 16 {
@@ -270,6 +303,21 @@ enum Kernels {
                             }
                         }
                         store(acc, outRow, x * 16)
+                    }
+                }
+            }
+            return
+        }
+        if input.plain && output.plain && rows.tapsPerOutput == 1 && columns.tapsPerOutput == 1 {
+            // Nearest between plain tensors (animevideov3's upsampled input, to its plain sum): a gather per row.
+            let inView = input.view, src = input.start, dst = output.start
+            parallelChunks(v.channels * v.height, threads: threads) { range in
+                for item in range {
+                    let c = item / v.height, y = item % v.height
+                    let inRow = src + (c * inView.height + rows.indices[y]) * inView.width
+                    let outRow = dst + (c * v.height + y) * v.width
+                    columns.indices.withUnsafeBufferPointer { sourceColumns in
+                        for x in 0..<v.width { outRow[x] = inRow[sourceColumns[x]] }
                     }
                 }
             }

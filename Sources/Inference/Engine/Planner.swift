@@ -56,7 +56,8 @@ package struct LogicalPlan: Sendable {
 ///    is pre-filled with the other operand, and oneDNN's `sum` post-op adds it.
 /// 3. Concats are placed from the last to the first, so a concat's inputs are written straight into their channel
 ///    slice of the concat's storage, and nested concats (Real-ESRGAN's dense blocks) share one storage.
-/// 4. Everything else gets a storage of its own; buffers are shared later by liveness.
+/// 4. Everything else gets a storage of its own; buffers are shared later by liveness. Storages are blocked but for
+///    the input and small tensors only element-wise ops touch (`plainBlobs`).
 package enum Planner {
     package static func plan(_ network: Network, input: Shape) throws -> LogicalPlan {
         let shapes = try network.shapes(for: input)
@@ -161,10 +162,11 @@ package enum Planner {
 
         // 4. Steps, in layer order.
         var steps: [PlannedStep] = []
+        let plain = plainBlobs(network, shapes: shapes, canonical: canonical, fusedAway: fusedAway)
         func view(_ blob: String) -> BlobView {
             let name = canonical(blob)
             if let v = views[name] { return v }
-            let v = newStorage(shapes[name]!)
+            let v = newStorage(shapes[name]!, plain: plain.contains(name))
             views[name] = v
             return v
         }
