@@ -15,7 +15,8 @@ public enum ConvolutionGrouping: Sendable {
 
 /// Options that shape how the engine runs.
 public struct EngineOptions: Sendable {
-    /// Worker threads for oneDNN and the engine's own kernels; defaults to every core.
+    /// Worker threads for the engine's own kernels, and for oneDNN where it runs the 3x3 layers; defaults to every
+    /// core.
     public var threads: Int
     /// Use oneDNN's Winograd convolution where it accepts the layer (3x3, stride 1).
     public var winograd: Bool
@@ -68,7 +69,13 @@ public final class CPUEngine: NetworkRunner {
         options.kernels = try options.kernels ?? CPUKernels.fromEnvironment()
         self.network = network
         self.options = options
-        setBackendThreads(options.threads)
+        // With our kernels on the 3x3 layers, oneDNN runs only what they do not take (the RGB input layer), and its
+        // OpenMP workers, which spin for a while after each such layer before they sleep (libgomp's default), took a
+        // core from our kernels' threads: animevideov3 on 176 px photos (four tiles) ran 25 % faster with oneDNN on
+        // one thread (`upscaler bench --model realesr-animevideov3 --sizes 176`). libgomp reads its wait policy
+        // (`OMP_WAIT_POLICY`, `GOMP_SPINCOUNT`) when it loads, so it cannot be changed from here; one thread has no
+        // workers to spin.
+        setBackendThreads(options.ownWinograd ? 1 : options.threads)
         backend = try DNNLEngine()
     }
 
