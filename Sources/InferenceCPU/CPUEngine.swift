@@ -102,13 +102,16 @@ public final class CPUEngine: NetworkRunner {
         plan = try ExecutionPlan(network: network, input: shape, backend: backend, options: options)
     }
 
-    /// oneDNN's Winograd kernel splits an image into 4x4 tiles and runs tile counts without a small divisor at
-    /// half speed (148 px: 0.09 output MP/s against 0.2 at 144 or 152); multiples of 8 measured fast at every size
-    /// from 64 to 264 (`upscaler bench --sizes`). The engine's own kernels want multiples of 4, which 8 also gives.
-    /// A network that unshuffles its input by 2 or 4 (RRDBNet at 2x or 1x) needs a multiple of that, which 8 is.
+    /// The engine's own Winograd kernels compute 4x4 tiles, so multiples of 4 leave none partly empty (148 px for a
+    /// 128 px photo with the default padding, not 152: `bench --size 148` against `--size 152`, five runs, three
+    /// alternations, 1.535/1.447/1.407 s against 1.561/1.682/1.472 s). oneDNN's Winograd kernel, where it runs
+    /// instead, runs tile counts without a small divisor at half speed (148 px: 0.09 output MP/s against 0.2 at 144
+    /// or 152); multiples of 8 measured fast at every size from 64 to 264 (`upscaler bench --sizes`). A network that
+    /// unshuffles its input by 2 or 4 (RRDBNet at 2x or 1x) needs a multiple of that, which both are.
     public var preferredAlignment: Int {
+        let unit = options.ownWinograd ? 4 : 8
         let needed = network.inputAlignment
-        return 8 % needed == 0 ? 8 : 8 * needed
+        return unit % needed == 0 ? unit : unit * needed
     }
 
     /// Implementation names oneDNN chose per convolution in the current plan, for benchmarks and diagnostics.
