@@ -72,7 +72,8 @@ say() { echo "setup: $*"; }
 die() { echo "setup: error: $*" >&2; exit 1; }
 
 scratch=""
-trap '[[ -z "$scratch" ]] || rm -rf "$scratch"' EXIT
+remove_scratch() { [[ -z "$scratch" ]] || rm -rf "$scratch"; }
+trap remove_scratch EXIT
 
 # sha_ok FILE DIGEST: true when FILE exists and has that sha256.
 sha_ok() {
@@ -208,7 +209,7 @@ build_and_fetch_models() {
 # the build links against must be there before it, so with --test all of this runs beside the build: it mostly waits
 # on the network, and the build mostly on the CPU.
 prepare_tests() {
-    trap '[[ -z "$scratch" ]] || rm -rf "$scratch"' EXIT
+    trap remove_scratch EXIT  # a background job does not inherit the script's trap
     install_apt_packages "${TEST_APT_PACKAGES[@]}"
     install_python_helpers
     fetch_fixtures
@@ -221,14 +222,14 @@ if ((with_test)); then
     helpers_log="$(mktemp)"
     prepare_tests > "$helpers_log" 2>&1 &
     helpers=$!
+    show_helpers_log() { cat "$helpers_log"; rm -f "$helpers_log"; }
     # If the build fails, the helpers are stopped and what they printed is shown.
-    trap 'pkill -P $helpers 2>/dev/null || true; kill $helpers 2>/dev/null || true; cat "$helpers_log"; rm -f "$helpers_log"' EXIT
+    trap 'pkill -P $helpers 2>/dev/null || true; kill $helpers 2>/dev/null || true; show_helpers_log' EXIT
     build_and_fetch_models
     helpers_status=0
     wait "$helpers" || helpers_status=$?
     trap - EXIT
-    cat "$helpers_log"
-    rm -f "$helpers_log"
+    show_helpers_log
     ((helpers_status == 0)) || die "setting up the test helpers failed (see above)"
 else
     build_and_fetch_models
