@@ -187,14 +187,14 @@ start_test_database() {
 
 build_and_fetch_models() {
     command -v swift >/dev/null || die "swift is not on PATH; install the Swift 6.3 toolchain first"
-    # With --test, the tests are built here too, once: `swift test` adds its own -enable-testing, so a
-    # separate `swift build` never matches its flags and everything would compile twice. scripts/test.sh
-    # then runs `swift test --skip-build`.
-    # Tests build with -enable-testing into their own folder: sharing .build with the plain release build would
-    # make each of scripts/run.sh and scripts/test.sh recompile everything after the other changed the flags.
+    # With --test, the tests are built here too, once, with the flags of scripts/test-build-flags.sh: `swift test`
+    # adds its own -enable-testing, so a separate `swift build` never matches its flags and everything would compile
+    # twice. scripts/test.sh then runs `swift test --skip-build`.
     local flags=(-c release) what=(--product upscaler)
     if ((with_test)); then
-        flags+=(--scratch-path .build-test -Xswiftc -enable-testing)
+        # shellcheck source=scripts/test-build-flags.sh
+        source scripts/test-build-flags.sh
+        flags=("${test_build_flags[@]}")
         what=(--build-tests)
     fi
     say "building (swift build ${flags[*]} ${what[*]})"

@@ -1,5 +1,5 @@
 import Foundation
-public import Inference
+import Inference
 
 /// Which kernels the CPU engine runs its 3x3 convolutions on.
 public enum CPUKernels: String, Sendable, CaseIterable {

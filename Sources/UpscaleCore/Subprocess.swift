@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Runs a program to completion and collects what it printed: the one child-process runner for the model store's
 /// tools, the benchmark's reference engines and the tests.

@@ -245,7 +245,7 @@ public struct ServerAssembly: Sendable {
     public func migrate() async throws {
         guard let postgres else { return }  // SQLite migrates when it opens
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await postgres.run() }
+            group.addTask { await postgres.run() }
             try await postgres.migrate()
             group.cancelAll()
         }

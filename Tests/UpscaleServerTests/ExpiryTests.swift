@@ -34,7 +34,9 @@ import Testing
             try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
             let stale = results.appendingPathComponent(".\(id)-9.png.tmp-abcdef").path
             let fresh = results.appendingPathComponent(".new.png.tmp-123456").path
-            for path in [stale, fresh] { FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3])) }
+            for path in [stale, fresh] {
+                #expect(FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3])))
+            }
             try FileManager.default.setAttributes(
                 [.modificationDate: server.clock.now.addingTimeInterval(-7200)], ofItemAtPath: stale)
 
