@@ -48,9 +48,9 @@ shard() {
     shift
     "$venv/bin/st" run "http://127.0.0.1:$port/openapi.json" --experimental=openapi-3.1 \
         --base-url "http://127.0.0.1:$port" -H "Authorization: Bearer $token" --checks all \
-        --exclude-path /health/ready --hypothesis-max-examples "$examples" --hypothesis-seed 1 --hypothesis-database none \
-        --hypothesis-suppress-health-check all --cassette-path "$data/$name.yaml" --no-color "$@" \
-        > "$data/$name.log" 2>&1
+        --exclude-path /health/ready --hypothesis-max-examples "$examples" --hypothesis-seed 1 \
+        --hypothesis-database none --hypothesis-suppress-health-check all --cassette-path "$data/$name.yaml" \
+        --no-color "$@" > "$data/$name.log" 2>&1
 }
 # Hypothesis keeps its caches in the data folder, not in the working tree.
 export HYPOTHESIS_STORAGE_DIRECTORY="$data/hypothesis"
@@ -64,7 +64,12 @@ for name in posts others; do
     wait "${!name}" || shard_status=$?
     echo "fuzz_api: the $name shard"
     # A failing shard's whole log (its failures come before the summary); a passing one's summary.
-    if ((shard_status)); then cat "$data/$name.log"; status=$shard_status; else sed -n '/SUMMARY/,$p' "$data/$name.log"; fi
+    if ((shard_status)); then
+        cat "$data/$name.log"
+        status=$shard_status
+    else
+        sed -n '/SUMMARY/,$p' "$data/$name.log"
+    fi
     sent=$(grep -c '^- id:' "$data/$name.yaml" 2>/dev/null) || sent=0  # no cassette when st could not start
     requests=$((requests + sent))
 done
